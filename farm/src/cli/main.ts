@@ -1,0 +1,51 @@
+#!/usr/bin/env node
+import { Command, Option } from 'commander';
+import { runBuildCommand } from './commands/build-command.ts';
+import { runImagesBuild, runImagesList } from './commands/images-command.ts';
+import { EXIT, EXIT_CODES_HELP } from './exit-codes.ts';
+import type { CommonOptions } from './run-command.ts';
+import { runCommand } from './run-command.ts';
+
+const program = new Command('wheelfarm')
+  .description('Build portable manylinux wheels of Python packages in containers and publish them to your own index.')
+  .option('--config <file>', 'settings file (default: wheelfarm.yaml at the repository root, or $WHEELFARM_CONFIG)')
+  .showHelpAfterError('(run with --help for usage)')
+  .addHelpText('after', `\n${EXIT_CODES_HELP}`)
+  .exitOverride((error) => process.exit(error.exitCode === 0 ? EXIT.ok : EXIT.usage));
+
+const jsonOption = new Option('--json', 'print one JSON object per event on stdout, for machines');
+
+program
+  .command('build')
+  .summary('build, repair, test and publish wheels of one package')
+  .description(
+    'Resolve the sdist on the upstream index, build one wheel per Python in a fresh container,\n' +
+      'repair it with auditwheel, test it in the runtime image and publish it to the index.\n' +
+      'Wheels the index already has are not built again.',
+  )
+  .argument('<package>', 'a project name, or name==version (default: the newest release)')
+  .option('--python <versions>', 'comma-separated CPython versions, e.g. 3.11,3.13 (default: all in the image)')
+  .option('--index <dir>', 'the local index directory to publish to (default: .wheelfarm/index)')
+  .option('--jobs <n>', 'how many builds run at once (default: 2, or `jobs` in the settings)')
+  .addOption(jsonOption)
+  .addHelpText(
+    'after',
+    '\nExamples:\n  ./wheelfarm build markupsafe\n  ./wheelfarm build numpy==2.3.5 --python 3.13\n  ./wheelfarm build lxml --json > build.jsonl',
+  )
+  .action((packageSpec: string, options: CommonOptions & { python?: string; jobs?: string }) =>
+    runCommand({ ...program.opts<CommonOptions>(), ...options }, {}, (env) => runBuildCommand(env, packageSpec, options)),
+  );
+
+const images = program.command('images').summary('show or build the build and runtime images');
+images
+  .command('build')
+  .description('Build the base, build and runtime images that are missing for images/images.yaml.')
+  .addOption(jsonOption)
+  .action((options: CommonOptions) => runCommand({ ...program.opts<CommonOptions>(), ...options }, {}, runImagesBuild));
+images
+  .command('list')
+  .description('List the images the definitions call for (tagged by the hash of their inputs) and whether they exist.')
+  .addOption(jsonOption)
+  .action((options: CommonOptions) => runCommand({ ...program.opts<CommonOptions>(), ...options }, {}, runImagesList));
+
+await program.parseAsync(process.argv);

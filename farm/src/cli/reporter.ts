@@ -1,0 +1,66 @@
+import pc from 'picocolors';
+import type { FarmEvent } from '../pipeline/events.ts';
+
+export interface Reporter {
+  event(event: FarmEvent): void;
+  /** A final message of the command's own (summary, error). */
+  result(payload: { type: string; [key: string]: unknown }, text: string[]): void;
+}
+
+/** `--json`: one JSON object per line on stdout, for machines. */
+export function createJsonReporter(out: NodeJS.WritableStream = process.stdout): Reporter {
+  const write = (payload: object) => out.write(`${JSON.stringify({ time: new Date().toISOString(), ...payload })}\n`);
+  return { event: write, result: (payload) => write(payload) };
+}
+
+/** For people at a terminal: each step announced and timed, cibuildwheel-style; progress on stderr. */
+export function createTerminalReporter(err: NodeJS.WritableStream = process.stderr): Reporter {
+  const line = (text: string) => err.write(`${text}\n`);
+  return {
+    event(event) {
+      const text = describe(event);
+      if (text) line(text);
+    },
+    result(_payload, text) {
+      for (const t of text) line(t);
+    },
+  };
+}
+
+function describe(event: FarmEvent): string | undefined {
+  switch (event.type) {
+    case 'resolved':
+      return `${pc.bold(event.project)} ${event.version}: ${event.sdist} from ${event.upstream}`;
+    case 'fetched':
+      return pc.dim(event.cached ? `  sdist: in the cache (${event.path})` : `  sdist: downloaded and verified (${event.path})`);
+    case 'image':
+      if (event.status === 'present') return pc.dim(`  image ${event.kind}: ${event.tag} (up to date)`);
+      if (event.status === 'building') return `  image ${event.kind}: building ${event.tag} (log: ${event.log})`;
+      return `  image ${event.kind}: built ${event.tag} in ${formatSeconds(event.seconds)}`;
+    case 'image-progress':
+      return pc.dim(`    ${event.kind}: ${event.line.slice(0, 110)}`);
+    case 'planned':
+      return [
+        ...event.skipped.map((s) => pc.yellow(`  skipping Python ${s.python}: ${s.reason}`)),
+        `  ${event.buildIds.length} build(s): ${event.buildIds.join(', ')}`,
+      ].join('\n');
+    case 'step':
+      if (event.status === 'started') return `${pc.cyan('▶')} ${event.buildId}: ${event.step}`;
+      if (event.status === 'done') return `${pc.green('✓')} ${event.buildId}: ${event.step} ${pc.dim(formatSeconds(event.seconds))}`;
+      return `${pc.red('✗')} ${event.buildId}: ${event.step} failed after ${formatSeconds(event.seconds)}`;
+    case 'cell':
+      if (event.outcome === 'skipped') return `${pc.dim('•')} ${event.buildId}: ${event.reason} (${event.wheel})`;
+      if (event.outcome === 'failed') {
+        const tail = event.error?.logTail?.length ? `\n${event.error.logTail.map((l) => pc.dim(`    | ${l}`)).join('\n')}` : '';
+        return `${pc.red('✗')} ${event.buildId}: ${event.error?.message ?? 'failed'}${tail}\n    log: ${event.log}`;
+      }
+      return `${pc.green('✓')} ${event.buildId}: ${event.outcome} ${event.wheel} ${pc.dim(`(${formatSeconds(event.seconds)})`)}`;
+    default:
+      return undefined;
+  }
+}
+
+export function formatSeconds(seconds: number): string {
+  if (seconds < 60) return `${seconds.toFixed(1)} s`;
+  return `${Math.floor(seconds / 60)} min ${Math.round(seconds % 60)} s`;
+}

@@ -1,0 +1,79 @@
+import { resolve } from 'node:path';
+import pc from 'picocolors';
+import { loadSettings } from '../config/settings.ts';
+import type { ResolvedSettings } from '../config/settings.ts';
+import { BuildStepError, InterruptedError, WheelfarmError } from '../errors.ts';
+import { createFarmContext } from '../farm-context.ts';
+import type { FarmContext } from '../farm-context.ts';
+import { sweepContainers } from '../runtime/sweep-containers.ts';
+import { EXIT, exitCodeFor } from './exit-codes.ts';
+import type { Reporter } from './reporter.ts';
+import { createJsonReporter, createTerminalReporter } from './reporter.ts';
+
+export const REPOSITORY_ROOT = resolve(import.meta.dirname, '..', '..', '..');
+
+export interface CommonOptions {
+  json?: boolean;
+  config?: string;
+  index?: string;
+}
+
+export interface CommandEnvironment {
+  context: FarmContext;
+  settings: ResolvedSettings;
+  reporter: Reporter;
+}
+
+/**
+ * The frame every command runs in: settings, context, Ctrl-C handling (containers removed, exit
+ * 130), leftover containers swept, and the one place errors become text and exit codes.
+ */
+export async function runCommand(
+  options: CommonOptions,
+  { needsDocker = true }: { needsDocker?: boolean },
+  body: (env: CommandEnvironment) => Promise<number>,
+): Promise<never> {
+  const reporter = options.json ? createJsonReporter() : createTerminalReporter();
+  const controller = new AbortController();
+  let interrupted: string | undefined;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (interrupted) process.exit(EXIT.interrupted);
+    interrupted = signal;
+    if (!options.json) process.stderr.write(`\n${signal}: stopping, removing containers (again to quit at once)\n`);
+    controller.abort(new InterruptedError(signal));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  let code: number;
+  try {
+    const settings = await loadSettings({ root: REPOSITORY_ROOT, ...(options.config ? { file: options.config } : {}) });
+    const context = createFarmContext({
+      settings,
+      emit: (event) => reporter.event(event),
+      signal: controller.signal,
+      ...(options.index ? { indexDir: resolve(options.index) } : {}),
+    });
+    if (needsDocker) {
+      await context.runtime.ping();
+      await sweepContainers({ runtime: context.runtime });
+    }
+    code = await body({ context, settings, reporter });
+    if (interrupted) code = EXIT.interrupted;
+  } catch (error) {
+    code = interrupted ? EXIT.interrupted : exitCodeFor(error);
+    reportError(reporter, interrupted ? new InterruptedError(interrupted) : error);
+  }
+  process.exit(code);
+}
+
+function reportError(reporter: Reporter, error: unknown): void {
+  const known = error instanceof WheelfarmError;
+  const code = known ? error.code : 'internal-error';
+  const message = error instanceof Error ? error.message : String(error);
+  const hint = known ? error.hint : 'this is a bug in wheelfarm; please report it with the output above';
+  const text = [`${pc.red('error:')} ${message}`];
+  if (error instanceof BuildStepError && error.logTail.length > 0) text.push(...error.logTail.map((l) => pc.dim(`  | ${l}`)));
+  if (hint) text.push(`${pc.yellow('hint:')} ${hint}`);
+  if (!known && error instanceof Error && error.stack) text.push(pc.dim(error.stack));
+  reporter.result({ type: 'error', code, message, ...(hint ? { hint } : {}) }, text);
+}

@@ -1,0 +1,93 @@
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { z } from 'zod';
+import { loadYamlFile } from './yaml-file.ts';
+
+/** The farm's settings file (`wheelfarm.yaml` at the repository root, or --config / WHEELFARM_CONFIG). */
+export const settingsSchema = z
+  .strictObject({
+    /** Where the farm keeps its state: caches, logs, staging. */
+    home: z.string().optional(),
+    upstream: z
+      .strictObject({
+        /** PEP 691 simple index to take sdists from; default: the user's pip configuration. */
+        'index-url': z.url().optional(),
+      })
+      .default({}),
+    index: z
+      .strictObject({
+        /** The embedded static index directory. */
+        dir: z.string().optional(),
+      })
+      .default({}),
+    images: z
+      .strictObject({
+        /** Folder with images.yaml and the Dockerfile template. */
+        definitions: z.string().optional(),
+        /** Debian mirror for debootstrap and `debian:` source URLs; default: the host's apt sources. */
+        'debian-mirror': z.url().optional(),
+      })
+      .default({}),
+    containers: z
+      .strictObject({
+        /** Memory limit of each build or test container, e.g. `8g`. */
+        memory: z
+          .string()
+          .regex(/^\d+(\.\d+)?[kmg]?$/i, 'expected a size like `8g` or `512m`')
+          .default('8g'),
+        /**
+         * `auto`: mount the host's CA bundle into containers when the host has one (needed behind
+         * TLS-intercepting proxies); `false`: never; or a path to a PEM bundle.
+         */
+        'trust-host-ca': z.union([z.literal('auto'), z.literal(false), z.string()]).default('auto'),
+      })
+      .default({ memory: '8g', 'trust-host-ca': 'auto' }),
+    /** How many cells build at once. */
+    jobs: z.int().min(1).max(64).default(2),
+  });
+
+export type Settings = z.infer<typeof settingsSchema>;
+
+/** Settings with every path resolved and every default applied. */
+export interface ResolvedSettings {
+  root: string;
+  settingsFile: string | undefined;
+  home: string;
+  indexDir: string;
+  imagesDir: string;
+  upstreamIndexUrl: string | undefined;
+  debianMirror: string | undefined;
+  containerMemory: string;
+  trustHostCa: 'auto' | false | string;
+  jobs: number;
+}
+
+export async function loadSettings({
+  root,
+  file,
+  env = process.env,
+}: {
+  root: string;
+  file?: string;
+  env?: NodeJS.ProcessEnv;
+}): Promise<ResolvedSettings> {
+  const explicit = file ?? env.WHEELFARM_CONFIG;
+  const settingsFile = explicit ? resolve(explicit) : resolve(root, 'wheelfarm.yaml');
+  const settings =
+    (await loadYamlFile(settingsFile, settingsSchema, { kind: 'settings file', missingOk: !explicit })) ??
+    settingsSchema.parse({});
+  const base = existsSync(settingsFile) ? resolve(settingsFile, '..') : root;
+  const home = resolve(base, env.WHEELFARM_HOME ?? settings.home ?? '.wheelfarm');
+  return {
+    root,
+    settingsFile: existsSync(settingsFile) ? settingsFile : undefined,
+    home,
+    indexDir: resolve(base, settings.index.dir ?? resolve(home, 'index')),
+    imagesDir: resolve(base, settings.images.definitions ?? resolve(root, 'images')),
+    upstreamIndexUrl: env.WHEELFARM_UPSTREAM_INDEX_URL ?? settings.upstream['index-url'],
+    debianMirror: settings.images['debian-mirror'],
+    containerMemory: settings.containers.memory,
+    trustHostCa: settings.containers['trust-host-ca'],
+    jobs: settings.jobs,
+  };
+}

@@ -1,0 +1,62 @@
+import { readFile } from 'node:fs/promises';
+import { LineCounter, parseDocument } from 'yaml';
+import type { z } from 'zod';
+import { UserInputError } from '../errors.ts';
+
+/**
+ * Read a YAML file and validate it against a zod schema. Errors name the file, the line and the
+ * field, and say what was expected, e.g.
+ *   images/images.yaml:12: `pythons[1].sha256`: expected 64 hex digits
+ */
+export async function loadYamlFile<Schema extends z.ZodType>(
+  path: string,
+  schema: Schema,
+  { kind, missingOk = false }: { kind: string; missingOk?: boolean },
+): Promise<z.infer<Schema> | undefined> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    if (missingOk && (error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new UserInputError('file-unreadable', `cannot read the ${kind} ${path}: ${(error as Error).message}`, {
+      cause: error,
+      hint: `check that ${path} exists and is readable`,
+    });
+  }
+  return parseYamlText(text, schema, { kind, path });
+}
+
+export function parseYamlText<Schema extends z.ZodType>(
+  text: string,
+  schema: Schema,
+  { kind, path }: { kind: string; path: string },
+): z.infer<Schema> {
+  const lineCounter = new LineCounter();
+  const document = parseDocument(text, { lineCounter, prettyErrors: false });
+  if (document.errors.length > 0) {
+    const first = document.errors[0]!;
+    const line = lineCounter.linePos(first.pos[0]).line;
+    throw new UserInputError('bad-yaml', `${path}:${line}: the ${kind} is not valid YAML: ${first.message.split('\n')[0]}`, {
+      hint: 'fix the YAML syntax at that line',
+    });
+  }
+  const result = schema.safeParse(document.toJS() ?? {});
+  if (result.success) return result.data;
+  const issues = result.error.issues.slice(0, 5).map((issue) => {
+    const node = document.getIn(issue.path as (string | number)[], true) as { range?: [number, number] } | undefined;
+    const parentNode = document.getIn(issue.path.slice(0, -1) as (string | number)[], true) as
+      | { range?: [number, number] }
+      | undefined;
+    const offset = node?.range?.[0] ?? parentNode?.range?.[0];
+    const where = offset === undefined ? path : `${path}:${lineCounter.linePos(offset).line}`;
+    const field = issue.path.length > 0 ? formatPath(issue.path as (string | number)[]) : '(top level)';
+    return `${where}: \`${field}\`: ${issue.message}`;
+  });
+  throw new UserInputError('bad-' + kind.replace(/\s+/g, '-'), `invalid ${kind}:\n  ${issues.join('\n  ')}`, {
+    hint: `fix the field(s) named above in ${path}`,
+  });
+}
+
+function formatPath(path: (string | number)[]): string {
+  return path.map((part, i) => (typeof part === 'number' ? `[${part}]` : i === 0 ? part : `.${part}`)).join('');
+}

@@ -1,0 +1,58 @@
+import { join } from 'node:path';
+import type { ResolvedSettings } from './config/settings.ts';
+import type { IndexPublisher } from './index/publisher.ts';
+import { LocalDirPublisher } from './index/local-dir-publisher.ts';
+import type { EmitEvent } from './pipeline/events.ts';
+import type { ContainerRuntime } from './runtime/container-runtime.ts';
+import { DockerRuntime, parseMemory } from './runtime/docker-runtime.ts';
+import { findHostCaBundle, proxyEnv } from './runtime/host-trust.ts';
+import { ContentCache } from './upstream/content-cache.ts';
+import { discoverUpstreamIndex } from './upstream/upstream-index.ts';
+
+/**
+ * Everything a command works with, built once and passed in (no module-level singletons).
+ * The upstream index is discovered lazily: `images list` should not ask pip anything.
+ */
+export interface FarmContext {
+  settings: ResolvedSettings;
+  runtime: ContainerRuntime;
+  publisher: IndexPublisher;
+  sdistCache: ContentCache;
+  sourceCache: ContentCache;
+  hostCaPath: string | undefined;
+  proxyEnv: Record<string, string>;
+  containerMemoryBytes: number;
+  upstreamIndex(): Promise<{ url: string; source: string }>;
+  emit: EmitEvent;
+  signal: AbortSignal;
+}
+
+export function createFarmContext({
+  settings,
+  emit,
+  signal,
+  indexDir,
+  runtime = new DockerRuntime(),
+}: {
+  settings: ResolvedSettings;
+  emit: EmitEvent;
+  signal: AbortSignal;
+  indexDir?: string;
+  runtime?: ContainerRuntime;
+}): FarmContext {
+  let upstream: Promise<{ url: string; source: string }> | undefined;
+  return {
+    settings,
+    runtime,
+    publisher: new LocalDirPublisher({ root: indexDir ?? settings.indexDir }),
+    sdistCache: new ContentCache({ root: join(settings.home, 'cache', 'sdists') }),
+    sourceCache: new ContentCache({ root: join(settings.home, 'cache', 'sources') }),
+    hostCaPath: findHostCaBundle(settings.trustHostCa),
+    proxyEnv: proxyEnv(),
+    containerMemoryBytes: parseMemory(settings.containerMemory),
+    upstreamIndex: () =>
+      (upstream ??= discoverUpstreamIndex(settings.upstreamIndexUrl ? { configured: settings.upstreamIndexUrl } : {})),
+    emit,
+    signal,
+  };
+}

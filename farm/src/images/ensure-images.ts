@@ -1,0 +1,199 @@
+import { createWriteStream } from 'node:fs';
+import { mkdir, readFile, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import lockfile from 'proper-lockfile';
+import { EnvironmentError, UserInputError, WheelfarmError } from '../errors.ts';
+import type { ContainerRuntime } from '../runtime/container-runtime.ts';
+import { LABEL } from '../runtime/labels.ts';
+import type { ContentCache } from '../upstream/content-cache.ts';
+import { bootstrapBaseImage } from './base-rootfs.ts';
+import { packBuildContext } from './build-context.ts';
+import { findDebianMirror, resolveSourceUrl } from './debian-mirror.ts';
+import type { LoadedImageDefinitions } from './image-definitions.ts';
+import { loadImageDefinitions } from './image-definitions.ts';
+import type { ImagePlan, PlannedImage } from './image-plan.ts';
+import { planImages } from './image-plan.ts';
+import { findUnfilledPlaceholders, renderDockerfile, sourceFileName } from './render-dockerfile.ts';
+
+export type ImageEvent =
+  | { type: 'image'; kind: PlannedImage['kind']; tag: string; status: 'present' }
+  | { type: 'image'; kind: PlannedImage['kind']; tag: string; status: 'building'; log: string }
+  | { type: 'image'; kind: PlannedImage['kind']; tag: string; status: 'built'; seconds: number }
+  | { type: 'image-progress'; kind: PlannedImage['kind']; line: string };
+
+export interface ImagesContext {
+  runtime: ContainerRuntime;
+  imagesDir: string;
+  home: string;
+  sourceCache: ContentCache;
+  debianMirror: string | undefined;
+  hostCaPath: string | undefined;
+  buildArgs: Record<string, string>;
+  onEvent: (event: ImageEvent) => void;
+  signal?: AbortSignal;
+}
+
+export interface PreparedDefinitions {
+  loaded: LoadedImageDefinitions;
+  dockerfile: string;
+  scripts: Record<string, string>;
+  plan: ImagePlan;
+}
+
+/** Load and render the image definitions and compute their tags. No Docker, no network. */
+export async function prepareImageDefinitions(imagesDir: string): Promise<PreparedDefinitions> {
+  const loaded = await loadImageDefinitions(imagesDir);
+  const upstream = 'upstream' in loaded.definitions.base;
+  const buildDir = join(imagesDir, 'build');
+  const templateName = upstream ? 'Dockerfile.manylinux.tmpl' : 'Dockerfile.tmpl';
+  const template = await readFile(join(buildDir, templateName), 'utf8');
+  const dockerfile = renderDockerfile(template, loaded.definitions);
+  const unfilled = findUnfilledPlaceholders(dockerfile);
+  if (unfilled.length > 0) {
+    throw new UserInputError('bad-image-template', `${join(buildDir, templateName)} uses unknown placeholders: ${unfilled.join(', ')}`, {
+      hint: 'use only the keys of images.yaml (see images/README.md)',
+    });
+  }
+  const scripts: Record<string, string> = {};
+  for (const name of (await readdir(buildDir)).filter((n) => n.endsWith('.sh')).sort()) {
+    scripts[name] = await readFile(join(buildDir, name), 'utf8');
+  }
+  return { loaded, dockerfile, scripts, plan: planImages({ loaded, renderedDockerfile: dockerfile, contextFiles: scripts }) };
+}
+
+/**
+ * Make sure the base, build and runtime images of the definitions exist, building only what is
+ * missing. One process at a time builds (a lock under the farm's home); others wait, then reuse.
+ */
+export async function ensureImages(context: ImagesContext): Promise<ImagePlan> {
+  const prepared = await prepareImageDefinitions(context.imagesDir);
+  const { plan } = prepared;
+  if (await allPresent(context, plan)) {
+    for (const image of [plan.base, plan.build, plan.runtime]) context.onEvent({ type: 'image', kind: image.kind, tag: image.tag, status: 'present' });
+    return plan;
+  }
+  await mkdir(join(context.home, 'locks'), { recursive: true });
+  const release = await lockfile.lock(join(context.home, 'locks'), {
+    lockfilePath: join(context.home, 'locks', 'images.lock'),
+    retries: { retries: 720, minTimeout: 1000, maxTimeout: 5000 },
+    stale: 120_000,
+  });
+  try {
+    await ensureBase(context, prepared);
+    await ensureBuildAndRuntime(context, prepared);
+  } finally {
+    await release();
+  }
+  return plan;
+}
+
+async function allPresent(context: ImagesContext, plan: ImagePlan): Promise<boolean> {
+  for (const image of [plan.base, plan.build, plan.runtime]) {
+    if (!(await context.runtime.inspectImage(image.tag))) return false;
+  }
+  return true;
+}
+
+async function ensureBase(context: ImagesContext, { loaded, plan }: PreparedDefinitions): Promise<void> {
+  const image = plan.base;
+  if (await context.runtime.inspectImage(image.tag)) {
+    context.onEvent({ type: 'image', kind: 'base', tag: image.tag, status: 'present' });
+    return;
+  }
+  await withImageLog(context, image, async (write) => {
+    const { base } = loaded.definitions;
+    if ('upstream' in base) {
+      await context.runtime.pullImage({ reference: plan.base.reference!, onOutput: write });
+      await context.runtime.tagImage({ source: plan.base.reference!, tag: image.tag });
+      return;
+    }
+    const mirror = await findDebianMirror(context.debianMirror ? { configured: context.debianMirror } : {});
+    await bootstrapBaseImage({
+      runtime: context.runtime,
+      tag: image.tag,
+      suite: base.debootstrap.suite,
+      variant: base.debootstrap.variant,
+      mirror,
+      workDir: join(context.home, 'tmp'),
+      onOutput: write,
+      ...(context.signal ? { signal: context.signal } : {}),
+    });
+  });
+}
+
+async function ensureBuildAndRuntime(context: ImagesContext, prepared: PreparedDefinitions): Promise<void> {
+  const { plan } = prepared;
+  const missing = [];
+  for (const image of [plan.build, plan.runtime]) {
+    if (await context.runtime.inspectImage(image.tag)) context.onEvent({ type: 'image', kind: image.kind, tag: image.tag, status: 'present' });
+    else missing.push(image);
+  }
+  if (missing.length === 0) return;
+  const sources = await fetchPythonSources(context, prepared.loaded);
+  for (const image of missing) {
+    await withImageLog(context, image, async (write) => {
+      await context.runtime.buildImage({
+        context: packBuildContext({ dockerfile: prepared.dockerfile, scripts: prepared.scripts, sources, hostCaPath: context.hostCaPath }),
+        tag: image.tag,
+        target: image.kind,
+        buildArgs: { ...context.buildArgs, BASE_IMAGE: plan.base.tag },
+        labels: { [LABEL.managed]: '1', [LABEL.imageKind]: image.kind, [LABEL.imageInputs]: image.inputsHash },
+        onOutput: write,
+        ...(context.signal ? { signal: context.signal } : {}),
+      });
+    });
+  }
+}
+
+async function fetchPythonSources(context: ImagesContext, loaded: LoadedImageDefinitions): Promise<{ name: string; path: string }[]> {
+  if ('upstream' in loaded.definitions.base) return [];
+  const needsMirror = loaded.definitions.pythons.some((p) => p.urls.some((u) => u.startsWith('debian:')));
+  const mirror = needsMirror
+    ? await findDebianMirror(context.debianMirror ? { configured: context.debianMirror } : {}).catch(() => undefined)
+    : undefined;
+  const sources = [];
+  for (const python of loaded.definitions.pythons) {
+    const urls = python.urls.map((url) => resolveSourceUrl(url, mirror)).filter((url): url is string => url !== undefined);
+    const name = sourceFileName(python);
+    const { path } = await context.sourceCache.fetchVerified({
+      urls,
+      sha256: python.sha256,
+      filename: name,
+      ...(context.signal ? { signal: context.signal } : {}),
+    });
+    sources.push({ name, path });
+  }
+  return sources;
+}
+
+/** Runs one image build with its output going to `<home>/logs/images/<kind>-<hash>.log`. */
+async function withImageLog(
+  context: ImagesContext,
+  image: PlannedImage,
+  build: (write: (text: string) => void) => Promise<void>,
+): Promise<void> {
+  const dir = join(context.home, 'logs', 'images');
+  await mkdir(dir, { recursive: true });
+  const log = join(dir, `${image.kind}-${image.tag.split(':')[1]}.log`);
+  const out = createWriteStream(log, { flags: 'a' });
+  context.onEvent({ type: 'image', kind: image.kind, tag: image.tag, status: 'building', log });
+  const started = performance.now();
+  const write = (text: string) => {
+    out.write(text);
+    for (const line of text.split('\n')) if (/^Step \d+\/\d+ :/.test(line)) context.onEvent({ type: 'image-progress', kind: image.kind, line });
+  };
+  try {
+    await build(write);
+  } catch (error) {
+    if (error instanceof WheelfarmError) {
+      throw new EnvironmentError('image-build-failed', `building the ${image.kind} image ${image.tag} failed: ${error.message}`, {
+        cause: error,
+        hint: `${error.hint ? `${error.hint}\n` : ''}full log: ${log}`,
+      });
+    }
+    throw error;
+  } finally {
+    await new Promise((resolve) => out.end(resolve));
+  }
+  context.onEvent({ type: 'image', kind: image.kind, tag: image.tag, status: 'built', seconds: (performance.now() - started) / 1000 });
+}

@@ -1,0 +1,85 @@
+import { join } from 'node:path';
+import { WheelfarmError } from '../errors.ts';
+import type { FarmContext } from '../farm-context.ts';
+import type { BuildLog } from '../records/build-log.ts';
+import type { CopiedFile } from '../runtime/container-runtime.ts';
+import { containerLabels } from '../runtime/labels.ts';
+import type { CellPlan } from './cell-plan.ts';
+import { runStep } from './run-step.ts';
+import { withContainer } from './with-container.ts';
+
+const WORK = '/work';
+
+/**
+ * build + repair, in one fresh container of the build image, as the non-root build user:
+ * `python -m build --wheel` from the unpacked sdist, then `auditwheel repair` to the image's
+ * policy (with `auditwheel show` as a check). The repaired wheel is streamed out to `stagingDir`.
+ */
+export async function buildAndRepairWheel(
+  context: FarmContext,
+  { plan, log, stagingDir }: { plan: CellPlan; log: BuildLog; stagingDir: string },
+): Promise<CopiedFile> {
+  const { buildId } = plan;
+  return withContainer(
+    context,
+    {
+      image: plan.images.build,
+      labels: containerLabels({ buildId, step: 'build' }),
+      env: { PIP_INDEX_URL: plan.upstreamIndexUrl, PIP_DISABLE_PIP_VERSION_CHECK: '1', PIP_NO_INPUT: '1' },
+    },
+    async (container) => {
+      await container.putFiles(WORK, [
+        { name: `in/${plan.sdist.filename}`, source: { path: plan.sdist.path }, uid: plan.user.uid, gid: plan.user.uid },
+      ]);
+      await runStep(context, { container, buildId, step: 'build', log, script: buildScript(plan) });
+      await runStep(context, { container, buildId, step: 'repair', log, script: repairScript() });
+      const wheels = await container.copyOut(`${WORK}/wheelhouse`, stagingDir, (name) => name.endsWith('.whl'));
+      if (wheels.length !== 1) {
+        throw new WheelfarmError('unexpected-wheels', `${buildId}: expected one repaired wheel, found ${wheels.length}`, {
+          hint: `read the log: ${log.path}`,
+        });
+      }
+      return wheels[0]!;
+    },
+  );
+}
+
+function buildScript(plan: CellPlan): string {
+  const python = `/opt/python/${plan.pythonDir}/bin/python`;
+  return `
+mkdir -p ${WORK}/src ${WORK}/dist ${WORK}/wheelhouse
+echo "unpacking ${plan.sdist.filename}"
+/opt/_internal/tools/bin/python -c 'import shutil, sys; shutil.unpack_archive(sys.argv[1], sys.argv[2], filter="data")' \\
+  ${WORK}/in/${shellQuote(plan.sdist.filename)} ${WORK}/src
+shopt -s nullglob
+dirs=(${WORK}/src/*/)
+if [ "\${#dirs[@]}" -ne 1 ]; then echo "the sdist should hold exactly one top-level folder, found \${#dirs[@]}" >&2; exit 1; fi
+cd "\${dirs[0]}"
+${python} --version
+${python} -m build --wheel --outdir ${WORK}/dist .
+`;
+}
+
+function repairScript(): string {
+  return `
+shopt -s nullglob
+built=(${WORK}/dist/*.whl)
+if [ "\${#built[@]}" -ne 1 ]; then echo "expected one wheel in dist/, found \${#built[@]}" >&2; exit 1; fi
+case "\${built[0]}" in
+  *-none-any.whl)
+    echo "\${built[0]##*/} is a pure-Python wheel: nothing to repair"
+    cp "\${built[0]}" ${WORK}/wheelhouse/ ;;
+  *)
+    auditwheel repair --plat "$AUDITWHEEL_PLAT" --wheel-dir ${WORK}/wheelhouse "\${built[0]}"
+    auditwheel show ${WORK}/wheelhouse/*.whl ;;
+esac
+`;
+}
+
+export function shellQuote(text: string): string {
+  return /^[\w@%+=:,./-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`;
+}
+
+export function stagingDirFor(home: string, buildId: string): string {
+  return join(home, 'staging', `${buildId}-${process.pid}`);
+}

@@ -1,0 +1,13 @@
+import type { Cell } from '../wheels/build-id.ts';
+
+/** Everything one cell's build needs to know, decided before any container starts. */
+export interface CellPlan {
+  cell: Cell;
+  buildId: string;
+  /** `/opt/python/<dir>` in both images, e.g. `cp313-cp313`. */
+  pythonDir: string;
+  sdist: { filename: string; path: string; requiresPython?: string };
+  images: { build: string; runtime: string };
+  user: { name: string; uid: number };
+  upstreamIndexUrl: string;
+}

@@ -1,0 +1,27 @@
+import type { ImageEvent } from '../images/ensure-images.ts';
+
+/** The steps of one cell, in order; each is announced and timed. */
+export type StepName = 'build' | 'repair' | 'test' | 'publish';
+
+export type CellOutcome = 'published' | 'unchanged' | 'skipped' | 'failed';
+
+/** Everything the farm reports while it works. The CLI renders these for people or as JSON lines. */
+export type FarmEvent =
+  | ImageEvent
+  | { type: 'resolved'; project: string; version: string; sdist: string; upstream: string }
+  | { type: 'fetched'; sdist: string; cached: boolean; path: string }
+  | { type: 'planned'; buildIds: string[]; skipped: { python: string; reason: string }[] }
+  | { type: 'step'; buildId: string; step: StepName; status: 'started' }
+  | { type: 'step'; buildId: string; step: StepName; status: 'done' | 'failed'; seconds: number; detail?: string }
+  | {
+      type: 'cell';
+      buildId: string;
+      outcome: CellOutcome;
+      seconds: number;
+      wheel?: string;
+      reason?: string;
+      log?: string;
+      error?: { code: string; message: string; hint?: string; logTail?: string[] };
+    };
+
+export type EmitEvent = (event: FarmEvent) => void;

@@ -1,0 +1,49 @@
+import type { FarmContext } from '../farm-context.ts';
+import type { BuildLog } from '../records/build-log.ts';
+import type { CopiedFile } from '../runtime/container-runtime.ts';
+import { containerLabels } from '../runtime/labels.ts';
+import { shellQuote } from './build-wheel.ts';
+import type { CellPlan } from './cell-plan.ts';
+import { runStep } from './run-step.ts';
+import { withContainer } from './with-container.ts';
+
+/**
+ * test: in a fresh container of the runtime image (no compiler, no -dev package), install the
+ * wheel with pip (dependencies as binaries from the upstream index) into a new venv and import
+ * its top-level modules. An import that needs a library the wheel does not carry fails here.
+ */
+export async function testWheel(
+  context: FarmContext,
+  { plan, wheel, imports, log }: { plan: CellPlan; wheel: CopiedFile; imports: string[]; log: BuildLog },
+): Promise<void> {
+  await withContainer(
+    context,
+    {
+      image: plan.images.runtime,
+      labels: containerLabels({ buildId: plan.buildId, step: 'test' }),
+      env: { PIP_INDEX_URL: plan.upstreamIndexUrl, PIP_DISABLE_PIP_VERSION_CHECK: '1', PIP_NO_INPUT: '1' },
+    },
+    async (container) => {
+      await container.putFiles('/work', [
+        { name: `wheelhouse/${wheel.name}`, source: { path: wheel.path }, uid: plan.user.uid, gid: plan.user.uid },
+      ]);
+      await runStep(context, { container, buildId: plan.buildId, step: 'test', log, script: testScript(plan, wheel.name, imports) });
+    },
+  );
+}
+
+function testScript(plan: CellPlan, wheelName: string, imports: string[]): string {
+  const python = `/opt/python/${plan.pythonDir}/bin/python`;
+  const modules = imports.map(shellQuote).join(' ');
+  return `
+${python} -m venv --without-pip /tmp/venv
+${python} -m pip --python /tmp/venv/bin/python install --only-binary :all: /work/wheelhouse/${shellQuote(wheelName)}
+cd /tmp
+/tmp/venv/bin/python - ${modules} <<'PY'
+import importlib, sys
+for name in sys.argv[1:]:
+    module = importlib.import_module(name)
+    print(f"import {name}: ok ({getattr(module, '__file__', 'namespace')})")
+PY
+`;
+}

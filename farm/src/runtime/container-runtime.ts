@@ -1,0 +1,91 @@
+import type { Readable } from 'node:stream';
+
+/**
+ * The container engine port. The pipeline and the image builder talk only to this; the
+ * dockerode adapter (docker-runtime.ts) is the one implementation today.
+ */
+export interface ContainerSpec {
+  image: string;
+  /** Always set: `wheelfarm.*` labels (see labels.ts) let the sweeper find leftovers. */
+  labels: Record<string, string>;
+  env?: Record<string, string>;
+  /** Run as this user; default: the image's (non-root in wheelfarm images). */
+  user?: string;
+  workdir?: string;
+  /** Memory limit in bytes. */
+  memoryBytes?: number;
+}
+
+export interface FileToCopy {
+  /** Path inside the target directory. */
+  name: string;
+  /** Host file to stream in, or literal content. */
+  source: { path: string } | { content: string };
+  mode?: number;
+  uid?: number;
+  gid?: number;
+}
+
+export interface CopiedFile {
+  name: string;
+  path: string;
+  sha256: string;
+  size: number;
+}
+
+export interface ExecOptions {
+  env?: Record<string, string>;
+  user?: string;
+  workdir?: string;
+  /** Receives the command's stdout and stderr as they come. */
+  onOutput?: (chunk: string) => void;
+}
+
+export interface RunningContainer {
+  readonly id: string;
+  putFiles(targetDir: string, files: FileToCopy[]): Promise<void>;
+  /** Runs a command; resolves to its exit code. */
+  exec(command: string[], options?: ExecOptions): Promise<number>;
+  /** Copies the regular files under `containerDir` whose names `accept` takes into `hostDir`. */
+  copyOut(containerDir: string, hostDir: string, accept: (name: string) => boolean): Promise<CopiedFile[]>;
+  /** Stops and removes the container. Safe to call twice. */
+  remove(): Promise<void>;
+}
+
+export interface ImageInfo {
+  id: string;
+  tags: string[];
+  created: Date;
+  sizeBytes: number;
+  labels: Record<string, string>;
+}
+
+export interface BuildImageOptions {
+  context: Readable;
+  tag: string;
+  target?: string;
+  buildArgs?: Record<string, string>;
+  labels?: Record<string, string>;
+  onOutput?: (line: string) => void;
+  signal?: AbortSignal;
+}
+
+export interface ContainerSummary {
+  id: string;
+  labels: Record<string, string>;
+  state: string;
+}
+
+export interface ContainerRuntime {
+  readonly description: string;
+  ping(): Promise<void>;
+  startContainer(spec: ContainerSpec): Promise<RunningContainer>;
+  inspectImage(reference: string): Promise<ImageInfo | undefined>;
+  listImages(label: string): Promise<ImageInfo[]>;
+  buildImage(options: BuildImageOptions): Promise<void>;
+  importImage(options: { rootfs: Readable; tag: string; signal?: AbortSignal }): Promise<void>;
+  pullImage(options: { reference: string; onOutput?: (line: string) => void }): Promise<void>;
+  tagImage(options: { source: string; tag: string }): Promise<void>;
+  listContainers(labelFilter: string[]): Promise<ContainerSummary[]>;
+  removeContainer(id: string): Promise<void>;
+}

@@ -1,0 +1,227 @@
+import { PassThrough } from 'node:stream';
+import type { Readable } from 'node:stream';
+import Docker from 'dockerode';
+import { EnvironmentError, WheelfarmError } from '../errors.ts';
+import type {
+  BuildImageOptions,
+  ContainerRuntime,
+  ContainerSpec,
+  ContainerSummary,
+  CopiedFile,
+  ExecOptions,
+  FileToCopy,
+  ImageInfo,
+  RunningContainer,
+} from './container-runtime.ts';
+import { extractFiles, packFiles } from './tar-streams.ts';
+
+/** The Docker engine, through its API (dockerode). Honours DOCKER_HOST like the docker CLI. */
+export class DockerRuntime implements ContainerRuntime {
+  readonly description: string;
+  readonly #docker: Docker;
+
+  constructor({ docker = new Docker() }: { docker?: Docker } = {}) {
+    this.#docker = docker;
+    this.description = process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock';
+  }
+
+  async ping(): Promise<void> {
+    try {
+      await this.#docker.ping();
+    } catch (error) {
+      throw new EnvironmentError('docker-unreachable', `the Docker engine at ${this.description} does not answer`, {
+        cause: error,
+        hint: 'start it (./wheelfarm does so on Debian as root via scripts/setup.sh), or set DOCKER_HOST',
+      });
+    }
+  }
+
+  async startContainer(spec: ContainerSpec): Promise<RunningContainer> {
+    const container = await this.#docker.createContainer({
+      Image: spec.image,
+      // Kept alive so each step runs as its own exec, with its own exit code and timing.
+      Cmd: ['sleep', 'infinity'],
+      Labels: spec.labels,
+      Env: Object.entries(spec.env ?? {}).map(([k, v]) => `${k}=${v}`),
+      ...(spec.user ? { User: spec.user } : {}),
+      ...(spec.workdir ? { WorkingDir: spec.workdir } : {}),
+      HostConfig: {
+        ...(spec.memoryBytes ? { Memory: spec.memoryBytes, MemorySwap: spec.memoryBytes } : {}),
+        PidsLimit: 4096,
+        SecurityOpt: ['no-new-privileges'],
+      },
+    });
+    const running = new DockerContainer(this.#docker, container);
+    try {
+      await container.start();
+    } catch (error) {
+      await running.remove();
+      throw error;
+    }
+    return running;
+  }
+
+  async inspectImage(reference: string): Promise<ImageInfo | undefined> {
+    try {
+      const info = await this.#docker.getImage(reference).inspect();
+      return {
+        id: info.Id,
+        tags: info.RepoTags ?? [],
+        created: new Date(info.Created),
+        sizeBytes: info.Size,
+        labels: info.Config?.Labels ?? {},
+      };
+    } catch (error) {
+      if ((error as { statusCode?: number }).statusCode === 404) return undefined;
+      throw error;
+    }
+  }
+
+  async listImages(label: string): Promise<ImageInfo[]> {
+    const images = await this.#docker.listImages({ filters: { label: [label] } });
+    return images.map((image) => ({
+      id: image.Id,
+      tags: image.RepoTags ?? [],
+      created: new Date(image.Created * 1000),
+      sizeBytes: image.Size,
+      labels: image.Labels ?? {},
+    }));
+  }
+
+  async buildImage({ context, tag, target, buildArgs, labels, onOutput, signal }: BuildImageOptions): Promise<void> {
+    const stream = await this.#docker.buildImage(context, {
+      t: tag,
+      ...(target ? { target } : {}),
+      buildargs: buildArgs ?? {},
+      labels: labels ?? {},
+      rm: true,
+      forcerm: true,
+      ...(signal ? { abortSignal: signal } : {}),
+    });
+    await this.#follow(stream as unknown as Readable, onOutput, `building image ${tag}`);
+  }
+
+  async importImage({ rootfs, tag, signal }: { rootfs: Readable; tag: string; signal?: AbortSignal }): Promise<void> {
+    const [repo, version] = splitTag(tag);
+    const stream = await this.#docker.importImage(rootfs, { repo, tag: version, ...(signal ? { abortSignal: signal } : {}) });
+    await this.#follow(stream as unknown as Readable, undefined, `importing image ${tag}`);
+  }
+
+  async pullImage({ reference, onOutput }: { reference: string; onOutput?: (line: string) => void }): Promise<void> {
+    const stream = await this.#docker.pull(reference);
+    await this.#follow(stream as unknown as Readable, onOutput, `pulling ${reference}`);
+  }
+
+  async tagImage({ source, tag }: { source: string; tag: string }): Promise<void> {
+    const [repo, version] = splitTag(tag);
+    await this.#docker.getImage(source).tag({ repo, tag: version });
+  }
+
+  async listContainers(labelFilter: string[]): Promise<ContainerSummary[]> {
+    const containers = await this.#docker.listContainers({ all: true, filters: { label: labelFilter } });
+    return containers.map((c) => ({ id: c.Id, labels: c.Labels, state: c.State }));
+  }
+
+  async removeContainer(id: string): Promise<void> {
+    await removeQuietly(this.#docker.getContainer(id));
+  }
+
+  /** Follows a JSON-message stream (build, pull, import); rejects on the engine's `error`. */
+  async #follow(stream: Readable, onOutput: ((line: string) => void) | undefined, what: string): Promise<void> {
+    const tail: string[] = [];
+    await new Promise<void>((resolve, reject) => {
+      this.#docker.modem.followProgress(
+        stream,
+        (error: Error | null) => (error ? reject(error) : resolve()),
+        (event: { stream?: string; status?: string; error?: string; errorDetail?: { message?: string } }) => {
+          const text = event.stream ?? (event.status ? `${event.status}\n` : '');
+          if (text) {
+            onOutput?.(text);
+            tail.push(...text.split('\n').filter(Boolean));
+            tail.splice(0, Math.max(0, tail.length - 40));
+          }
+        },
+      );
+    }).catch((error: unknown) => {
+      throw new WheelfarmError('docker-operation-failed', `${what} failed: ${(error as Error).message}`, {
+        cause: error,
+        hint: tail.length > 0 ? `last output:\n${tail.slice(-20).join('\n')}` : undefined,
+      });
+    });
+  }
+}
+
+class DockerContainer implements RunningContainer {
+  readonly id: string;
+  readonly #docker: Docker;
+  readonly #container: Docker.Container;
+  #removed = false;
+
+  constructor(docker: Docker, container: Docker.Container) {
+    this.#docker = docker;
+    this.#container = container;
+    this.id = container.id;
+  }
+
+  async putFiles(targetDir: string, files: FileToCopy[]): Promise<void> {
+    await this.#container.putArchive(packFiles(files), { path: targetDir });
+  }
+
+  async exec(command: string[], options: ExecOptions = {}): Promise<number> {
+    const exec = await this.#container.exec({
+      Cmd: command,
+      AttachStdout: true,
+      AttachStderr: true,
+      Env: Object.entries(options.env ?? {}).map(([k, v]) => `${k}=${v}`),
+      ...(options.user ? { User: options.user } : {}),
+      ...(options.workdir ? { WorkingDir: options.workdir } : {}),
+    });
+    const stream = await exec.start({ hijack: true, stdin: false });
+    const output = new PassThrough();
+    output.setEncoding('utf8');
+    output.on('data', (chunk: string) => options.onOutput?.(chunk));
+    this.#docker.modem.demuxStream(stream, output, output);
+    await new Promise<void>((resolve, reject) => {
+      stream.on('end', resolve);
+      stream.on('close', resolve);
+      stream.on('error', reject);
+    });
+    output.end();
+    const info = await exec.inspect();
+    return info.ExitCode ?? -1;
+  }
+
+  async copyOut(containerDir: string, hostDir: string, accept: (name: string) => boolean): Promise<CopiedFile[]> {
+    const archive = await this.#container.getArchive({ path: containerDir });
+    return extractFiles(archive as unknown as Readable, hostDir, accept);
+  }
+
+  async remove(): Promise<void> {
+    if (this.#removed) return;
+    this.#removed = true;
+    await removeQuietly(this.#container);
+  }
+}
+
+async function removeQuietly(container: Docker.Container): Promise<void> {
+  try {
+    await container.remove({ force: true, v: true });
+  } catch (error) {
+    const status = (error as { statusCode?: number }).statusCode;
+    // 404: already gone; 409: removal already in progress.
+    if (status !== 404 && status !== 409) throw error;
+  }
+}
+
+function splitTag(tag: string): [string, string] {
+  const at = tag.lastIndexOf(':');
+  return at > tag.lastIndexOf('/') ? [tag.slice(0, at), tag.slice(at + 1)] : [tag, 'latest'];
+}
+
+/** `8g` -> bytes. */
+export function parseMemory(size: string): number {
+  const match = /^(\d+(?:\.\d+)?)([kmg]?)$/i.exec(size.trim());
+  if (!match) throw new RangeError(`Expected a size like \`8g\`, got \`${size}\``);
+  const unit = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[match[2]!.toLowerCase() as '' | 'k' | 'm' | 'g'];
+  return Math.round(Number(match[1]) * unit);
+}

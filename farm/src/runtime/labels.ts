@@ -1,0 +1,20 @@
+import { hostname } from 'node:os';
+
+/** Every container and image the farm makes carries `wheelfarm=1` and these labels. */
+export const LABEL = {
+  managed: 'wheelfarm',
+  buildId: 'wheelfarm.build-id',
+  step: 'wheelfarm.step',
+  owner: 'wheelfarm.owner',
+  imageKind: 'wheelfarm.image.kind',
+  imageInputs: 'wheelfarm.image.inputs',
+} as const;
+
+/** `<host>:<pid>` of this process: lets the sweeper tell a live run's containers from leftovers. */
+export function ownerLabel(pid = process.pid): string {
+  return `${hostname()}:${pid}`;
+}
+
+export function containerLabels({ buildId, step }: { buildId: string; step: string }): Record<string, string> {
+  return { [LABEL.managed]: '1', [LABEL.buildId]: buildId, [LABEL.step]: step, [LABEL.owner]: ownerLabel() };
+}

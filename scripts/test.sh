@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# The README's test command, and what .ci/run runs: set-up (Node, pnpm, dependencies, Docker
+# engine), type check, then every test: the pure unit tests and the real-Docker tests (which
+# build the images first if they are missing). Extra arguments go to vitest, e.g.
+#   scripts/test.sh --project unit
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+bash "$ROOT/scripts/setup.sh"
+# shellcheck disable=SC1091
+source "$ROOT/.tools/env"
+cd "$ROOT"
+echo "== type check" >&2
+pnpm exec tsc -p farm --noEmit
+echo "== tests" >&2
+exec pnpm exec vitest run "$@"

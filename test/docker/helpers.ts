@@ -1,0 +1,77 @@
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { PassThrough } from 'node:stream';
+import Docker from 'dockerode';
+import { execa } from 'execa';
+import { prepareImageDefinitions } from '../../farm/src/images/ensure-images.ts';
+
+export const REPO_ROOT = resolve(import.meta.dirname, '..', '..');
+export const docker = new Docker();
+
+export interface CliRun {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+  /** With --json: the parsed lines of stdout. */
+  events: Array<Record<string, unknown> & { type: string }>;
+}
+
+/** Run `./wheelfarm ...` as a user would, from the repository root. */
+export async function runWheelfarm(args: string[], { env }: { env?: Record<string, string> } = {}): Promise<CliRun> {
+  const result = await execa(`${REPO_ROOT}/wheelfarm`, args, { cwd: REPO_ROOT, reject: false, all: false, ...(env ? { env } : {}) });
+  const stdout = String(result.stdout);
+  const events = args.includes('--json')
+    ? stdout
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as CliRun['events'][number])
+    : [];
+  return { exitCode: result.exitCode ?? -1, stdout, stderr: String(result.stderr), events };
+}
+
+export async function makeTempDir(prefix: string): Promise<string> {
+  return mkdtemp(join(tmpdir(), `wheelfarm-test-${prefix}-`));
+}
+
+/** The image tags the current definitions call for. */
+export async function currentImages(): Promise<{ base: string; build: string; runtime: string }> {
+  const { plan } = await prepareImageDefinitions(join(REPO_ROOT, 'images'));
+  return { base: plan.base.tag, build: plan.build.tag, runtime: plan.runtime.tag };
+}
+
+/** Containers the farm made (label wheelfarm=1), in any state. */
+export async function wheelfarmContainers(): Promise<Docker.ContainerInfo[]> {
+  return docker.listContainers({ all: true, filters: { label: ['wheelfarm=1'] } });
+}
+
+/**
+ * Run a command in a throw-away container, for assertions (never labelled `wheelfarm=1`, so it
+ * does not count as a farm container). Returns the exit code and the combined output.
+ */
+export async function runInImage(
+  image: string,
+  command: string[],
+  { binds = [], user, env = [] }: { binds?: string[]; user?: string; env?: string[] } = {},
+): Promise<{ exitCode: number; output: string }> {
+  const out = new PassThrough();
+  let output = '';
+  out.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+  const [result, container] = (await docker.run(image, command, out, {
+    Labels: { 'wheelfarm-test': '1' },
+    Env: env,
+    ...(user ? { User: user } : {}),
+    HostConfig: { Binds: binds },
+  })) as [{ StatusCode: number }, Docker.Container];
+  await container.remove({ force: true });
+  return { exitCode: result.StatusCode, output };
+}
+
+/** Environment that lets pip in a test container reach the upstream index through the host's proxy CA. */
+export function caMount(): { binds: string[]; env: string[] } {
+  const ca = process.env.SSL_CERT_FILE ?? '/etc/ssl/certs/ca-certificates.crt';
+  return {
+    binds: [`${ca}:/tmp/host-ca.crt:ro`],
+    env: ['PIP_CERT=/tmp/host-ca.crt', 'SSL_CERT_FILE=/tmp/host-ca.crt', 'PIP_DISABLE_PIP_VERSION_CHECK=1'],
+  };
+}
