@@ -100,7 +100,7 @@ describe('bad input gets a clear error, a meaningful exit code, and nothing half
       child.stdout!.on('data', (chunk: Buffer) => {
         if (/"type":"step","buildId":"[^"]+","step":"build","status":"started"/.test(chunk.toString())) resolve();
       });
-      child.once('exit', () => reject(new Error('wheelfarm ended before its build step started')));
+      void child.then(() => reject(new Error('wheelfarm ended before its build step started')));
     });
     // Let the container start working, then interrupt as a terminal would.
     await new Promise((r) => setTimeout(r, 1500));

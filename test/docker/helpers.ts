@@ -1,4 +1,4 @@
-import { mkdtemp } from 'node:fs/promises';
+import { chmod, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -31,7 +31,10 @@ export async function runWheelfarm(args: string[], { env }: { env?: Record<strin
 }
 
 export async function makeTempDir(prefix: string): Promise<string> {
-  return mkdtemp(join(tmpdir(), `wheelfarm-test-${prefix}-`));
+  const dir = await mkdtemp(join(tmpdir(), `wheelfarm-test-${prefix}-`));
+  // mkdtemp makes 0700 folders; containers read them as the non-root build user.
+  await chmod(dir, 0o755);
+  return dir;
 }
 
 /** The image tags the current definitions call for. */

@@ -52,7 +52,8 @@ function describe(event: FarmEvent): string | undefined {
       if (event.outcome === 'skipped') return `${pc.dim('•')} ${event.buildId}: ${event.reason} (${event.wheel})`;
       if (event.outcome === 'failed') {
         const tail = event.error?.logTail?.length ? `\n${event.error.logTail.map((l) => pc.dim(`    | ${l}`)).join('\n')}` : '';
-        return `${pc.red('✗')} ${event.buildId}: ${event.error?.message ?? 'failed'}${tail}\n    log: ${event.log}`;
+        const message = (event.error?.message ?? 'failed').replace(`${event.buildId}: `, '');
+        return `${pc.red('✗')} ${event.buildId}: ${message}${tail}\n    log: ${event.log}`;
       }
       return `${pc.green('✓')} ${event.buildId}: ${event.outcome} ${event.wheel} ${pc.dim(`(${formatSeconds(event.seconds)})`)}`;
     default:

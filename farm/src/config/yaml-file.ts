@@ -1,6 +1,8 @@
 import { readFile } from 'node:fs/promises';
-import { LineCounter, parseDocument } from 'yaml';
+import { isMap, isScalar, LineCounter, parseDocument } from 'yaml';
+import type { Document } from 'yaml';
 import type { z } from 'zod';
+import type * as zCore from 'zod/v4/core';
 import { UserInputError } from '../errors.ts';
 
 /**
@@ -43,11 +45,7 @@ export function parseYamlText<Schema extends z.ZodType>(
   const result = schema.safeParse(document.toJS() ?? {});
   if (result.success) return result.data;
   const issues = result.error.issues.slice(0, 5).map((issue) => {
-    const node = document.getIn(issue.path as (string | number)[], true) as { range?: [number, number] } | undefined;
-    const parentNode = document.getIn(issue.path.slice(0, -1) as (string | number)[], true) as
-      | { range?: [number, number] }
-      | undefined;
-    const offset = node?.range?.[0] ?? parentNode?.range?.[0];
+    const offset = offsetOf(document, issue);
     const where = offset === undefined ? path : `${path}:${lineCounter.linePos(offset).line}`;
     const field = issue.path.length > 0 ? formatPath(issue.path as (string | number)[]) : '(top level)';
     return `${where}: \`${field}\`: ${issue.message}`;
@@ -55,6 +53,26 @@ export function parseYamlText<Schema extends z.ZodType>(
   throw new UserInputError('bad-' + kind.replace(/\s+/g, '-'), `invalid ${kind}:\n  ${issues.join('\n  ')}`, {
     hint: `fix the field(s) named above in ${path}`,
   });
+}
+
+type Ranged = { range?: [number, number] | null };
+
+/** Where an issue points in the text: the field itself, an unknown key's own line, else the parent. */
+function offsetOf(document: Document, issue: zCore.$ZodIssue): number | undefined {
+  const path = issue.path as (string | number)[];
+  if (issue.code === 'unrecognized_keys') {
+    const map = path.length === 0 ? document.contents : document.getIn(path, true);
+    if (isMap(map)) {
+      const pair = map.items.find((item) => isScalar(item.key) && issue.keys.includes(String(item.key.value)));
+      const offset = (pair?.key as Ranged | undefined)?.range?.[0];
+      if (offset !== undefined) return offset;
+    }
+  }
+  for (let depth = path.length; depth >= 0; depth--) {
+    const node = (depth === 0 ? document.contents : document.getIn(path.slice(0, depth), true)) as Ranged | null | undefined;
+    if (node?.range) return node.range[0];
+  }
+  return undefined;
 }
 
 function formatPath(path: (string | number)[]): string {

@@ -20,21 +20,30 @@ const pythonSource = z.strictObject({
 
 export const imageDefinitionsSchema = z.strictObject({
   policy: manylinuxPolicy,
-  base: z.union([
-    z.strictObject({
-      debootstrap: z.strictObject({
-        suite: z.string().regex(/^[a-z]+$/, 'expected a Debian suite name like `bullseye`'),
-        variant: z.enum(['minbase', 'buildd']).default('minbase'),
-      }),
-    }),
-    z.strictObject({
-      upstream: z.strictObject({
-        name: z.string().min(1),
-        digest: z.string().regex(/^sha256:[0-9a-f]{64}$/, 'expected `sha256:` and 64 hex digits'),
-        policy: manylinuxPolicy,
-      }),
-    }),
-  ]),
+  // One object with two alternatives (not a zod union), so a mistake inside either one is reported
+  // at its own field rather than as "base: invalid input".
+  base: z
+    .strictObject({
+      debootstrap: z
+        .strictObject({
+          suite: z.string().regex(/^[a-z]+$/, 'expected a Debian suite name like `bullseye`'),
+          variant: z.enum(['minbase', 'buildd']).default('minbase'),
+        })
+        .optional(),
+      upstream: z
+        .strictObject({
+          name: z.string().min(1),
+          digest: z.string().regex(/^sha256:[0-9a-f]{64}$/, 'expected `sha256:` and 64 hex digits'),
+          policy: manylinuxPolicy,
+        })
+        .optional(),
+    })
+    .refine((base) => (base.debootstrap === undefined) !== (base.upstream === undefined), {
+      message: 'expected exactly one of `debootstrap` or `upstream`',
+    })
+    .transform((base): { upstream: NonNullable<typeof base.upstream> } | { debootstrap: NonNullable<typeof base.debootstrap> } =>
+      base.upstream ? { upstream: base.upstream } : { debootstrap: base.debootstrap! },
+    ),
   pythons: z.array(pythonSource).min(1, 'list at least one CPython'),
   tools: z.strictObject({
     auditwheel: pep440Pin,

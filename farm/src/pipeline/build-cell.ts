@@ -2,7 +2,7 @@ import { rm } from 'node:fs/promises';
 import { BuildStepError, InterruptedError, PublishConflictError, WheelfarmError } from '../errors.ts';
 import type { FarmContext } from '../farm-context.ts';
 import { BuildLog } from '../records/build-log.ts';
-import { isPureWheel } from '../wheels/platform-tags.ts';
+import { servesSeveralPythons } from '../wheels/python-tags.ts';
 import { readWheelContents } from '../wheels/wheel-contents.ts';
 import { parseWheelFilename } from '../wheels/wheel-filename.ts';
 import { buildAndRepairWheel, stagingDirFor } from './build-wheel.ts';
@@ -71,8 +71,8 @@ async function publish(
       ...(requiresPython ? { requiresPython } : {}),
     });
   } catch (error) {
-    // Every cell of a pure-Python package makes the same file: the first one published wins.
-    if (error instanceof PublishConflictError && isPureWheel(parseWheelFilename(wheel.name))) return 'unchanged';
+    // Every cell of a pure or abi3 package makes the same file: the first one published wins.
+    if (error instanceof PublishConflictError && servesSeveralPythons(parseWheelFilename(wheel.name))) return 'unchanged';
     throw error;
   }
 }

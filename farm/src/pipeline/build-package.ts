@@ -49,5 +49,9 @@ export async function buildPackage(
   });
   context.emit({ type: 'planned', buildIds: plans.map((p) => p.buildId), skipped: selection.skipped });
   const queue = new PQueue({ concurrency: jobs });
-  return Promise.all(plans.map((plan) => queue.add(() => buildCell(context, plan)) as Promise<CellResult>));
+  // allSettled: on Ctrl-C every cell must finish removing its containers before we report.
+  const settled = await Promise.allSettled(plans.map((plan) => queue.add(() => buildCell(context, plan)) as Promise<CellResult>));
+  const rejected = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (rejected) throw rejected.reason;
+  return settled.map((s) => (s as PromiseFulfilledResult<CellResult>).value);
 }

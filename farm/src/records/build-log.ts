@@ -45,7 +45,7 @@ export class BuildLog {
 
   tail(lines = 20): string[] {
     const all = this.#partial ? [...this.#tail, this.#partial] : this.#tail;
-    return all.slice(-lines);
+    return lines <= 0 ? [] : all.slice(-lines);
   }
 
   async close(): Promise<void> {

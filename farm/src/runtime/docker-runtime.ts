@@ -155,7 +155,7 @@ class DockerContainer implements RunningContainer {
   readonly id: string;
   readonly #docker: Docker;
   readonly #container: Docker.Container;
-  #removed = false;
+  #removal: Promise<void> | undefined;
 
   constructor(docker: Docker, container: Docker.Container) {
     this.#docker = docker;
@@ -196,10 +196,10 @@ class DockerContainer implements RunningContainer {
     return extractFiles(archive as unknown as Readable, hostDir, accept);
   }
 
-  async remove(): Promise<void> {
-    if (this.#removed) return;
-    this.#removed = true;
-    await removeQuietly(this.#container);
+  /** Idempotent: a second call waits for the first removal instead of returning early. */
+  remove(): Promise<void> {
+    this.#removal ??= removeQuietly(this.#container);
+    return this.#removal;
   }
 }
 

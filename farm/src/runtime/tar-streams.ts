@@ -54,7 +54,10 @@ export async function extractFiles(stream: Readable, hostDir: string, accept: (n
       copied.push(await writeEntry(entry as unknown as Readable, join(hostDir, name), name));
     }
   })();
-  await Promise.all([pipeline(stream, extract), done]);
+  // allSettled: when the stream fails mid-file, the file's `.part` is removed before we report.
+  const [piped, extracted] = await Promise.allSettled([pipeline(stream, extract), done]);
+  if (piped.status === 'rejected') throw piped.reason;
+  if (extracted.status === 'rejected') throw extracted.reason;
   return copied;
 }
 

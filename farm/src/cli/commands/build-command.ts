@@ -19,7 +19,6 @@ export async function runBuildCommand({ context, settings, reporter }: CommandEn
   const results = await buildPackage(context, { spec, jobs, ...(pythons ? { pythons } : {}) });
   const failed = results.filter((r) => r.outcome === 'failed');
   const counts = Object.fromEntries(['published', 'unchanged', 'skipped', 'failed'].map((o) => [o, results.filter((r) => r.outcome === o).length]));
-  const indexRoot = (context.publisher as { root?: string }).root;
   const text = [
     '',
     `${failed.length > 0 ? pc.red('failed') : pc.green('done')} in ${formatSeconds((performance.now() - started) / 1000)}: ` +
@@ -29,7 +28,6 @@ export async function runBuildCommand({ context, settings, reporter }: CommandEn
         .join(', '),
     ...results.map((r) => `  ${r.outcome.padEnd(9)} ${r.buildId}${r.wheel ? `  ${r.wheel}` : ''}${r.log && r.outcome === 'failed' ? `  (log: ${r.log})` : ''}`),
     `index: ${context.publisher.description}`,
-    ...(indexRoot && failed.length < results.length ? [pc.dim(`install: pip install --index-url file://${indexRoot}/simple/ ${spec.name}`)] : []),
   ];
   reporter.result(
     {

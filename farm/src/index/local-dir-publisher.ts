@@ -1,0 +1,200 @@
+import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { PublishConflictError, UserInputError, WheelfarmError } from '../errors.ts';
+import { isValidProjectName, normalizeName } from '../wheels/names.ts';
+import { parseWheelFilename } from '../wheels/wheel-filename.ts';
+import { renameDurably, writeFileAtomic } from './atomic-write.ts';
+import { readProjectManifest, writeProjectManifest } from './project-manifest.ts';
+import type { ProjectManifest } from './project-manifest.ts';
+import type { IndexPublisher, PublishedFile, PublishOutcome, WheelToPublish } from './publisher.ts';
+import { renderProjectPage, renderRootPage } from './render-simple-page.ts';
+import { assertSha256, sha256OfFile, stageVerifiedCopy } from './stage-verified-copy.ts';
+import { withFileLock } from './with-file-lock.ts';
+
+export interface LocalDirPublisherOptions {
+  /** The index directory; created on first publish. */
+  root: string;
+}
+
+const SHA256 = /^[0-9a-f]{64}$/;
+const MANIFEST_NAME = /^([a-z0-9](?:[a-z0-9-]*[a-z0-9])?)\.json$/;
+
+/**
+ * The embedded default index: a directory pip installs from with `--index-url file://<root>/simple/`.
+ *
+ *   <root>/simple/index.html                      root page, one link per project
+ *   <root>/simple/<project>/index.html            project page, links to ../../files/<project>/<file>
+ *   <root>/files/<project>/<file>                 the wheels
+ *   <root>/.wheelfarm/projects/<project>.json     per-project manifest the pages are rendered from
+ *
+ * Every file appears by atomic rename, in the order wheel, manifest, project page, root page, so at any
+ * crash point a page only links files that are complete. Publishes to one project are serialized by a
+ * lock; root page rewrites by another.
+ */
+export class LocalDirPublisher implements IndexPublisher {
+  readonly description: string;
+  /** What to pass to pip's `--index-url`. */
+  readonly indexUrl: string;
+  readonly #root: string;
+
+  constructor(options: LocalDirPublisherOptions) {
+    if (typeof options?.root !== 'string' || options.root.trim() === '') {
+      throw new UserInputError('bad-index-root', 'the local index needs a directory (`root`), got none', {
+        hint: 'Set the index directory, e.g. `root: ./wheelhouse`.',
+      });
+    }
+    this.#root = resolve(options.root);
+    this.indexUrl = `${pathToFileURL(join(this.#root, 'simple')).href}/`;
+    this.description = `local index at ${this.#root} (pip install --index-url ${this.indexUrl})`;
+  }
+
+  async publish(wheel: WheelToPublish): Promise<PublishOutcome> {
+    const { normalized, sha256 } = await validateWheel(wheel);
+    const request = { ...wheel, sha256 };
+    // Cheap answer for a repeat publish, before copying gigabytes; re-checked under the lock below.
+    const known = (await readProjectManifest(this.#manifestPath(normalized)))?.files.find((file) => file.filename === wheel.filename);
+    if (known) {
+      assertSha256(wheel.path, sha256, await sha256OfFile(wheel.path));
+      return this.#withProjectLock(normalized, () => this.#settleExisting(normalized, request));
+    }
+    const destination = this.#wheelPath(normalized, wheel.filename);
+    await mkdir(join(this.#root, 'files', normalized), { recursive: true });
+    const staged = await stageVerifiedCopy(wheel.path, destination, sha256);
+    let committed = false;
+    try {
+      return await this.#withProjectLock(normalized, async (assertHeld) => {
+        const manifest = await readProjectManifest(this.#manifestPath(normalized));
+        if (manifest?.files.some((file) => file.filename === wheel.filename)) return this.#settleExisting(normalized, request);
+        assertHeld();
+        // A file already at `destination` without a manifest entry is debris of a crashed publish that
+        // no page links to, so replacing it is safe.
+        await renameDurably(staged.tempPath, destination);
+        committed = true;
+        const entry: PublishedFile = { filename: wheel.filename, sha256, size: staged.size };
+        if (wheel.requiresPython) entry.requiresPython = wheel.requiresPython;
+        const updated: ProjectManifest = {
+          schemaVersion: 1,
+          name: manifest?.name ?? wheel.project,
+          normalized,
+          files: [...(manifest?.files ?? []), entry],
+        };
+        assertHeld();
+        await writeProjectManifest(this.#manifestPath(normalized), updated);
+        await this.#refreshPages(updated);
+        return 'published';
+      });
+    } finally {
+      if (!committed) await rm(staged.tempPath, { force: true });
+    }
+  }
+
+  async listFiles(project: string): Promise<PublishedFile[]> {
+    const manifest = await readProjectManifest(this.#manifestPath(normalizeProject(project)));
+    return (manifest?.files ?? []).map((file) => ({ ...file }));
+  }
+
+  /** The filename is already in the manifest: the same bytes are a no-op, other bytes a conflict. */
+  async #settleExisting(normalized: string, wheel: WheelToPublish): Promise<PublishOutcome> {
+    const manifest = await readProjectManifest(this.#manifestPath(normalized));
+    const existing = manifest?.files.find((file) => file.filename === wheel.filename);
+    if (!manifest || !existing) {
+      // Manifests only ever grow, so this means someone edited the index by hand meanwhile.
+      throw new WheelfarmError('corrupt-index', `${wheel.filename} vanished from the manifest of ${normalized} while publishing`, {
+        hint: `Check ${this.#manifestPath(normalized)} for manual edits, then publish again.`,
+      });
+    }
+    if (existing.sha256 !== wheel.sha256) {
+      throw new PublishConflictError(
+        'publish-conflict',
+        `${wheel.filename} is already published with sha256 ${existing.sha256}; refusing to replace it with different bytes (sha256 ${wheel.sha256})`,
+        {
+          hint: 'Installers cache wheels by filename, so published bytes never change. Give the rebuild a new build tag (e.g. `-1-` after the version) so it gets a new filename.',
+        },
+      );
+    }
+    // Finishes the page updates of a publish that crashed after writing the manifest.
+    await this.#refreshPages(manifest);
+    return 'unchanged';
+  }
+
+  async #refreshPages(manifest: ProjectManifest): Promise<void> {
+    const files = manifest.files.map((file) => ({
+      ...file,
+      url: `../../files/${manifest.normalized}/${file.filename}`,
+    }));
+    await writeIfChanged(join(this.#root, 'simple', manifest.normalized, 'index.html'), renderProjectPage({ name: manifest.name, files }));
+    await withFileLock(join(this.#lockDir(), 'root.lock'), async () => {
+      const projects = (await this.#listProjects()).map((normalized) => ({ name: normalized, normalized }));
+      await writeIfChanged(join(this.#root, 'simple', 'index.html'), renderRootPage(projects));
+    });
+  }
+
+  /** From the manifest names alone: reading every manifest would make each publish cost the whole index. */
+  async #listProjects(): Promise<string[]> {
+    const names = await readdir(join(this.#root, '.wheelfarm', 'projects')).catch(ifMissing([] as string[]));
+    return names.flatMap((name) => MANIFEST_NAME.exec(name)?.[1] ?? []);
+  }
+
+  #withProjectLock<T>(normalized: string, section: (assertHeld: () => void) => Promise<T>): Promise<T> {
+    return withFileLock(join(this.#lockDir(), `${normalized}.lock`), section);
+  }
+
+  #manifestPath(normalized: string): string {
+    return join(this.#root, '.wheelfarm', 'projects', `${normalized}.json`);
+  }
+
+  #wheelPath(normalized: string, filename: string): string {
+    return join(this.#root, 'files', normalized, filename);
+  }
+
+  #lockDir(): string {
+    return join(this.#root, '.wheelfarm', 'locks');
+  }
+}
+
+async function validateWheel(wheel: WheelToPublish): Promise<{ normalized: string; sha256: string }> {
+  const parts = parseWheelFilename(wheel.filename);
+  const normalized = normalizeProject(wheel.project);
+  if (normalizeName(parts.name) !== normalized) {
+    throw new UserInputError('project-mismatch', `${wheel.filename} is a wheel of \`${parts.name}\`, not of \`${wheel.project}\``, {
+      hint: 'Publish each wheel under the project named in its filename.',
+    });
+  }
+  const sha256 = wheel.sha256.toLowerCase();
+  if (!SHA256.test(sha256)) {
+    throw new UserInputError('bad-sha256', `the sha256 given for ${wheel.filename} is not 64 hex digits: \`${wheel.sha256}\``, {
+      hint: 'Pass the hex digest of the wheel file.',
+    });
+  }
+  const info = await stat(wheel.path).catch(ifMissing(undefined));
+  if (!info?.isFile()) {
+    throw new UserInputError('wheel-not-found', `there is no wheel file at ${wheel.path}`, {
+      hint: 'Check the path; the build may not have produced the wheel.',
+    });
+  }
+  return { normalized, sha256 };
+}
+
+function normalizeProject(project: string): string {
+  if (!isValidProjectName(project)) {
+    throw new UserInputError('bad-project-name', `\`${project}\` is not a valid project name`, {
+      hint: 'Project names are ASCII letters, digits, `-`, `_` and `.`, starting and ending with a letter or digit.',
+    });
+  }
+  return normalizeName(project);
+}
+
+/** Skips the write (and the rename) when the page already says the same, so a no-op stays one. */
+async function writeIfChanged(path: string, content: string): Promise<void> {
+  const current = await readFile(path, 'utf8').catch(ifMissing(undefined));
+  if (current === content) return;
+  await writeFileAtomic(path, content);
+}
+
+function ifMissing<T>(fallback: T): (error: unknown) => T {
+  return (error) => {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return fallback;
+    throw error;
+  };
+}

@@ -1,0 +1,49 @@
+import { readFile } from 'node:fs/promises';
+import { z } from 'zod';
+import { WheelfarmError } from '../errors.ts';
+import { writeFileAtomic } from './atomic-write.ts';
+
+const fileSchema = z.object({
+  filename: z.string().min(1),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  size: z.number().int().nonnegative(),
+  requiresPython: z.string().optional(),
+});
+
+const manifestSchema = z.object({
+  schemaVersion: z.literal(1),
+  /** Display name, as first published. */
+  name: z.string().min(1),
+  normalized: z.string().min(1),
+  files: z.array(fileSchema),
+});
+
+/**
+ * What a local index serves for one project. The pages are rendered from it, so a publish costs work in
+ * proportion to the project, not to the whole index.
+ */
+export type ProjectManifest = z.infer<typeof manifestSchema>;
+
+/** The manifest at `path`, or undefined if the project has never been published. */
+export async function readProjectManifest(path: string): Promise<ProjectManifest | undefined> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+  try {
+    return manifestSchema.parse(JSON.parse(text));
+  } catch (error) {
+    throw new WheelfarmError('corrupt-index', `the index manifest ${path} is not valid`, {
+      hint: 'It is only ever replaced atomically, so it was edited by hand or the disk is failing; restore it from the files next to it or a backup.',
+      cause: error,
+    });
+  }
+}
+
+export async function writeProjectManifest(path: string, manifest: ProjectManifest): Promise<void> {
+  const files = [...manifest.files].sort((a, b) => (a.filename < b.filename ? -1 : a.filename > b.filename ? 1 : 0));
+  await writeFileAtomic(path, `${JSON.stringify({ ...manifest, files }, null, 2)}\n`);
+}

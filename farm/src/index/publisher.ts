@@ -1,0 +1,38 @@
+/**
+ * The port every package index backend implements: the embedded local directory today, S3 or devpi later.
+ * The pipeline only ever talks to this interface.
+ */
+
+export interface WheelToPublish {
+  /** Where the built wheel is on disk now. */
+  path: string;
+  /** The name it is published under, a valid wheel filename. */
+  filename: string;
+  /** Lower-case hex sha256 of the bytes at `path`; verified while publishing. */
+  sha256: string;
+  /** Project name (any spelling; compared normalized with the wheel's own name). */
+  project: string;
+  requiresPython?: string;
+}
+
+/** `unchanged`: the index already served these exact bytes under this filename. */
+export type PublishOutcome = 'published' | 'unchanged';
+
+export interface PublishedFile {
+  filename: string;
+  sha256: string;
+  requiresPython?: string;
+  size: number;
+}
+
+export interface IndexPublisher {
+  /** For people: where the wheels go, e.g. `local index at /srv/wheels`. */
+  readonly description: string;
+  /**
+   * Makes the wheel installable from the index. Must refuse (PublishConflictError) to replace a
+   * filename the index already serves with different bytes, and return `unchanged` for the same bytes.
+   */
+  publish(wheel: WheelToPublish): Promise<PublishOutcome>;
+  /** The files the index serves for a project; empty if it has none. */
+  listFiles(project: string): Promise<PublishedFile[]>;
+}

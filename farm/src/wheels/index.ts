@@ -1,0 +1,11 @@
+export { escapeNameForFilename, isValidProjectName, normalizeName } from './names.ts';
+export { formatBuildId, pythonTagFromVersion, pythonVersionFromTag } from './build-id.ts';
+export type { Cell } from './build-id.ts';
+export { formatWheelFilename, parseSdistFilename, parseWheelFilename } from './wheel-filename.ts';
+export type { BuildTag, SdistFilenameParts, WheelFilenameParts } from './wheel-filename.ts';
+export { isPureWheel, parseManylinuxTag, wheelMatchesPolicy } from './platform-tags.ts';
+export type { ManylinuxTag } from './platform-tags.ts';
+export { selectPythons } from './select-pythons.ts';
+export type { PythonSelection, SelectPythonsOptions } from './select-pythons.ts';
+export { readWheelContents } from './wheel-contents.ts';
+export type { WheelContents } from './wheel-contents.ts';

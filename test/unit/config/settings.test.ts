@@ -1,0 +1,227 @@
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { UserInputError } from '../../../farm/src/errors.ts';
+import { loadSettings } from '../../../farm/src/config/settings.ts';
+
+let root: string;
+
+beforeEach(async () => {
+  root = await mkdtemp(join(tmpdir(), 'wheelfarm-settings-'));
+});
+afterEach(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+async function rejection(promise: Promise<unknown>): Promise<UserInputError> {
+  const error = await promise.then(
+    () => undefined,
+    (reason: unknown) => reason,
+  );
+  expect(error).toBeInstanceOf(UserInputError);
+  return error as UserInputError;
+}
+
+function lineOf(text: string, needle: string): number {
+  return text.split('\n').findIndex((line) => line.includes(needle)) + 1;
+}
+
+describe('loadSettings', () => {
+  it('without a settings file: every default, relative to the root', async () => {
+    const settings = await loadSettings({ root, env: {} });
+    expect(settings).toEqual({
+      root,
+      settingsFile: undefined,
+      home: join(root, '.wheelfarm'),
+      indexDir: join(root, '.wheelfarm', 'index'),
+      imagesDir: join(root, 'images'),
+      upstreamIndexUrl: undefined,
+      debianMirror: undefined,
+      containerMemory: '8g',
+      trustHostCa: 'auto',
+      jobs: 2,
+    });
+  });
+
+  it('does not read process.env when env is given', async () => {
+    const settings = await loadSettings({ root, env: {} });
+    expect(settings.home).toBe(join(root, '.wheelfarm'));
+    expect(settings.upstreamIndexUrl).toBeUndefined();
+  });
+
+  it('an empty wheelfarm.yaml gives the defaults', async () => {
+    await writeFile(join(root, 'wheelfarm.yaml'), '# nothing here\n');
+    const settings = await loadSettings({ root, env: {} });
+    expect(settings.settingsFile).toBe(join(root, 'wheelfarm.yaml'));
+    expect(settings.home).toBe(join(root, '.wheelfarm'));
+    expect(settings.jobs).toBe(2);
+    expect(settings.containerMemory).toBe('8g');
+    expect(settings.trustHostCa).toBe('auto');
+  });
+
+  it('reads every field from wheelfarm.yaml at the root', async () => {
+    await writeFile(
+      join(root, 'wheelfarm.yaml'),
+      [
+        'home: /srv/farm-home',
+        'upstream:',
+        '  index-url: https://pypi.example/simple/',
+        'index:',
+        '  dir: /srv/wheels',
+        'images:',
+        '  definitions: /srv/image-defs',
+        '  debian-mirror: http://mirror.example/debian/',
+        'containers:',
+        '  memory: 512m',
+        '  trust-host-ca: false',
+        'jobs: 7',
+        '',
+      ].join('\n'),
+    );
+    const settings = await loadSettings({ root, env: {} });
+    expect(settings).toEqual({
+      root,
+      settingsFile: join(root, 'wheelfarm.yaml'),
+      home: '/srv/farm-home',
+      indexDir: '/srv/wheels',
+      imagesDir: '/srv/image-defs',
+      upstreamIndexUrl: 'https://pypi.example/simple/',
+      debianMirror: 'http://mirror.example/debian/',
+      containerMemory: '512m',
+      trustHostCa: false,
+      jobs: 7,
+    });
+  });
+
+  it('the index follows a configured home unless set itself', async () => {
+    await writeFile(join(root, 'wheelfarm.yaml'), 'home: /srv/farm-home\n');
+    const settings = await loadSettings({ root, env: {} });
+    expect(settings.home).toBe('/srv/farm-home');
+    expect(settings.indexDir).toBe('/srv/farm-home/index');
+  });
+
+  it('keeps container defaults for fields not given', async () => {
+    await writeFile(join(root, 'wheelfarm.yaml'), 'containers:\n  memory: 4g\n');
+    const settings = await loadSettings({ root, env: {} });
+    expect(settings.containerMemory).toBe('4g');
+    expect(settings.trustHostCa).toBe('auto');
+  });
+
+  it('trust-host-ca may be a path', async () => {
+    await writeFile(join(root, 'wheelfarm.yaml'), 'containers:\n  trust-host-ca: /etc/corp/ca.pem\n');
+    expect((await loadSettings({ root, env: {} })).trustHostCa).toBe('/etc/corp/ca.pem');
+  });
+
+  it("resolves relative paths against the settings file's folder", async () => {
+    const configDir = join(root, 'conf');
+    await mkdir(configDir);
+    const file = join(configDir, 'farm.yaml');
+    await writeFile(file, 'home: state\nindex:\n  dir: ../public/wheels\nimages:\n  definitions: my-images\n');
+    const settings = await loadSettings({ root, file, env: {} });
+    expect(settings.settingsFile).toBe(file);
+    expect(settings.home).toBe(join(configDir, 'state'));
+    expect(settings.indexDir).toBe(join(root, 'public', 'wheels'));
+    expect(settings.imagesDir).toBe(join(configDir, 'my-images'));
+  });
+
+  it('relative paths in <root>/wheelfarm.yaml resolve against the root', async () => {
+    await writeFile(join(root, 'wheelfarm.yaml'), 'home: var/farm\n');
+    const settings = await loadSettings({ root, env: {} });
+    expect(settings.home).toBe(join(root, 'var', 'farm'));
+    expect(settings.indexDir).toBe(join(root, 'var', 'farm', 'index'));
+    expect(settings.imagesDir).toBe(join(root, 'images'));
+  });
+
+  it('WHEELFARM_CONFIG names the settings file when no file is passed', async () => {
+    const file = join(root, 'other.yaml');
+    await writeFile(file, 'jobs: 5\n');
+    const settings = await loadSettings({ root, env: { WHEELFARM_CONFIG: file } });
+    expect(settings.settingsFile).toBe(file);
+    expect(settings.jobs).toBe(5);
+  });
+
+  it('an explicit file wins over WHEELFARM_CONFIG', async () => {
+    await writeFile(join(root, 'a.yaml'), 'jobs: 3\n');
+    await writeFile(join(root, 'b.yaml'), 'jobs: 4\n');
+    const settings = await loadSettings({ root, file: join(root, 'a.yaml'), env: { WHEELFARM_CONFIG: join(root, 'b.yaml') } });
+    expect(settings.jobs).toBe(3);
+  });
+
+  it('WHEELFARM_HOME overrides home (and the index under it)', async () => {
+    await writeFile(join(root, 'wheelfarm.yaml'), 'home: /from/file\n');
+    const settings = await loadSettings({ root, env: { WHEELFARM_HOME: '/from/env' } });
+    expect(settings.home).toBe('/from/env');
+    expect(settings.indexDir).toBe('/from/env/index');
+  });
+
+  it('WHEELFARM_HOME does not move an index dir set in the file', async () => {
+    await writeFile(join(root, 'wheelfarm.yaml'), 'index:\n  dir: /srv/wheels\n');
+    const settings = await loadSettings({ root, env: { WHEELFARM_HOME: '/from/env' } });
+    expect(settings.home).toBe('/from/env');
+    expect(settings.indexDir).toBe('/srv/wheels');
+  });
+
+  it('WHEELFARM_UPSTREAM_INDEX_URL overrides upstream.index-url', async () => {
+    await writeFile(join(root, 'wheelfarm.yaml'), 'upstream:\n  index-url: https://file.example/simple/\n');
+    expect((await loadSettings({ root, env: {} })).upstreamIndexUrl).toBe('https://file.example/simple/');
+    const settings = await loadSettings({ root, env: { WHEELFARM_UPSTREAM_INDEX_URL: 'https://env.example/simple/' } });
+    expect(settings.upstreamIndexUrl).toBe('https://env.example/simple/');
+  });
+
+  it('WHEELFARM_UPSTREAM_INDEX_URL applies without a settings file', async () => {
+    const settings = await loadSettings({ root, env: { WHEELFARM_UPSTREAM_INDEX_URL: 'https://env.example/simple/' } });
+    expect(settings.upstreamIndexUrl).toBe('https://env.example/simple/');
+  });
+
+  it('rejects an unknown key, naming the file, the line and the field', async () => {
+    const text = 'jobs: 2\ncontainers:\n  memory: 8g\n  cpus: 4\n';
+    await writeFile(join(root, 'wheelfarm.yaml'), text);
+    const error = await rejection(loadSettings({ root, env: {} }));
+    expect(error.code).toBe('bad-settings-file');
+    expect(error.message).toMatch(new RegExp(`${join(root, 'wheelfarm.yaml').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:\\d+: \`containers\`: .*"cpus"`));
+  });
+
+  it('rejects an unknown top-level key', async () => {
+    await writeFile(join(root, 'wheelfarm.yaml'), 'jobs: 2\nworkers: 4\n');
+    const error = await rejection(loadSettings({ root, env: {} }));
+    expect(error.code).toBe('bad-settings-file');
+    expect(error.message).toMatch(/wheelfarm\.yaml:\d+: `\(top level\)`: .*"workers"/);
+  });
+
+  it.each([
+    ['jobs: 0', 'jobs: 0', 'jobs'],
+    ['jobs: 100', 'jobs: 100', 'jobs'],
+    ['jobs: 1.5', 'jobs: 1.5', 'jobs'],
+    ['containers:\n  memory: lots', 'memory: lots', 'containers.memory'],
+    ['containers:\n  memory: 8gb', 'memory: 8gb', 'containers.memory'],
+    ['upstream:\n  index-url: not a url', 'index-url: not a url', 'upstream.index-url'],
+    ['images:\n  debian-mirror: mirror', 'debian-mirror: mirror', 'images.debian-mirror'],
+  ])('rejects %j at its line, naming the field', async (text, line, field) => {
+    await writeFile(join(root, 'wheelfarm.yaml'), `${text}\n`);
+    const error = await rejection(loadSettings({ root, env: {} }));
+    expect(error.code).toBe('bad-settings-file');
+    expect(error.message).toContain(`${join(root, 'wheelfarm.yaml')}:${lineOf(text, line)}: \`${field}\`:`);
+  });
+
+  it('reports invalid YAML with its line', async () => {
+    const text = 'jobs: 2\ncontainers:\n  memory: 8g\n trust-host-ca: auto\n';
+    await writeFile(join(root, 'wheelfarm.yaml'), text);
+    const error = await rejection(loadSettings({ root, env: {} }));
+    expect(error.code).toBe('bad-yaml');
+    expect(error.message).toContain(`wheelfarm.yaml:${lineOf(text, ' trust-host-ca')}:`);
+  });
+
+  it('an explicit file that does not exist is a file-unreadable error', async () => {
+    const file = join(root, 'missing.yaml');
+    const error = await rejection(loadSettings({ root, file, env: {} }));
+    expect(error.code).toBe('file-unreadable');
+    expect(error.message).toContain(file);
+    expect(error.hint).toContain(file);
+  });
+
+  it('a WHEELFARM_CONFIG that does not exist is a file-unreadable error', async () => {
+    const error = await rejection(loadSettings({ root, env: { WHEELFARM_CONFIG: join(root, 'nope.yaml') } }));
+    expect(error.code).toBe('file-unreadable');
+  });
+});
