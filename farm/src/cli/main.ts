@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { runBuildCommand } from './commands/build-command.ts';
 import { runImagesBuild, runImagesList } from './commands/images-command.ts';
@@ -6,8 +7,11 @@ import { EXIT, EXIT_CODES_HELP } from './exit-codes.ts';
 import type { CommonOptions } from './run-command.ts';
 import { runCommand } from './run-command.ts';
 
+const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
 const program = new Command('wheelfarm')
   .description('Build portable manylinux wheels of Python packages in containers and publish them to your own index.')
+  .version(VERSION, '-V, --version')
   .option('--config <file>', 'settings file (default: wheelfarm.yaml at the repository root, or $WHEELFARM_CONFIG)')
   .showHelpAfterError('(run with --help for usage)')
   .addHelpText('after', `\n${EXIT_CODES_HELP}`)
@@ -19,8 +23,8 @@ program
   .command('build')
   .summary('build, repair, test and publish wheels of one package')
   .description(
-    'Resolve the sdist on the upstream index, build one wheel per Python in a fresh container,\n' +
-      'repair it with auditwheel, test it in the runtime image and publish it to the index.\n' +
+    'Resolve the sdist on the upstream index, build one wheel per Python in a fresh container, ' +
+      'repair it with auditwheel, test it in the runtime image and publish it to the index. ' +
       'Wheels the index already has are not built again.',
   )
   .argument('<package>', 'a project name, or name==version (default: the newest release)')
