@@ -78,9 +78,12 @@ describe('bad input gets a clear error, a meaningful exit code, and nothing half
     });
   });
 
-  it('a real sdist whose build fails (psycopg2 needs pg_config): exit 1, log tail shown, nothing published, no container', async () => {
+  it('a real sdist whose build fails (psycopg2 without its recipe has no pg_config): exit 1, log tail shown, nothing published, no container', async () => {
     const index = await makeTempDir('index');
-    const run = await runWheelfarm(['build', 'psycopg2', '--python', '3.13', '--index', index]);
+    // An empty recipes folder: psycopg2 builds with the defaults, which lack libpq-dev.
+    const run = await runWheelfarm(['build', 'psycopg2', '--python', '3.13', '--index', index], {
+      env: { WHEELFARM_RECIPES_DIR: await makeTempDir('no-recipes') },
+    });
     expect(run.exitCode).toBe(1);
     expect(run.stderr).toMatch(/build failed/);
     expect(run.stderr).toMatch(/\| .*pg_config/);

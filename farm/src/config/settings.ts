@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
+import { UserInputError } from '../errors.ts';
 import { loadYamlFile } from './yaml-file.ts';
 
 /** The farm's settings file (`wheelfarm.yaml` at the repository root, or --config / WHEELFARM_CONFIG). */
@@ -28,6 +29,30 @@ export const settingsSchema = z
         'debian-mirror': z.url().optional(),
       })
       .default({}),
+    recipes: z
+      .strictObject({
+        /** Folder with `<normalized-name>.yaml` recipes. */
+        dir: z.string().optional(),
+      })
+      .default({}),
+    toolchains: z
+      .strictObject({
+        rust: z
+          .strictObject({
+            /**
+             * Where recipe images get Rust: `rustup` installs it in the image (production); `host`
+             * copies a rustup toolchain from this machine (where rustup cannot download); `auto`:
+             * the host's toolchain when there is one, else rustup.
+             */
+            source: z.enum(['auto', 'host', 'rustup']).default('auto'),
+            /** The host toolchain folder; default: `$RUSTUP_HOME/toolchains/stable-<arch>` (or ~/.rustup). */
+            'host-toolchain': z.string().optional(),
+            /** The rustup-init URL the image downloads (your mirror, or rustup's documented one). */
+            'rustup-init-url': z.url().optional(),
+          })
+          .default({ source: 'auto' }),
+      })
+      .default({ rust: { source: 'auto' } }),
     containers: z
       .strictObject({
         /** Memory limit of each build or test container, e.g. `8g`. */
@@ -55,6 +80,8 @@ export interface ResolvedSettings {
   home: string;
   indexDir: string;
   imagesDir: string;
+  recipesDir: string;
+  rust: { source: 'auto' | 'host' | 'rustup'; hostToolchain: string | undefined; rustupInitUrl: string | undefined };
   upstreamIndexUrl: string | undefined;
   debianMirror: string | undefined;
   containerMemory: string;
@@ -84,10 +111,24 @@ export async function loadSettings({
     home,
     indexDir: resolve(base, settings.index.dir ?? resolve(home, 'index')),
     imagesDir: resolve(base, settings.images.definitions ?? resolve(root, 'images')),
+    recipesDir: resolve(base, env.WHEELFARM_RECIPES_DIR ?? settings.recipes.dir ?? resolve(root, 'recipes')),
+    rust: {
+      source: rustSourceFromEnv(env.WHEELFARM_RUST_SOURCE) ?? settings.toolchains.rust.source,
+      hostToolchain: settings.toolchains.rust['host-toolchain'] ? resolve(base, settings.toolchains.rust['host-toolchain']) : undefined,
+      rustupInitUrl: env.RUSTUP_INIT_URL ?? settings.toolchains.rust['rustup-init-url'],
+    },
     upstreamIndexUrl: env.WHEELFARM_UPSTREAM_INDEX_URL ?? settings.upstream['index-url'],
     debianMirror: settings.images['debian-mirror'],
     containerMemory: settings.containers.memory,
     trustHostCa: settings.containers['trust-host-ca'],
     jobs: settings.jobs,
   };
+}
+
+function rustSourceFromEnv(value: string | undefined): 'auto' | 'host' | 'rustup' | undefined {
+  if (value === undefined || value === '') return undefined;
+  if (value === 'auto' || value === 'host' || value === 'rustup') return value;
+  throw new UserInputError('bad-environment', `WHEELFARM_RUST_SOURCE is \`${value}\`; expected auto, host or rustup`, {
+    hint: 'unset it, or set it to one of auto, host, rustup',
+  });
 }

@@ -16,10 +16,10 @@ import { planImages } from './image-plan.ts';
 import { findUnfilledPlaceholders, renderDockerfile, sourceFileName } from './render-dockerfile.ts';
 
 export type ImageEvent =
-  | { type: 'image'; kind: PlannedImage['kind']; tag: string; status: 'present' }
-  | { type: 'image'; kind: PlannedImage['kind']; tag: string; status: 'building'; log: string }
-  | { type: 'image'; kind: PlannedImage['kind']; tag: string; status: 'built'; seconds: number }
-  | { type: 'image-progress'; kind: PlannedImage['kind']; line: string };
+  | { type: 'image'; kind: PlannedImage['kind'] | 'recipe'; tag: string; status: 'present' }
+  | { type: 'image'; kind: PlannedImage['kind'] | 'recipe'; tag: string; status: 'building'; log: string }
+  | { type: 'image'; kind: PlannedImage['kind'] | 'recipe'; tag: string; status: 'built'; seconds: number }
+  | { type: 'image-progress'; kind: PlannedImage['kind'] | 'recipe'; line: string };
 
 export interface ImagesContext {
   runtime: ContainerRuntime;

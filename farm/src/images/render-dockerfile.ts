@@ -1,5 +1,6 @@
 import type { ImageDefinitions, PythonSource } from './image-definitions.ts';
 import { effectivePolicy, pythonTag } from './image-definitions.ts';
+import { renderTemplate } from './render-template.ts';
 
 /** The file name a pinned CPython source has inside the build context (`sources/<name>`). */
 export function sourceFileName(source: PythonSource): string {
@@ -15,17 +16,14 @@ export function sourceFileName(source: PythonSource): string {
 export function renderDockerfile(template: string, definitions: ImageDefinitions): string {
   const pythons = [...definitions.pythons].sort((a, b) => compareVersions(a.version, b.version));
   const newest = pythons.at(-1)!;
-  const globals: Record<string, string> = {
+  const values: Record<string, string> = {
     policy: effectivePolicy(definitions),
     'user.name': definitions.user.name,
     'user.uid': String(definitions.user.uid),
     'newest.dir': pythonDir(newest),
     ...Object.fromEntries(Object.entries(definitions.tools).map(([k, v]) => [`tools.${k}`, v])),
   };
-  const expanded = template.replace(/^# @each python\n([\s\S]*?)^# @end\n/gm, (_, block: string) =>
-    pythons.map((source) => fill(block, pythonVariables(source))).join(''),
-  );
-  return fill(expanded, globals);
+  return renderTemplate(template, { values, lists: { python: pythons.map(pythonVariables) } });
 }
 
 function pythonVariables(source: PythonSource): Record<string, string> {
@@ -35,10 +33,6 @@ function pythonVariables(source: PythonSource): Record<string, string> {
 export function pythonDir(source: PythonSource): string {
   const tag = pythonTag(source);
   return `${tag}-${tag}`;
-}
-
-function fill(text: string, variables: Record<string, string>): string {
-  return text.replace(/\{\{([\w.]+)\}\}/g, (placeholder, key: string) => variables[key] ?? placeholder);
 }
 
 function compareVersions(a: string, b: string): number {
@@ -51,7 +45,4 @@ function compareVersions(a: string, b: string): number {
   return 0;
 }
 
-/** Placeholders left after rendering are mistakes in the template; name them. */
-export function findUnfilledPlaceholders(rendered: string): string[] {
-  return [...new Set([...rendered.matchAll(/\{\{([\w.]+)\}\}/g)].map((m) => m[1]!))];
-}
+export { findUnfilledPlaceholders } from './render-template.ts';

@@ -40,7 +40,7 @@ export async function buildCell(context: FarmContext, plan: CellPlan): Promise<C
   try {
     const wheel = await buildAndRepairWheel(context, { plan, log, stagingDir });
     const contents = await readWheelContents(wheel.path);
-    await testWheel(context, { plan, wheel, imports: contents.topLevelModules, log });
+    await testWheel(context, { plan, wheel, imports: plan.recipe.test.imports ?? contents.topLevelModules, log });
     const outcome = await timeStep(context, { buildId: plan.buildId, step: 'publish', log }, () =>
       publish(context, { plan, wheel, requiresPython: contents.requiresPython }),
     );

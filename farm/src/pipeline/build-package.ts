@@ -3,25 +3,31 @@ import { UserInputError } from '../errors.ts';
 import type { FarmContext } from '../farm-context.ts';
 import { effectivePolicy, pythonTag } from '../images/image-definitions.ts';
 import { pythonDir } from '../images/render-dockerfile.ts';
+import { loadRecipe } from '../recipes/load-recipe.ts';
+import type { Recipe } from '../recipes/recipe.ts';
 import { formatBuildId } from '../wheels/build-id.ts';
+import type { PythonSelection } from '../wheels/select-pythons.ts';
 import { selectPythons } from '../wheels/select-pythons.ts';
 import type { CellResult } from './build-cell.ts';
 import { buildCell } from './build-cell.ts';
 import type { CellPlan } from './cell-plan.ts';
 import type { PackageSpec } from './parse-package-spec.ts';
 import { prepareImages } from './prepare-images.ts';
+import { prepareRecipeImage } from './prepare-recipe-image.ts';
+import type { ResolvedSource } from './resolve-source.ts';
 import { fetchSource, resolveSource } from './resolve-source.ts';
 
 /**
- * `wheelfarm build NAME[==VERSION]`: resolve -> fetch -> prepare images -> one cell per selected
- * Python, `jobs` at a time.
+ * `wheelfarm build NAME[==VERSION]`: recipe -> resolve -> fetch -> prepare images (build, runtime,
+ * recipe) -> one cell per selected Python, `jobs` at a time.
  */
 export async function buildPackage(
   context: FarmContext,
   { spec, pythons, jobs }: { spec: PackageSpec; pythons?: string[]; jobs: number },
 ): Promise<CellResult[]> {
-  const sdist = await resolveSource(context, spec);
-  const sdistPath = await fetchSource(context, sdist);
+  const recipe = await loadRecipe({ recipesDir: context.settings.recipesDir, name: spec.name });
+  const source = await resolveSource(context, spec, recipe);
+  const sdist = await fetchSource(context, source);
   const { plan: images, prepared } = await prepareImages(context);
   const { definitions } = prepared.loaded;
   const available = new Map(definitions.pythons.map((p) => [p.version.split('.').slice(0, 2).join('.'), p]));
@@ -32,19 +38,21 @@ export async function buildPackage(
       hint: `choose from ${[...available.keys()].join(', ')}, or add a CPython to ${prepared.loaded.file}`,
     });
   }
-  const selection = selectPythons({ requested, ...(sdist.requiresPython ? { requiresPython: sdist.requiresPython } : {}) });
+  const selection = choosePythons(requested, recipe, source);
+  const buildImage = selection.selected.length > 0 ? await prepareRecipeImage(context, { prepared, buildImage: images.build.tag, recipe }) : images.build.tag;
   const upstream = await context.upstreamIndex();
   const plans: CellPlan[] = selection.selected.map((python) => {
-    const source = available.get(python)!;
-    const cell = { name: sdist.name, version: sdist.version, python: pythonTag(source), platform: effectivePolicy(definitions) };
+    const pythonSource = available.get(python)!;
+    const cell = { name: source.name, version: source.version, python: pythonTag(pythonSource), platform: effectivePolicy(definitions) };
     return {
       cell,
       buildId: formatBuildId(cell),
-      pythonDir: pythonDir(source),
-      sdist: { filename: sdist.filename, path: sdistPath, ...(sdist.requiresPython ? { requiresPython: sdist.requiresPython } : {}) },
-      images: { build: images.build.tag, runtime: images.runtime.tag },
+      pythonDir: pythonDir(pythonSource),
+      sdist: { filename: sdist.filename, path: sdist.path, ...(source.requiresPython ? { requiresPython: source.requiresPython } : {}) },
+      images: { build: buildImage, runtime: images.runtime.tag },
       user: definitions.user,
       upstreamIndexUrl: upstream.url,
+      recipe,
     };
   });
   context.emit({ type: 'planned', buildIds: plans.map((p) => p.buildId), skipped: selection.skipped });
@@ -54,4 +62,17 @@ export async function buildPackage(
   const rejected = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
   if (rejected) throw rejected.reason;
   return settled.map((s) => (s as PromiseFulfilledResult<CellResult>).value);
+}
+
+/** The requested Pythons the recipe's `python` and the package's requires-python both admit. */
+function choosePythons(requested: string[], recipe: Recipe, source: ResolvedSource): PythonSelection {
+  const byRecipe = recipe.python
+    ? relabel(selectPythons({ requested, requiresPython: recipe.python }), `recipe python ${recipe.python}`)
+    : { selected: requested, skipped: [] };
+  const byPackage = selectPythons({ requested: byRecipe.selected, ...(source.requiresPython ? { requiresPython: source.requiresPython } : {}) });
+  return { selected: byPackage.selected, skipped: [...byRecipe.skipped, ...byPackage.skipped] };
+}
+
+function relabel(selection: PythonSelection, reason: string): PythonSelection {
+  return { selected: selection.selected, skipped: selection.skipped.map((s) => ({ ...s, reason })) };
 }

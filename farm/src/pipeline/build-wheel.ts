@@ -1,4 +1,4 @@
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { WheelfarmError } from '../errors.ts';
 import type { FarmContext } from '../farm-context.ts';
 import type { BuildLog } from '../records/build-log.ts';
@@ -30,9 +30,15 @@ export async function buildAndRepairWheel(
     async (container) => {
       await container.putFiles(WORK, [
         { name: `in/${plan.sdist.filename}`, source: { path: plan.sdist.path }, uid: plan.user.uid, gid: plan.user.uid },
+        ...plan.recipe.patches.map((path, i) => ({
+          name: `patches/${String(i).padStart(2, '0')}-${basename(path)}`,
+          source: { path },
+          uid: plan.user.uid,
+          gid: plan.user.uid,
+        })),
       ]);
-      await runStep(context, { container, buildId, step: 'build', log, script: buildScript(plan) });
-      await runStep(context, { container, buildId, step: 'repair', log, script: repairScript() });
+      await runStep(context, { container, buildId, step: 'build', log, script: buildScript(plan), env: plan.recipe.build.env });
+      await runStep(context, { container, buildId, step: 'repair', log, script: repairScript(plan.recipe.repair.exclude) });
       const wheels = await container.copyOut(`${WORK}/wheelhouse`, stagingDir, (name) => name.endsWith('.whl'));
       if (wheels.length !== 1) {
         throw new WheelfarmError('unexpected-wheels', `${buildId}: expected one repaired wheel, found ${wheels.length}`, {
@@ -55,12 +61,26 @@ shopt -s nullglob
 dirs=(${WORK}/src/*/)
 if [ "\${#dirs[@]}" -ne 1 ]; then echo "the sdist should hold exactly one top-level folder, found \${#dirs[@]}" >&2; exit 1; fi
 cd "\${dirs[0]}"
-${python} --version
-${python} -m build --wheel --outdir ${WORK}/dist .
+${patchCommands(plan.recipe.patches)}${plan.recipe.build.before ? `echo "running the recipe's build.before"\n${plan.recipe.build.before}\n` : ''}${python} --version
+${python} -m build --wheel --outdir ${WORK}/dist${configSettingArgs(plan.recipe.build.configSettings)} .
 `;
 }
 
-function repairScript(): string {
+/** Patches apply in the recipe's order; `patch -p1` fails loudly on a hunk that does not apply. */
+function patchCommands(patches: string[]): string {
+  if (patches.length === 0) return '';
+  return `for p in ${WORK}/patches/*.patch; do echo "applying \${p##*/}"; patch -p1 --forward --batch < "$p"; done\n`;
+}
+
+/** PEP 517 config settings as `-C key=value`, a list value repeated once per item. */
+export function configSettingArgs(settings: Record<string, string[]>): string {
+  return Object.entries(settings)
+    .flatMap(([key, values]) => values.map((value) => ` -C${shellQuote(`${key}=${value}`)}`))
+    .join('');
+}
+
+function repairScript(exclude: string[]): string {
+  const excludes = exclude.map((soname) => ` --exclude ${shellQuote(soname)}`).join('');
   return `
 shopt -s nullglob
 built=(${WORK}/dist/*.whl)
@@ -70,7 +90,7 @@ case "\${built[0]}" in
     echo "\${built[0]##*/} is a pure-Python wheel: nothing to repair"
     cp "\${built[0]}" ${WORK}/wheelhouse/ ;;
   *)
-    auditwheel repair --plat "$AUDITWHEEL_PLAT" --wheel-dir ${WORK}/wheelhouse "\${built[0]}"
+    auditwheel repair --plat "$AUDITWHEEL_PLAT"${excludes} --wheel-dir ${WORK}/wheelhouse "\${built[0]}"
     auditwheel show ${WORK}/wheelhouse/*.whl ;;
 esac
 `;

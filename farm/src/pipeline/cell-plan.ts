@@ -1,3 +1,4 @@
+import type { Recipe } from '../recipes/recipe.ts';
 import type { Cell } from '../wheels/build-id.ts';
 
 /** Everything one cell's build needs to know, decided before any container starts. */
@@ -7,7 +8,10 @@ export interface CellPlan {
   /** `/opt/python/<dir>` in both images, e.g. `cp313-cp313`. */
   pythonDir: string;
   sdist: { filename: string; path: string; requiresPython?: string };
+  /** `build` is the recipe image when the recipe needs packages or toolchains. */
   images: { build: string; runtime: string };
   user: { name: string; uid: number };
   upstreamIndexUrl: string;
+  /** The package's recipe, or the defaults for a package without one. */
+  recipe: Recipe;
 }

@@ -1,27 +1,87 @@
+import { basename, join } from 'node:path';
+import { eq } from '@renovatebot/pep440';
+import { UserInputError } from '../errors.ts';
 import type { FarmContext } from '../farm-context.ts';
+import type { Recipe } from '../recipes/recipe.ts';
+import { fetchGitSource } from '../upstream/git-source.ts';
 import { redactUrl } from '../upstream/redact-url.ts';
 import { selectSdist } from '../upstream/select-sdist.ts';
-import type { SelectedSdist } from '../upstream/select-sdist.ts';
 import { fetchProjectFiles } from '../upstream/simple-api-client.ts';
+import { parseSdistFilename } from '../wheels/wheel-filename.ts';
 import type { PackageSpec } from './parse-package-spec.ts';
 
-/** resolve: the upstream index's PEP 691 page -> the sdist to build (URL, sha256, requires-python). */
-export async function resolveSource(context: FarmContext, spec: PackageSpec): Promise<SelectedSdist> {
+/** What resolve found: enough to name every cell before anything is fetched. */
+export interface ResolvedSource {
+  name: string;
+  version: string;
+  filename: string;
+  requiresPython?: string;
+  origin: { kind: 'download'; url: string; sha256: string } | { kind: 'git'; url: string; commit: string };
+  /** For people: the index, URL or repository it comes from (credentials redacted). */
+  from: string;
+}
+
+/**
+ * resolve: where the sdist comes from. By default the upstream index's PEP 691 page; a recipe
+ * may name a URL (with its sha256) or a git commit instead.
+ */
+export async function resolveSource(context: FarmContext, spec: PackageSpec, recipe: Recipe): Promise<ResolvedSource> {
+  const resolved = await resolveByKind(context, spec, recipe);
+  if (spec.version !== undefined && !eq(spec.version, resolved.version)) {
+    throw new UserInputError('version-not-in-recipe', `${recipe.file} builds ${resolved.name} ${resolved.version} from its ${recipe.source.kind} source, not ${spec.version}`, {
+      hint: `build without a version, or change the source in ${recipe.file}`,
+    });
+  }
+  context.emit({ type: 'resolved', project: resolved.name, version: resolved.version, sdist: resolved.filename, upstream: resolved.from });
+  return resolved;
+}
+
+async function resolveByKind(context: FarmContext, spec: PackageSpec, recipe: Recipe): Promise<ResolvedSource> {
+  const { source } = recipe;
+  if (source.kind === 'url') {
+    const filename = basename(new URL(source.url).pathname);
+    const { version } = parseSdistFilename(filename, spec.name);
+    return { name: spec.name, version, filename, origin: { kind: 'download', url: source.url, sha256: source.sha256 }, from: redactUrl(source.url) };
+  }
+  if (source.kind === 'git') {
+    return {
+      name: spec.name,
+      version: source.version,
+      filename: `${spec.name}-${source.version}.tar.gz`,
+      origin: { kind: 'git', url: source.url, commit: source.commit },
+      from: `${redactUrl(source.url)}@${source.commit.slice(0, 12)}`,
+    };
+  }
   const upstream = await context.upstreamIndex();
   const project = await fetchProjectFiles({ indexUrl: upstream.url, project: spec.name, signal: context.signal });
   const sdist = selectSdist({ project: project.name, files: project.files, ...(spec.version ? { version: spec.version } : {}) });
-  context.emit({ type: 'resolved', project: sdist.name, version: sdist.version, sdist: sdist.filename, upstream: redactUrl(upstream.url) });
-  return sdist;
+  return {
+    name: sdist.name,
+    version: sdist.version,
+    filename: sdist.filename,
+    ...(sdist.requiresPython ? { requiresPython: sdist.requiresPython } : {}),
+    origin: { kind: 'download', url: sdist.url, sha256: sdist.sha256 },
+    from: redactUrl(upstream.url),
+  };
 }
 
 /** fetch: the sdist into the content-addressed cache (a second build never downloads again). */
-export async function fetchSource(context: FarmContext, sdist: SelectedSdist): Promise<string> {
-  const result = await context.sdistCache.fetchVerified({
-    urls: [sdist.url],
-    sha256: sdist.sha256,
-    filename: sdist.filename,
-    signal: context.signal,
-  });
-  context.emit({ type: 'fetched', sdist: sdist.filename, cached: !result.downloaded, path: result.path });
-  return result.path;
+export async function fetchSource(context: FarmContext, source: ResolvedSource): Promise<{ path: string; filename: string }> {
+  const { origin } = source;
+  const result =
+    origin.kind === 'git'
+      ? await fetchGitSource({
+          root: join(context.settings.home, 'cache', 'git'),
+          url: origin.url,
+          commit: origin.commit,
+          name: source.name,
+          version: source.version,
+          signal: context.signal,
+        })
+      : {
+          ...(await context.sdistCache.fetchVerified({ urls: [origin.url], sha256: origin.sha256, filename: source.filename, signal: context.signal })),
+          filename: source.filename,
+        };
+  context.emit({ type: 'fetched', sdist: result.filename, cached: !result.downloaded, path: result.path });
+  return { path: result.path, filename: result.filename };
 }

@@ -35,9 +35,11 @@ export async function testWheel(
 function testScript(plan: CellPlan, wheelName: string, imports: string[]): string {
   const python = `/opt/python/${plan.pythonDir}/bin/python`;
   const modules = imports.map(shellQuote).join(' ');
+  const { requires, command } = plan.recipe.test;
+  const extra = requires.map(shellQuote).join(' ');
   return `
 ${python} -m venv --without-pip /tmp/venv
-${python} -m pip --python /tmp/venv/bin/python install --only-binary :all: /work/wheelhouse/${shellQuote(wheelName)}
+${python} -m pip --python /tmp/venv/bin/python install --only-binary :all: /work/wheelhouse/${shellQuote(wheelName)} ${extra}
 cd /tmp
 /tmp/venv/bin/python - ${modules} <<'PY'
 import importlib, sys
@@ -45,5 +47,5 @@ for name in sys.argv[1:]:
     module = importlib.import_module(name)
     print(f"import {name}: ok ({getattr(module, '__file__', 'namespace')})")
 PY
-`;
+${command ? `echo "running the recipe's test.command"\n(export PATH=/tmp/venv/bin:$PATH VIRTUAL_ENV=/tmp/venv; ${command}\n)\n` : ''}`;
 }

@@ -1,4 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { Readable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
 import { mkdir, open, readdir, rename, rm, rmdir, stat } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -170,7 +173,9 @@ interface DownloadInput {
  */
 async function downloadOnce(input: DownloadInput): Promise<void> {
   const shownUrl = redactUrl(input.url);
-  const response = await httpRequest({ url: input.url, identity: true, signal: input.signal });
+  const response = input.url.startsWith('file:')
+    ? await fileResponse(input.url)
+    : await httpRequest({ url: input.url, identity: true, signal: input.signal });
   if (!response.ok) {
     await discardBody(response);
     throw httpStatusError(response.status, shownUrl);
@@ -317,8 +322,8 @@ function checkUrls(urls: unknown): string[] {
     } catch {
       throw new TypeError(`Expected \`urls[${index}]\` to be an absolute URL, got \`${redactUrl(value)}\``);
     }
-    if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') {
-      throw new TypeError(`Expected \`urls[${index}]\` to be an http(s) URL, got \`${redactUrl(value)}\``);
+    if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:' && parsed.protocol !== 'file:') {
+      throw new TypeError(`Expected \`urls[${index}]\` to be an http(s) or file: URL, got \`${redactUrl(value)}\``);
     }
     return value;
   });
@@ -354,4 +359,20 @@ async function syncDirectory(dir: string): Promise<void> {
 
 async function removeDirIfEmpty(dir: string): Promise<void> {
   await rmdir(dir).catch(() => undefined);
+}
+
+/**
+ * A local file as if served over HTTP (404 when missing), so `file:` sources (a recipe's local
+ * tarball, an sdist on a shared disk) go through the same verified, streamed path as downloads.
+ */
+async function fileResponse(url: string): Promise<Response> {
+  const path = fileURLToPath(url);
+  try {
+    const info = await stat(path);
+    if (!info.isFile()) return new Response(null, { status: 404 });
+    const body = Readable.toWeb(createReadStream(path)) as ReadableStream<Uint8Array>;
+    return new Response(body, { status: 200, headers: { 'content-length': String(info.size) } });
+  } catch {
+    return new Response(null, { status: 404 });
+  }
 }

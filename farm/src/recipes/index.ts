@@ -1,0 +1,10 @@
+export { defaultRecipe } from './recipe.ts';
+export type { JavaTool, Recipe } from './recipe.ts';
+export { recipeSchema } from './recipe-schema.ts';
+export type { RecipeFile } from './recipe-schema.ts';
+export { loadRecipe } from './load-recipe.ts';
+export { loadAllRecipes } from './load-all-recipes.ts';
+export type { LoadedRecipes, RecipeProblem } from './load-all-recipes.ts';
+export { listRecipeFiles } from './recipe-files.ts';
+export type { RecipeFileEntry } from './recipe-files.ts';
+export { displayPath } from './display-path.ts';

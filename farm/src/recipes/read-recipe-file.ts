@@ -1,0 +1,81 @@
+import { statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { loadYamlFile } from '../config/yaml-file.ts';
+import { UserInputError } from '../errors.ts';
+import { defaultRecipe } from './recipe.ts';
+import type { Recipe } from './recipe.ts';
+import { recipeSchema } from './recipe-schema.ts';
+import type { RecipeFile } from './recipe-schema.ts';
+import { displayPath } from './display-path.ts';
+
+/** Read, validate and complete one recipe file; patches must exist. Throws UserInputError `bad-recipe`. */
+export async function readRecipeFile({ file, name, recipesDir }: { file: string; name: string; recipesDir: string }): Promise<Recipe> {
+  const schema = recipeSchema.superRefine((recipe, ctx) => {
+    for (const [i, patch] of (recipe.source?.patches ?? []).entries()) {
+      if (!isFile(resolve(recipesDir, patch))) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['source', 'patches', i],
+          message: `patch not found: ${resolve(recipesDir, patch)} (patch paths are relative to the recipes folder ${recipesDir})`,
+          input: patch,
+        });
+      }
+    }
+  });
+  let parsed: RecipeFile;
+  try {
+    // The display path (relative to the working directory when inside it) reads the same file.
+    parsed = (await loadYamlFile(displayPath(file), schema, { kind: 'recipe' }))!;
+  } catch (error) {
+    throw asRecipeError(error);
+  }
+  return effectiveRecipe({ name, file, recipesDir, parsed });
+}
+
+function isFile(path: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** YAML syntax errors become `bad-recipe` too; an unquoted `>=3.11` gets a hint of its own. */
+function asRecipeError(error: unknown): unknown {
+  if (!(error instanceof UserInputError) || error.code !== 'bad-yaml') return error;
+  const hint = /block scalar header/i.test(error.message)
+    ? 'quote values that start with `>` or `|`, like `python: ">=3.11"` (YAML reads a bare `>` as a folded block)'
+    : error.hint;
+  return new UserInputError('bad-recipe', error.message, { hint, cause: error });
+}
+
+function effectiveRecipe({ name, file, recipesDir, parsed }: { name: string; file: string; recipesDir: string; parsed: RecipeFile }): Recipe {
+  const recipe = defaultRecipe(name);
+  const { source, build, repair, test } = parsed;
+  recipe.file = file;
+  if (source?.url !== undefined) recipe.source = { kind: 'url', url: source.url, sha256: source.sha256! };
+  if (source?.git !== undefined) recipe.source = { kind: 'git', url: source.git, commit: source.commit!, version: source.version! };
+  recipe.patches = (source?.patches ?? []).map((patch) => resolve(recipesDir, patch));
+  recipe.build = {
+    system: { apt: build?.system?.apt ?? [], dnf: build?.system?.dnf ?? [] },
+    toolchains: toolchainsOf(build?.toolchains),
+    env: { ...build?.env },
+    configSettings: { ...build?.['config-settings'] },
+    before: build?.before,
+  };
+  recipe.repair = { exclude: repair?.exclude ?? [] };
+  recipe.test = { imports: test?.imports, requires: test?.requires ?? [], command: test?.command };
+  recipe.python = parsed.python;
+  recipe.versions = parsed.versions;
+  return recipe;
+}
+
+function toolchainsOf(toolchains: NonNullable<RecipeFile['build']>['toolchains']): Recipe['build']['toolchains'] {
+  const result: Recipe['build']['toolchains'] = {};
+  if (toolchains?.fortran) result.fortran = {};
+  if (toolchains?.rust) result.rust = toolchains.rust.version === undefined ? {} : { version: toolchains.rust.version };
+  if (toolchains?.java) {
+    result.java = { ...(toolchains.java.version === undefined ? {} : { version: toolchains.java.version }), tools: toolchains.java.tools };
+  }
+  return result;
+}

@@ -1,0 +1,63 @@
+import { normalizeName } from '../wheels/names.ts';
+
+export type JavaTool = 'maven' | 'ant' | 'gradle';
+
+/**
+ * The effective recipe of one package: its recipe file with every default applied, or only the
+ * defaults when the package has no recipe (a package without one still builds).
+ */
+export interface Recipe {
+  /** Normalized project name (PEP 503). */
+  name: string;
+  /** Absolute path of the recipe file; undefined when these are the defaults. */
+  file: string | undefined;
+  source:
+    | { kind: 'index' }
+    | { kind: 'url'; url: string; sha256: string }
+    | { kind: 'git'; url: string; commit: string; version: string };
+  /** Absolute paths, applied in order with `patch -p1`. */
+  patches: string[];
+  build: {
+    /** Distro packages installed at build time, by package manager. */
+    system: { apt: string[]; dnf: string[] };
+    toolchains: {
+      fortran?: Record<string, never>;
+      /** `version`: a semver range of rustc. */
+      rust?: { version?: string };
+      /** `version`: a semver range of the JDK major. */
+      java?: { version?: string; tools: JavaTool[] };
+    };
+    env: Record<string, string>;
+    /** PEP 517 config settings; always lists (a single string becomes a list of one). */
+    configSettings: Record<string, string[]>;
+    /** Shell script run in the unpacked source before the build. */
+    before: string | undefined;
+  };
+  /** Sonames auditwheel must not graft into the wheel. */
+  repair: { exclude: string[] };
+  test: {
+    /** Modules to import; undefined: the wheel's top-level modules. */
+    imports: string[] | undefined;
+    /** PEP 508 requirements installed into the test venv. */
+    requires: string[];
+    command: string | undefined;
+  };
+  /** PEP 440 specifier of the Pythons to build for; undefined: no restriction from the recipe. */
+  python: string | undefined;
+  /** PEP 440 specifier of the upstream versions the matrix keeps built; undefined: no restriction. */
+  versions: string | undefined;
+}
+
+export function defaultRecipe(name: string): Recipe {
+  return {
+    name: normalizeName(name),
+    file: undefined,
+    source: { kind: 'index' },
+    patches: [],
+    build: { system: { apt: [], dnf: [] }, toolchains: {}, env: {}, configSettings: {}, before: undefined },
+    repair: { exclude: [] },
+    test: { imports: undefined, requires: [], command: undefined },
+    python: undefined,
+    versions: undefined,
+  };
+}
