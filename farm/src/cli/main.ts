@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { runBuildCommand } from './commands/build-command.ts';
 import { runImagesBuild, runImagesList } from './commands/images-command.ts';
+import { runRecipesLint, runRecipesShow } from './commands/recipes-command.ts';
 import { EXIT, EXIT_CODES_HELP } from './exit-codes.ts';
 import type { CommonOptions } from './run-command.ts';
 import { runCommand } from './run-command.ts';
@@ -51,5 +52,23 @@ images
   .description('List the images the definitions call for (tagged by the hash of their inputs) and whether they exist.')
   .addOption(jsonOption)
   .action((options: CommonOptions) => runCommand({ ...program.opts<CommonOptions>(), ...options }, {}, runImagesList));
+
+const recipes = program.command('recipes').summary('check or show the build recipes in recipes/');
+recipes
+  .command('lint')
+  .description('Validate every recipe (or those of the named packages); a package without a recipe builds with defaults.')
+  .argument('[names...]', 'packages whose recipes to check (default: all)')
+  .addOption(jsonOption)
+  .action((names: string[], options: CommonOptions) =>
+    runCommand({ ...program.opts<CommonOptions>(), ...options }, { needsDocker: false }, (env) => runRecipesLint(env, names)),
+  );
+recipes
+  .command('show')
+  .description("Print a package's effective recipe (its file with defaults applied, or only the defaults) as YAML.")
+  .argument('<name>', 'a project name')
+  .addOption(jsonOption)
+  .action((name: string, options: CommonOptions) =>
+    runCommand({ ...program.opts<CommonOptions>(), ...options }, { needsDocker: false }, (env) => runRecipesShow(env, name)),
+  );
 
 await program.parseAsync(process.argv);

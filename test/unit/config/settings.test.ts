@@ -36,12 +36,21 @@ describe('loadSettings', () => {
       home: join(root, '.wheelfarm'),
       indexDir: join(root, '.wheelfarm', 'index'),
       imagesDir: join(root, 'images'),
+      recipesDir: join(root, 'recipes'),
+      rust: { source: 'auto', hostToolchain: undefined, rustupInitUrl: undefined },
       upstreamIndexUrl: undefined,
       debianMirror: undefined,
       containerMemory: '8g',
       trustHostCa: 'auto',
       jobs: 2,
     });
+  });
+
+  it('WHEELFARM_RECIPES_DIR and WHEELFARM_RUST_SOURCE override; a bad rust source is named', async () => {
+    const settings = await loadSettings({ root, env: { WHEELFARM_RECIPES_DIR: '/tmp/r', WHEELFARM_RUST_SOURCE: 'host' } });
+    expect(settings.recipesDir).toBe('/tmp/r');
+    expect(settings.rust.source).toBe('host');
+    await expect(loadSettings({ root, env: { WHEELFARM_RUST_SOURCE: 'cargo' } })).rejects.toThrow(/WHEELFARM_RUST_SOURCE is `cargo`; expected auto, host or rustup/);
   });
 
   it('does not read process.env when env is given', async () => {
@@ -72,6 +81,13 @@ describe('loadSettings', () => {
         'images:',
         '  definitions: /srv/image-defs',
         '  debian-mirror: http://mirror.example/debian/',
+        'recipes:',
+        '  dir: /srv/recipes',
+        'toolchains:',
+        '  rust:',
+        '    source: rustup',
+        '    host-toolchain: /opt/rust-tc',
+        '    rustup-init-url: https://mirror.example/rustup-init',
         'containers:',
         '  memory: 512m',
         '  trust-host-ca: false',
@@ -86,6 +102,8 @@ describe('loadSettings', () => {
       home: '/srv/farm-home',
       indexDir: '/srv/wheels',
       imagesDir: '/srv/image-defs',
+      recipesDir: '/srv/recipes',
+      rust: { source: 'rustup', hostToolchain: '/opt/rust-tc', rustupInitUrl: 'https://mirror.example/rustup-init' },
       upstreamIndexUrl: 'https://pypi.example/simple/',
       debianMirror: 'http://mirror.example/debian/',
       containerMemory: '512m',

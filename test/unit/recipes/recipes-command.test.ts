@@ -115,6 +115,14 @@ describe('recipes show', () => {
     });
   });
 
+  it('prints multi-line scripts as literal blocks, unfolded', async () => {
+    const long = `echo ${'x'.repeat(120)}`;
+    await writeIn(dir(), 'demo.yaml', `build:\n  before: |\n    echo a\n    ${long}\n`);
+    const { env, results } = environment();
+    await runRecipesShow(env, 'demo');
+    expect(results[0]!.text.join('\n')).toContain(`  before: |\n    echo a\n    ${long}\n`);
+  });
+
   it('prints the defaults for a package without a recipe', async () => {
     const { env, results } = environment();
     expect(await runRecipesShow(env, 'markupsafe')).toBe(EXIT.ok);

@@ -44,7 +44,7 @@ export async function runRecipesShow({ settings, reporter }: CommandEnvironment,
   const origin = recipe.file
     ? `# ${displayPath(recipe.file)}, with defaults for what it leaves out (null: not set)`
     : `# ${recipe.name} has no recipe in ${displayPath(settings.recipesDir)}: these are the defaults (null: not set)`;
-  reporter.result({ type: 'recipe', recipe: shown }, [origin, ...stringify(shown).trimEnd().split('\n')]);
+  reporter.result({ type: 'recipe', recipe: shown }, [origin, ...stringify(shown, { blockQuote: 'literal', lineWidth: 0 }).trimEnd().split('\n')]);
   return EXIT.ok;
 }
 
