@@ -89,7 +89,7 @@ describe('bad input gets a clear error, a meaningful exit code, and nothing half
     expect(run.stderr).toMatch(/\| .*pg_config/);
     expect(run.stderr).toMatch(/log: .*logs\/psycopg2-[\d.]+-cp313-manylinux_2_31_x86_64\/.*\.log/);
     expect(existsSync(join(index, 'files', 'psycopg2'))).toBe(false);
-    expect(await wheelfarmContainers()).toEqual([]);
+    expect(await wheelfarmContainers('psycopg2')).toEqual([]);
   });
 
   it('Ctrl-C during a build: exit 130, the build container is removed, nothing published', async () => {
@@ -110,7 +110,7 @@ describe('bad input gets a clear error, a meaningful exit code, and nothing half
     child.kill('SIGINT');
     const result = await child;
     expect(result.exitCode).toBe(130);
-    expect(await wheelfarmContainers()).toEqual([]);
+    expect(await wheelfarmContainers('markupsafe')).toEqual([]);
     expect(existsSync(join(index, 'files', 'markupsafe'))).toBe(false);
   });
 });

@@ -63,7 +63,7 @@ describe('wheelfarm build markupsafe', () => {
   });
 
   it('leaves no container behind', async () => {
-    expect(await wheelfarmContainers()).toEqual([]);
+    expect(await wheelfarmContainers('markupsafe')).toEqual([]);
   });
 
   it('a second build downloads nothing, builds nothing and says the wheels are already there', async () => {

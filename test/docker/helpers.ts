@@ -1,4 +1,5 @@
-import { chmod, mkdtemp } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { chmod, copyFile, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -43,9 +44,13 @@ export async function currentImages(): Promise<{ base: string; build: string; ru
   return { base: plan.base.tag, build: plan.build.tag, runtime: plan.runtime.tag };
 }
 
-/** Containers the farm made (label wheelfarm=1), in any state. */
-export async function wheelfarmContainers(): Promise<Docker.ContainerInfo[]> {
-  return docker.listContainers({ all: true, filters: { label: ['wheelfarm=1'] } });
+/**
+ * Containers the farm made (label wheelfarm=1), in any state; with `project`, only those whose
+ * build identifier belongs to it (other farm runs on the machine may have theirs).
+ */
+export async function wheelfarmContainers(project?: string): Promise<Docker.ContainerInfo[]> {
+  const all = await docker.listContainers({ all: true, filters: { label: ['wheelfarm=1'] } });
+  return project === undefined ? all : all.filter((c) => (c.Labels['wheelfarm.build-id'] ?? '').startsWith(`${project}-`));
 }
 
 /**
@@ -78,3 +83,24 @@ export function caMount(): { binds: string[]; env: string[] } {
     env: ['PIP_CERT=/tmp/host-ca.crt', 'SSL_CERT_FILE=/tmp/host-ca.crt', 'PIP_DISABLE_PIP_VERSION_CHECK=1'],
   };
 }
+
+export const FIXTURES = join(REPO_ROOT, 'test', 'fixtures');
+
+/** A real sdist (`name-version.tar.gz`, one top-level folder) of a fixture tree; returns its path and sha256. */
+export async function packFixture(fixture: string, name: string, version: string): Promise<{ path: string; sha256: string }> {
+  const dir = await makeTempDir('sdist');
+  const path = join(dir, `${name}-${version}.tar.gz`);
+  await execa('tar', ['-czf', path, '--transform', `s,^\\.,${name}-${version},`, '-C', join(FIXTURES, 'sdists', fixture), '.']);
+  return { path, sha256: createHash('sha256').update(await readFile(path)).digest('hex') };
+}
+
+/** Run `./wheelfarm build` with a recipes folder of the test's own. */
+export async function buildWithRecipes(recipes: Record<string, string>, args: string[], files: Record<string, string> = {}) {
+  const dir = await makeTempDir('recipes');
+  for (const [name, text] of Object.entries(recipes)) await writeFile(join(dir, `${name}.yaml`), text);
+  for (const [name, source] of Object.entries(files)) await copyFile(source, join(dir, name));
+  const index = await makeTempDir('index');
+  const run = await runWheelfarm(['build', ...args, '--python', '3.13', '--index', index, '--json'], { env: { WHEELFARM_RECIPES_DIR: dir } });
+  return { ...run, index, recipesDir: dir };
+}
+

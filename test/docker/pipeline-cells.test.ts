@@ -66,7 +66,7 @@ describe('pipeline cells with fixture sdists', () => {
     expect(await readFile(result.log!, 'utf8')).toContain('error:');
     await expect(readdir(join(index, 'files', 'brokenext'))).rejects.toThrow(/ENOENT/);
     expect(await context.publisher.listFiles('brokenext')).toEqual([]);
-    expect(await wheelfarmContainers()).toEqual([]);
+    expect(await wheelfarmContainers('brokenext')).toEqual([]);
     const failedCell = events.find((e) => e.type === 'cell' && e.outcome === 'failed');
     expect(failedCell).toMatchObject({ buildId: 'brokenext-0.1.0-cp313-manylinux_2_31_x86_64' });
   });
