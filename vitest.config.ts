@@ -1,10 +1,23 @@
 import { defineConfig } from 'vitest/config';
 
-// Two projects: `unit` (pure, fast, no Docker) and `docker` (real engine, real images, real pip).
-// `pnpm test` runs both; `pnpm test:unit` only the first.
+// Projects: `unit` (pure, fast, no Docker) and `docker` (real engine, real images, real pip), which
+// `scripts/test.sh` (and so CI) runs; and `slow` (real builds of big packages such as numpy, tens of
+// minutes on 2 cores), which exists only with WHEELFARM_SLOW=1: run it with `scripts/test-slow.sh`.
+const slow = {
+  test: {
+    name: 'slow',
+    include: ['test/slow/**/*.test.ts'],
+    globalSetup: ['test/docker/global-setup.ts'],
+    testTimeout: 90 * 60_000,
+    hookTimeout: 90 * 60_000,
+    fileParallelism: false,
+  },
+};
+
 export default defineConfig({
   test: {
     projects: [
+      ...(process.env.WHEELFARM_SLOW ? [slow] : []),
       {
         test: {
           name: 'unit',

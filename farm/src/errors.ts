@@ -67,3 +67,8 @@ export class InterruptedError extends WheelfarmError {
 export function describeValue(value: unknown): string {
   return `\`${typeof value === 'string' ? value : JSON.stringify(value)}\` (${value === null ? 'null' : typeof value})`;
 }
+
+/** The reason a run was aborted, as an InterruptedError (the CLI aborts with one naming the signal). */
+export function interruption(signal: AbortSignal): InterruptedError {
+  return signal.reason instanceof InterruptedError ? signal.reason : new InterruptedError('an abort');
+}

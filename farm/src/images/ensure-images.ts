@@ -1,12 +1,13 @@
-import { createWriteStream } from 'node:fs';
 import { mkdir, readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import lockfile from 'proper-lockfile';
-import { EnvironmentError, UserInputError, WheelfarmError } from '../errors.ts';
+import { UserInputError } from '../errors.ts';
 import type { ContainerRuntime } from '../runtime/container-runtime.ts';
 import { LABEL } from '../runtime/labels.ts';
 import type { ContentCache } from '../upstream/content-cache.ts';
 import { bootstrapBaseImage } from './base-rootfs.ts';
+import { withImageBuildLog } from './image-build-log.ts';
+import type { ImageKind } from './image-build-log.ts';
 import { packBuildContext } from './build-context.ts';
 import { findDebianMirror, resolveSourceUrl } from './debian-mirror.ts';
 import type { LoadedImageDefinitions } from './image-definitions.ts';
@@ -16,10 +17,10 @@ import { planImages } from './image-plan.ts';
 import { findUnfilledPlaceholders, renderDockerfile, sourceFileName } from './render-dockerfile.ts';
 
 export type ImageEvent =
-  | { type: 'image'; kind: PlannedImage['kind'] | 'recipe'; tag: string; status: 'present' }
-  | { type: 'image'; kind: PlannedImage['kind'] | 'recipe'; tag: string; status: 'building'; log: string }
-  | { type: 'image'; kind: PlannedImage['kind'] | 'recipe'; tag: string; status: 'built'; seconds: number }
-  | { type: 'image-progress'; kind: PlannedImage['kind'] | 'recipe'; line: string };
+  | { type: 'image'; kind: ImageKind; tag: string; status: 'present' }
+  | { type: 'image'; kind: ImageKind; tag: string; status: 'building'; log: string }
+  | { type: 'image'; kind: ImageKind; tag: string; status: 'built'; seconds: number }
+  | { type: 'image-progress'; kind: ImageKind; line: string };
 
 export interface ImagesContext {
   runtime: ContainerRuntime;
@@ -100,7 +101,7 @@ async function ensureBase(context: ImagesContext, { loaded, plan }: PreparedDefi
     context.onEvent({ type: 'image', kind: 'base', tag: image.tag, status: 'present' });
     return;
   }
-  await withImageLog(context, image, async (write) => {
+  await withImageBuildLog({ home: context.home, onEvent: context.onEvent }, image, async (write) => {
     const { base } = loaded.definitions;
     if ('upstream' in base) {
       await context.runtime.pullImage({ reference: plan.base.reference!, onOutput: write });
@@ -131,7 +132,7 @@ async function ensureBuildAndRuntime(context: ImagesContext, prepared: PreparedD
   if (missing.length === 0) return;
   const sources = await fetchPythonSources(context, prepared.loaded);
   for (const image of missing) {
-    await withImageLog(context, image, async (write) => {
+    await withImageBuildLog({ home: context.home, onEvent: context.onEvent }, image, async (write) => {
       await context.runtime.buildImage({
         context: packBuildContext({ dockerfile: prepared.dockerfile, scripts: prepared.scripts, sources, hostCaPath: context.hostCaPath }),
         tag: image.tag,
@@ -164,36 +165,4 @@ async function fetchPythonSources(context: ImagesContext, loaded: LoadedImageDef
     sources.push({ name, path });
   }
   return sources;
-}
-
-/** Runs one image build with its output going to `<home>/logs/images/<kind>-<hash>.log`. */
-async function withImageLog(
-  context: ImagesContext,
-  image: PlannedImage,
-  build: (write: (text: string) => void) => Promise<void>,
-): Promise<void> {
-  const dir = join(context.home, 'logs', 'images');
-  await mkdir(dir, { recursive: true });
-  const log = join(dir, `${image.kind}-${image.tag.split(':')[1]}.log`);
-  const out = createWriteStream(log, { flags: 'a' });
-  context.onEvent({ type: 'image', kind: image.kind, tag: image.tag, status: 'building', log });
-  const started = performance.now();
-  const write = (text: string) => {
-    out.write(text);
-    for (const line of text.split('\n')) if (/^Step \d+\/\d+ :/.test(line)) context.onEvent({ type: 'image-progress', kind: image.kind, line });
-  };
-  try {
-    await build(write);
-  } catch (error) {
-    if (error instanceof WheelfarmError) {
-      throw new EnvironmentError('image-build-failed', `building the ${image.kind} image ${image.tag} failed: ${error.message}`, {
-        cause: error,
-        hint: `${error.hint ? `${error.hint}\n` : ''}full log: ${log}`,
-      });
-    }
-    throw error;
-  } finally {
-    await new Promise((resolve) => out.end(resolve));
-  }
-  context.onEvent({ type: 'image', kind: image.kind, tag: image.tag, status: 'built', seconds: (performance.now() - started) / 1000 });
 }

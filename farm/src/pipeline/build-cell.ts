@@ -1,5 +1,5 @@
 import { rm } from 'node:fs/promises';
-import { BuildStepError, InterruptedError, PublishConflictError, WheelfarmError } from '../errors.ts';
+import { BuildStepError, InterruptedError, interruption, PublishConflictError, WheelfarmError } from '../errors.ts';
 import type { FarmContext } from '../farm-context.ts';
 import { BuildLog } from '../records/build-log.ts';
 import { servesSeveralPythons } from '../wheels/python-tags.ts';
@@ -46,7 +46,7 @@ export async function buildCell(context: FarmContext, plan: CellPlan): Promise<C
     );
     return report(context, { buildId: plan.buildId, outcome, seconds: seconds(), wheel: wheel.name, log: log.path });
   } catch (error) {
-    if (error instanceof InterruptedError || context.signal.aborted) throw new InterruptedError('SIGINT');
+    if (error instanceof InterruptedError || context.signal.aborted) throw interruption(context.signal);
     const wrapped =
       error instanceof WheelfarmError
         ? error

@@ -54,7 +54,12 @@ async function resolveByKind(context: FarmContext, spec: PackageSpec, recipe: Re
   }
   const upstream = await context.upstreamIndex();
   const project = await fetchProjectFiles({ indexUrl: upstream.url, project: spec.name, signal: context.signal });
-  const sdist = selectSdist({ project: project.name, files: project.files, ...(spec.version ? { version: spec.version } : {}) });
+  const sdist = selectSdist({
+    project: project.name,
+    files: project.files,
+    ...(spec.version ? { version: spec.version } : {}),
+    ...(recipe.versions ? { specifier: recipe.versions } : {}),
+  });
   return {
     name: sdist.name,
     version: sdist.version,

@@ -1,4 +1,4 @@
-import { BuildStepError, InterruptedError } from '../errors.ts';
+import { BuildStepError, interruption } from '../errors.ts';
 import type { RunningContainer } from '../runtime/container-runtime.ts';
 import type { BuildLog } from '../records/build-log.ts';
 import type { FarmContext } from '../farm-context.ts';
@@ -24,7 +24,7 @@ export async function runStep(
       onOutput: (chunk) => log.write(chunk),
       ...(env ? { env } : {}),
     });
-    if (context.signal.aborted) throw new InterruptedError('SIGINT');
+    if (context.signal.aborted) throw interruption(context.signal);
     if (exitCode !== 0) {
       throw new BuildStepError({
         buildId,

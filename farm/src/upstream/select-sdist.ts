@@ -1,4 +1,4 @@
-import { clean, compare, eq, explain, valid } from '@renovatebot/pep440';
+import { clean, compare, eq, explain, satisfies, valid } from '@renovatebot/pep440';
 import { IntegrityError, UserInputError } from '../errors.ts';
 import { normalizeName } from '../wheels/names.ts';
 import type { UpstreamFile } from './simple-api-client.ts';
@@ -10,6 +10,11 @@ export interface SelectSdistOptions {
   files: readonly UpstreamFile[];
   /** Exact PEP 440 version to build; without it the newest final release with an sdist. */
   version?: string | undefined;
+  /**
+   * Without `version`: only releases this PEP 440 specifier admits are candidates (a recipe's
+   * `versions`). An exact `version` is built even outside it: the person asked for it.
+   */
+  specifier?: string | undefined;
 }
 
 export interface SelectedSdist {
@@ -47,8 +52,20 @@ export function selectSdist(options: SelectSdistOptions): SelectedSdist {
   if (!Array.isArray(options.files)) throw new TypeError('Expected `files` to be an array of upstream files');
   const wanted = expectOptionalNonEmptyString('version', options.version);
   const parsed = options.files.flatMap((file) => parseFile(project, file) ?? []);
-  const chosen = wanted === undefined ? pickLatest(project, parsed) : pickPinned(project, parsed, wanted);
+  const chosen =
+    wanted === undefined ? pickLatest(project, admittedBy(project, parsed, options.specifier)) : pickPinned(project, parsed, wanted);
   return toSelected(project, chosen);
+}
+
+function admittedBy(project: string, parsed: ParsedFile[], specifier: string | undefined): ParsedFile[] {
+  if (specifier === undefined) return parsed;
+  const admitted = parsed.filter((entry) => satisfies(entry.version, specifier));
+  if (admitted.length === 0 && parsed.length > 0) {
+    throw new UserInputError('no-version-in-range', `no release of package \`${project}\` matches \`${specifier}\`; newest available: ${newestVersions(parsed).join(', ')}`, {
+      hint: 'widen `versions` in the recipe, or build a version explicitly with name==version',
+    });
+  }
+  return admitted;
 }
 
 function pickLatest(project: string, parsed: ParsedFile[]): ParsedFile[] {

@@ -137,9 +137,12 @@ describe('BuildLog.tail(0)', () => {
     const { tmpdir } = await import('node:os');
     const { join } = await import('node:path');
     const { BuildLog } = await import('../../../farm/src/records/build-log.ts');
-    const log = await BuildLog.open({ home: await mkdtemp(join(tmpdir(), 'wf-log-')), buildId: 'x-1-cp313-manylinux_2_31_x86_64' });
+    const { rm } = await import('node:fs/promises');
+    const dir = await mkdtemp(join(tmpdir(), 'wf-log-'));
+    const log = await BuildLog.open({ home: dir, buildId: 'x-1-cp313-manylinux_2_31_x86_64' });
     log.write('one\ntwo\n');
     expect(log.tail(0)).toEqual([]);
     await log.close();
+    await rm(dir, { recursive: true, force: true });
   });
 });

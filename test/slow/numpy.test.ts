@@ -1,0 +1,71 @@
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { caMount, currentImages, makeTempDir, runInImage, runWheelfarm } from '../docker/helpers.ts';
+
+/**
+ * The acceptance of the recipes issue, for real: `wheelfarm build numpy` with the shipped recipe
+ * (OpenBLAS) gives repaired cp311 and cp313 wheels whose BLAS computation passes in the runtime
+ * image, that need nothing outside the policy; a second build rebuilds no image and no wheel.
+ */
+describe('wheelfarm build numpy (slow)', () => {
+  let index: string;
+  let first: Awaited<ReturnType<typeof runWheelfarm>>;
+  let images: Awaited<ReturnType<typeof currentImages>>;
+
+  beforeAll(async () => {
+    images = await currentImages();
+    index = await makeTempDir('index');
+    first = await runWheelfarm(['build', 'numpy', '--python', '3.11,3.13', '--index', index, '--json']);
+  });
+
+  it('publishes repaired cp311 and cp313 wheels carrying OpenBLAS under numpy.libs/', async () => {
+    expect(first.exitCode, first.stderr).toBe(0);
+    const files = (await readdir(join(index, 'files', 'numpy'))).sort();
+    expect(files).toEqual([
+      expect.stringMatching(/^numpy-[\d.]+-cp311-cp311-.*manylinux_2_31_x86_64.*\.whl$/),
+      expect.stringMatching(/^numpy-[\d.]+-cp313-cp313-.*manylinux_2_31_x86_64.*\.whl$/),
+    ]);
+    const listing = await execa('python3', ['-m', 'zipfile', '-l', join(index, 'files', 'numpy', files[1]!)]);
+    expect(listing.stdout).toMatch(/numpy\.libs\/libopenblas[^\s]*\.so/);
+  });
+
+  it('auditwheel show: consistent with the policy, no external library beyond it', async () => {
+    const { exitCode, output } = await runInImage(images.build, ['bash', '-c', 'for w in /index/files/numpy/*.whl; do auditwheel show "$w" || exit 1; done'], {
+      binds: [`${index}:/index:ro`],
+    });
+    expect(exitCode, output).toBe(0);
+    expect(output.match(/consistent with the\s+following platform tag:\s*"manylinux_2_\d+_x86_64"/g)).toHaveLength(2);
+    expect(output).not.toMatch(/external shared libraries/);
+  });
+
+  it('the recipe test (BLAS matmul, solve and inverse) passed in the runtime image, and pip installs it there', async () => {
+    const cells = first.events.filter((e) => e.type === 'cell');
+    expect(cells.map((c) => c.outcome)).toEqual(['published', 'published']);
+    const ca = caMount();
+    const { exitCode, output } = await runInImage(
+      images.runtime,
+      [
+        'bash',
+        '-c',
+        '/opt/python/cp311-cp311/bin/python -m venv /tmp/v && /tmp/v/bin/pip install -q --index-url file:///index/simple/ --only-binary :all: numpy && cd /tmp && ' +
+          '/tmp/v/bin/python -c "import numpy as np; a = np.random.rand(200, 200) + 200 * np.eye(200); assert np.allclose(a @ np.linalg.inv(a), np.eye(200)); print(np.show_config(mode=\'dicts\')[\'Build Dependencies\'][\'blas\'][\'name\'])"',
+      ],
+      { binds: [`${index}:/index:ro`, ...ca.binds], env: ca.env },
+    );
+    expect(exitCode, output).toBe(0);
+    expect(output).toMatch(/openblas/);
+  });
+
+  it('a second build rebuilds no image and no wheel, and says so', async () => {
+    const second = await runWheelfarm(['build', 'numpy', '--python', '3.11,3.13', '--index', index, '--json']);
+    expect(second.exitCode, second.stderr).toBe(0);
+    const imageEvents = second.events.filter((e) => e.type === 'image');
+    expect(imageEvents.map((e) => e.status)).toEqual(['present', 'present', 'present', 'present']);
+    expect(second.events.filter((e) => e.type === 'cell').map((c) => [c.outcome, c.reason])).toEqual([
+      ['skipped', 'already in the index'],
+      ['skipped', 'already in the index'],
+    ]);
+  });
+});
