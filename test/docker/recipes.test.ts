@@ -54,16 +54,16 @@ ${extra}`;
     expect(await wheelfarmContainers('yamlver')).toEqual([]);
   });
 
-  it('source patches are applied in order before the build (they turn a broken sdist into a working one)', async () => {
+  it('source patches are applied in order before the build, whatever their file names (they turn a broken sdist into a working one)', async () => {
     const broken = await packFixture('broken', 'brokenext', '0.1.0');
     const recipe = `source:
   url: ${pathToFileURL(broken.path).href}
   sha256: ${broken.sha256}
-  patches: [brokenext-fix.patch]
+  patches: [brokenext-fix.diff]
 test:
   command: python -c "import brokenext; assert brokenext.patched() == 'patched by the recipe'"
 `;
-    const run = await buildWithRecipes({ brokenext: recipe }, ['brokenext'], { 'brokenext-fix.patch': join(FIXTURES, 'recipes', 'brokenext-fix.patch') });
+    const run = await buildWithRecipes({ brokenext: recipe }, ['brokenext'], { 'brokenext-fix.diff': join(FIXTURES, 'recipes', 'brokenext-fix.patch') });
     expect(run.exitCode, run.stderr + run.stdout).toBe(0);
     expect(await readdir(join(run.index, 'files', 'brokenext'))).toHaveLength(1);
   });

@@ -31,7 +31,7 @@ export async function buildAndRepairWheel(
       await container.putFiles(WORK, [
         { name: `in/${plan.sdist.filename}`, source: { path: plan.sdist.path }, uid: plan.user.uid, gid: plan.user.uid },
         ...plan.recipe.patches.map((path, i) => ({
-          name: `patches/${String(i).padStart(2, '0')}-${basename(path)}`,
+          name: `patches/${patchName(path, i)}`,
           source: { path },
           uid: plan.user.uid,
           gid: plan.user.uid,
@@ -66,10 +66,19 @@ ${python} -m build --wheel --outdir ${WORK}/dist${configSettingArgs(plan.recipe.
 `;
 }
 
-/** Patches apply in the recipe's order; `patch -p1` fails loudly on a hunk that does not apply. */
+/** Patches apply in the recipe's order (whatever their names); `patch -p1` fails loudly on a hunk that does not apply. */
 function patchCommands(patches: string[]): string {
-  if (patches.length === 0) return '';
-  return `for p in ${WORK}/patches/*.patch; do echo "applying \${p##*/}"; patch -p1 --forward --batch < "$p"; done\n`;
+  return patches
+    .map((path, i) => {
+      const file = shellQuote(`${WORK}/patches/${patchName(path, i)}`);
+      return `echo ${shellQuote(`applying ${basename(path)}`)}\npatch -p1 --forward --batch < ${file}\n`;
+    })
+    .join('');
+}
+
+/** Inside the container: numbered, so the order is visible in `ls` too. */
+function patchName(path: string, index: number): string {
+  return `${String(index).padStart(2, '0')}-${basename(path)}`;
 }
 
 /** PEP 517 config settings as `-C key=value`, a list value repeated once per item. */

@@ -225,3 +225,31 @@ describe('ContentCache', () => {
     await expect(cache.fetchVerified({ urls: [], sha256: SHA, filename: FILENAME })).rejects.toThrow(/urls/);
   });
 });
+
+describe('ContentCache with file: URLs (a recipe source on local disk)', () => {
+  it('streams a local file in, verified like a download', async () => {
+    const source = join(root, 'src', FILENAME);
+    await mkdir(join(root, 'src'));
+    await writeFile(source, GOOD);
+    const cache = new ContentCache({ root: join(root, 'cache') });
+    const result = await cache.fetchVerified({ urls: [`file://${source}`], sha256: SHA, filename: FILENAME });
+    expect(result.downloaded).toBe(true);
+    expect(await readFile(result.path)).toEqual(GOOD);
+  });
+
+  it('a local file with other bytes is refused and leaves nothing in the cache', async () => {
+    const source = join(root, 'src', FILENAME);
+    await mkdir(join(root, 'src'));
+    await writeFile(source, EVIL);
+    const cache = new ContentCache({ root: join(root, 'cache') });
+    const error = await rejection(cache.fetchVerified({ urls: [`file://${source}`], sha256: SHA, filename: FILENAME }));
+    expect(error).toBeInstanceOf(IntegrityError);
+    expect(await cache.has(SHA, FILENAME)).toBe(false);
+  });
+
+  it('a missing local file fails like a 404, naming the URL', async () => {
+    const cache = new ContentCache({ root: join(root, 'cache') });
+    const error = await rejection(cache.fetchVerified({ urls: [`file://${join(root, 'nope.tar.gz')}`], sha256: SHA, filename: FILENAME }));
+    expect(error.message).toContain('nope.tar.gz');
+  });
+});
