@@ -31,6 +31,9 @@ describe('bad input gets a clear error, a meaningful exit code, and nothing half
     const spec = await runWheelfarm(['build', 'markupsafe>=2']);
     expect(spec.exitCode).toBe(2);
     expect(spec.stderr).toMatch(/not a package name or `name==version`/);
+    const jobs = await runWheelfarm(['build', 'markupsafe', '--jobs', '0']);
+    expect(jobs.exitCode).toBe(2);
+    expect(jobs.stderr).toMatch(/--jobs expects a whole number from 1 to 64, got `0`/);
     const missing = await runWheelfarm(['build', 'markupsafe', '--python', '3.7']);
     expect(missing.exitCode).toBe(2);
     expect(missing.stderr).toMatch(/no Python 3\.7/);

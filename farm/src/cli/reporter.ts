@@ -42,7 +42,7 @@ function describe(event: FarmEvent): string | undefined {
     case 'planned':
       return [
         ...event.skipped.map((s) => pc.yellow(`  skipping Python ${s.python}: ${s.reason}`)),
-        `  ${event.buildIds.length} cell(s): ${event.buildIds.join(", ")}`,
+        `  ${event.buildIds.length} cell(s): ${event.buildIds.join(', ')}`,
       ].join('\n');
     case 'step':
       if (event.status === 'started') return `${pc.cyan('▶')} ${event.buildId}: ${event.step}`;
