@@ -41,7 +41,8 @@ describe('wheelfarm build markupsafe', () => {
       { binds: [`${index}:/index:ro`] },
     );
     expect(exitCode, output).toBe(0);
-    expect(output.match(/consistent with the following platform tag:\s*"manylinux_2_\d+_x86_64"/g)?.length ?? 0).toBe(2);
+    // auditwheel wraps its lines wherever the file name ends: compare with the white space folded.
+    expect(output.replace(/\s+/g, ' ').match(/consistent with the following platform tag: "manylinux_2_\d+_x86_64"/g)).toHaveLength(2);
   });
 
   it('pip installs it from the index wheelfarm wrote, in the runtime image, binaries only', async () => {

@@ -36,7 +36,8 @@ describe('wheelfarm build numpy (slow)', () => {
       binds: [`${index}:/index:ro`],
     });
     expect(exitCode, output).toBe(0);
-    expect(output.match(/consistent with the\s+following platform tag:\s*"manylinux_2_\d+_x86_64"/g)).toHaveLength(2);
+    // auditwheel wraps its lines wherever the file name ends: compare with the white space folded.
+    expect(output.replace(/\s+/g, ' ').match(/consistent with the following platform tag: "manylinux_2_\d+_x86_64"/g)).toHaveLength(2);
     expect(output).not.toMatch(/external shared libraries/);
   });
 
