@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { chmod, copyFile, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -104,3 +104,8 @@ export async function buildWithRecipes(recipes: Record<string, string>, args: st
   return { ...run, index, recipesDir: dir };
 }
 
+
+/** The wheels an index directory holds for a project, sorted (`.metadata` files beside them left out). */
+export async function publishedWheels(index: string, project: string): Promise<string[]> {
+  return (await readdir(join(index, 'files', project))).filter((name) => name.endsWith('.whl')).sort();
+}

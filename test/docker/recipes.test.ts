@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { execa } from 'execa';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { FIXTURES, buildWithRecipes, caMount, currentImages, makeTempDir, packFixture, runInImage, wheelfarmContainers } from './helpers.ts';
+import { FIXTURES, buildWithRecipes, caMount, currentImages, makeTempDir, packFixture, runInImage, wheelfarmContainers, publishedWheels } from './helpers.ts';
 
 describe('recipes drive the build', () => {
   let runtimeImage: string;
@@ -28,7 +28,7 @@ ${extra}`;
     const run = await buildWithRecipes({ yamlver: yamlverRecipe() }, ['yamlver']);
     expect(run.exitCode, run.stderr + run.stdout).toBe(0);
     expect(run.events.find((e) => e.type === 'image' && e.kind === 'recipe')).toBeDefined();
-    const [wheel] = await readdir(join(run.index, 'files', 'yamlver'));
+    const [wheel] = await publishedWheels(run.index, 'yamlver');
     const listing = await execa('python3', ['-m', 'zipfile', '-l', join(run.index, 'files', 'yamlver', wheel!)]);
     expect(listing.stdout).toMatch(/yamlver\.libs\/libyaml-0[^\s]*\.so/);
     const log = String(run.events.find((e) => e.type === 'cell')!.log);
@@ -65,7 +65,7 @@ test:
 `;
     const run = await buildWithRecipes({ brokenext: recipe }, ['brokenext'], { 'brokenext-fix.diff': join(FIXTURES, 'recipes', 'brokenext-fix.patch') });
     expect(run.exitCode, run.stderr + run.stdout).toBe(0);
-    expect(await readdir(join(run.index, 'files', 'brokenext'))).toHaveLength(1);
+    expect(await publishedWheels(run.index, 'brokenext')).toHaveLength(1);
   });
 
   it('a git source at a pinned commit builds, with the version the recipe names', async () => {
@@ -80,7 +80,7 @@ test:
     const run = await buildWithRecipes({ yamlver: recipe }, ['yamlver']);
     expect(run.exitCode, run.stderr + run.stdout).toBe(0);
     expect(run.events.find((e) => e.type === 'resolved')).toMatchObject({ version: '0.1.0', upstream: expect.stringContaining(commit.slice(0, 12)) });
-    expect(await readdir(join(run.index, 'files', 'yamlver'))).toEqual([expect.stringMatching(/^yamlver-0\.1\.0-cp313-cp313-/)]);
+    expect(await publishedWheels(run.index, 'yamlver')).toEqual([expect.stringMatching(/^yamlver-0\.1\.0-cp313-cp313-/)]);
   });
 
   it('a bad recipe stops the build before anything runs: exit 2, file, line and field named', async () => {

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
-import { buildWithRecipes, caMount, currentImages, packFixture, runInImage, wheelfarmContainers } from './helpers.ts';
+import { buildWithRecipes, caMount, currentImages, packFixture, runInImage, wheelfarmContainers, publishedWheels } from './helpers.ts';
 
 /**
  * One tiny real package per toolchain (test/fixtures/sdists/*fix, see TOOLCHAIN-FIXTURES.md):
@@ -49,7 +49,7 @@ test:
     const run = await buildWithRecipes({ [name]: recipe }, [name]);
     expect(run.exitCode, run.stderr + run.stdout).toBe(0);
     expect(run.events.find((e) => e.type === 'cell')).toMatchObject({ outcome: 'published' });
-    const [wheel] = await readdir(join(run.index, 'files', name));
+    const [wheel] = await publishedWheels(run.index, name);
     expect(wheel).toMatch(new RegExp(`^${name}-0\\.1\\.0-cp313-cp313-.*manylinux_2_31_x86_64.*\\.whl$`));
     const listing = (await execa('python3', ['-m', 'zipfile', '-l', join(run.index, 'files', name, wheel!)])).stdout;
     for (const pattern of grafted) expect(listing).toMatch(pattern);

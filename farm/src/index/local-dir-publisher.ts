@@ -4,10 +4,12 @@ import { pathToFileURL } from 'node:url';
 import { PublishConflictError, UserInputError, WheelfarmError } from '../errors.ts';
 import { isValidProjectName, normalizeName } from '../wheels/names.ts';
 import { parseWheelFilename } from '../wheels/wheel-filename.ts';
-import { renameDurably, writeFileAtomic } from './atomic-write.ts';
+import { extractCoreMetadata } from '../wheels/extract-core-metadata.ts';
+import { renameDurably, tempPathFor, writeFileAtomic } from './atomic-write.ts';
 import { readProjectManifest, writeProjectManifest } from './project-manifest.ts';
-import type { ProjectManifest } from './project-manifest.ts';
+import type { ManifestFile, ProjectManifest } from './project-manifest.ts';
 import type { IndexPublisher, PublishedFile, PublishOutcome, WheelToPublish } from './publisher.ts';
+import { renderProjectJson, renderRootJson } from './render-simple-json.ts';
 import { renderProjectPage, renderRootPage } from './render-simple-page.ts';
 import { assertSha256, sha256OfFile, stageVerifiedCopy } from './stage-verified-copy.ts';
 import { withFileLock } from './with-file-lock.ts';
@@ -61,17 +63,29 @@ export class LocalDirPublisher implements IndexPublisher {
     const destination = this.#wheelPath(normalized, wheel.filename);
     await mkdir(join(this.#root, 'files', normalized), { recursive: true });
     const staged = await stageVerifiedCopy(wheel.path, destination, sha256);
+    // PEP 658: the wheel's METADATA beside it, so installers resolve without downloading wheels.
+    const metadataTemp = tempPathFor(`${destination}.metadata`);
     let committed = false;
     try {
+      const metadata = await extractCoreMetadata(staged.tempPath, metadataTemp);
       return await this.#withProjectLock(normalized, async (assertHeld) => {
         const manifest = await readProjectManifest(this.#manifestPath(normalized));
         if (manifest?.files.some((file) => file.filename === wheel.filename)) return this.#settleExisting(normalized, request);
         assertHeld();
         // A file already at `destination` without a manifest entry is debris of a crashed publish that
         // no page links to, so replacing it is safe.
+        // The metadata first: a crash between the two leaves a `.metadata` no page links to, never a
+        // page link without its metadata.
+        await renameDurably(metadataTemp, `${destination}.metadata`);
         await renameDurably(staged.tempPath, destination);
         committed = true;
-        const entry: PublishedFile = { filename: wheel.filename, sha256, size: staged.size };
+        const entry: ManifestFile = {
+          filename: wheel.filename,
+          sha256,
+          size: staged.size,
+          coreMetadataSha256: metadata.sha256,
+          uploadTime: new Date().toISOString(),
+        };
         if (wheel.requiresPython) entry.requiresPython = wheel.requiresPython;
         const updated: ProjectManifest = {
           schemaVersion: 1,
@@ -85,13 +99,18 @@ export class LocalDirPublisher implements IndexPublisher {
         return 'published';
       });
     } finally {
-      if (!committed) await rm(staged.tempPath, { force: true });
+      if (!committed) await Promise.all([rm(staged.tempPath, { force: true }), rm(metadataTemp, { force: true })]);
     }
   }
 
   async listFiles(project: string): Promise<PublishedFile[]> {
     const manifest = await readProjectManifest(this.#manifestPath(normalizeProject(project)));
-    return (manifest?.files ?? []).map((file) => ({ ...file }));
+    return (manifest?.files ?? []).map(({ filename, sha256, size, requiresPython }) => ({
+      filename,
+      sha256,
+      size,
+      ...(requiresPython ? { requiresPython } : {}),
+    }));
   }
 
   /** The filename is already in the manifest: the same bytes are a no-op, other bytes a conflict. */
@@ -123,10 +142,13 @@ export class LocalDirPublisher implements IndexPublisher {
       ...file,
       url: `../../files/${manifest.normalized}/${file.filename}`,
     }));
-    await writeIfChanged(join(this.#root, 'simple', manifest.normalized, 'index.html'), renderProjectPage({ name: manifest.name, files }));
+    const project = { name: manifest.name, files };
+    await writeIfChanged(join(this.#root, 'simple', manifest.normalized, 'index.html'), renderProjectPage(project));
+    await writeIfChanged(join(this.#root, 'simple', manifest.normalized, 'index.json'), renderProjectJson(project));
     await withFileLock(join(this.#lockDir(), 'root.lock'), async () => {
       const projects = (await this.#listProjects()).map((normalized) => ({ name: normalized, normalized }));
       await writeIfChanged(join(this.#root, 'simple', 'index.html'), renderRootPage(projects));
+      await writeIfChanged(join(this.#root, 'simple', 'index.json'), renderRootJson(projects));
     });
   }
 

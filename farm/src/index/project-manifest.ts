@@ -8,7 +8,13 @@ const fileSchema = z.object({
   sha256: z.string().regex(/^[0-9a-f]{64}$/),
   size: z.number().int().nonnegative(),
   requiresPython: z.string().optional(),
+  /** PEP 658: sha256 of `<filename>.metadata`; absent for files published before it was written. */
+  coreMetadataSha256: z.string().regex(/^[0-9a-f]{64}$/).optional(),
+  /** When the file was published (ISO 8601, UTC): PEP 700's `upload-time`. */
+  uploadTime: z.string().optional(),
 });
+
+export type ManifestFile = z.infer<typeof fileSchema>;
 
 const manifestSchema = z.object({
   schemaVersion: z.literal(1),

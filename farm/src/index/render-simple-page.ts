@@ -8,6 +8,8 @@ export interface SimplePageFile {
   requiresPython?: string;
   /** PEP 592: `true`, or the reason as a string (an empty reason still means yanked). */
   yanked?: string | boolean;
+  /** PEP 658/714: sha256 of the `<file>.metadata` served beside the file. */
+  coreMetadataSha256?: string;
 }
 
 export interface SimpleProject {
@@ -37,6 +39,9 @@ export function renderRootPage(projects: SimpleProject[]): string {
 function renderFileLink(file: SimplePageFile): string {
   const attributes = [`href="${escapeHtml(`${file.url}#sha256=${file.sha256}`)}"`];
   if (file.requiresPython) attributes.push(`data-requires-python="${escapeHtml(file.requiresPython)}"`);
+  // PEP 714's name only: pip 22.x reads PEP 658's original `data-dist-info-metadata` and then rejects
+  // wheels whose METADATA spells the name differently (MarkupSafe vs markupsafe); it ignores this one.
+  if (file.coreMetadataSha256) attributes.push(`data-core-metadata="sha256=${file.coreMetadataSha256}"`);
   if (file.yanked === true) attributes.push('data-yanked=""');
   else if (typeof file.yanked === 'string') attributes.push(`data-yanked="${escapeHtml(file.yanked)}"`);
   return `<a ${attributes.join(' ')}>${escapeHtml(file.filename)}</a>`;

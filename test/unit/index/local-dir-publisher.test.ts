@@ -74,9 +74,38 @@ describe('LocalDirPublisher', () => {
     expect(indexFiles()).toEqual([
       join('.wheelfarm', 'projects', 'tiny-pkg.json'),
       join('files', 'tiny-pkg', tiny.filename),
+      join('files', 'tiny-pkg', `${tiny.filename}.metadata`),
       join('simple', 'index.html'),
+      join('simple', 'index.json'),
       join('simple', 'tiny-pkg', 'index.html'),
+      join('simple', 'tiny-pkg', 'index.json'),
     ]);
+    // PEP 658/714: the wheel's METADATA byte for byte beside it, its hash on the link and in the JSON page.
+    const metadataPath = join(root, 'files', 'tiny-pkg', `${tiny.filename}.metadata`);
+    expect(readFileSync(metadataPath, 'utf8')).toMatch(/^Metadata-Version: .*\nName: Tiny\.Pkg\n/);
+    const metadataSha = sha256(metadataPath);
+    expect(page('tiny-pkg')).toContain(`data-core-metadata="sha256=${metadataSha}"`);
+    // Never PEP 658's first name: pip 22.x mishandles it (see render-simple-page.ts).
+    expect(page('tiny-pkg')).not.toContain('dist-info-metadata');
+    const json = JSON.parse(readFileSync(join(root, 'simple', 'tiny-pkg', 'index.json'), 'utf8'));
+    expect(json).toMatchObject({
+      meta: { 'api-version': '1.1' },
+      name: 'Tiny.Pkg',
+      versions: ['1.0'],
+      files: [
+        {
+          filename: tiny.filename,
+          url: `../../files/tiny-pkg/${tiny.filename}`,
+          hashes: { sha256: tiny.sha256 },
+          'requires-python': '>=3.9',
+          'core-metadata': { sha256: metadataSha },
+          size: statSync(tiny.path).size,
+          yanked: false,
+        },
+      ],
+    });
+    expect(Date.parse(json.files[0]['upload-time'])).not.toBeNaN();
+    expect(JSON.parse(readFileSync(join(root, 'simple', 'index.json'), 'utf8'))).toEqual({ meta: { 'api-version': '1.1' }, projects: [{ name: 'tiny-pkg' }] });
     expect(sha256(join(root, 'files', 'tiny-pkg', tiny.filename))).toBe(tiny.sha256);
     expect(links(page('tiny-pkg'))).toEqual([`../../files/tiny-pkg/${tiny.filename}#sha256=${tiny.sha256}`]);
     expect(page('tiny-pkg')).toContain('data-requires-python="&gt;=3.9"');
@@ -125,7 +154,7 @@ describe('LocalDirPublisher', () => {
     expect(sha256(join(root, 'files', 'tiny', original.filename))).toBe(original.sha256);
     expect(readFileSync(join(root, '.wheelfarm', 'projects', 'tiny.json'), 'utf8')).toBe(manifest);
     expect(page('tiny')).toBe(projectPage);
-    expect(indexFiles()).toHaveLength(4);
+    expect(indexFiles()).toHaveLength(7);
   });
 
   it('refuses a wheel whose bytes do not match its sha256 and leaves no file behind', async () => {
