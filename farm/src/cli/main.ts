@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { runBuildCommand } from './commands/build-command.ts';
 import { runImagesBuild, runImagesList } from './commands/images-command.ts';
+import { runIndexRepair, runIndexYank } from './commands/index-command.ts';
 import { runRecipesLint, runRecipesShow } from './commands/recipes-command.ts';
 import { EXIT, EXIT_CODES_HELP } from './exit-codes.ts';
 import type { CommonOptions } from './run-command.ts';
@@ -69,6 +70,38 @@ recipes
   .addOption(jsonOption)
   .action((name: string, options: CommonOptions) =>
     runCommand({ ...program.opts<CommonOptions>(), ...options }, { needsDocker: false }, (env) => runRecipesShow(env, name)),
+  );
+
+const index = program.command('index').summary('yank, unyank or repair the local index');
+const indexOption = () => new Option('--index <dir>', 'the local index directory (default: .wheelfarm/index)');
+index
+  .command('yank')
+  .description('Yank every file of one version (PEP 592): installers skip them unless the version is pinned.')
+  .argument('<spec>', 'name==version')
+  .option('--reason <text>', 'why it was yanked; shown by installers')
+  .addOption(indexOption())
+  .addOption(jsonOption)
+  .action((spec: string, options: CommonOptions & { reason?: string }) =>
+    runCommand({ ...program.opts<CommonOptions>(), ...options }, { needsDocker: false }, (env) =>
+      runIndexYank(env, spec, { yank: true, ...(options.reason ? { reason: options.reason } : {}) }),
+    ),
+  );
+index
+  .command('unyank')
+  .description('Undo a yank: every file of that version is installable again.')
+  .argument('<spec>', 'name==version')
+  .addOption(indexOption())
+  .addOption(jsonOption)
+  .action((spec: string, options: CommonOptions) =>
+    runCommand({ ...program.opts<CommonOptions>(), ...options }, { needsDocker: false }, (env) => runIndexYank(env, spec, { yank: false })),
+  );
+index
+  .command('repair')
+  .description('Rebuild every page from the stored files and write missing .metadata files.')
+  .addOption(indexOption())
+  .addOption(jsonOption)
+  .action((options: CommonOptions) =>
+    runCommand({ ...program.opts<CommonOptions>(), ...options }, { needsDocker: false }, runIndexRepair),
   );
 
 await program.parseAsync(process.argv);

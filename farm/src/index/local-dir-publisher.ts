@@ -1,6 +1,7 @@
 import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { eq, valid } from '@renovatebot/pep440';
 import { PublishConflictError, UserInputError, WheelfarmError } from '../errors.ts';
 import { isValidProjectName, normalizeName } from '../wheels/names.ts';
 import { parseWheelFilename } from '../wheels/wheel-filename.ts';
@@ -113,6 +114,73 @@ export class LocalDirPublisher implements IndexPublisher {
     }));
   }
 
+  /**
+   * PEP 592: yank (with an optional reason) or unyank every file of one version. Files stay where
+   * they are; installers skip yanked ones unless pinned. Returns the filenames that changed.
+   */
+  async setYanked(project: string, version: string, yanked: { reason?: string } | false): Promise<string[]> {
+    const normalized = normalizeProject(project);
+    return this.#withProjectLock(normalized, async () => {
+      const manifest = await readProjectManifest(this.#manifestPath(normalized));
+      const matching = (manifest?.files ?? []).filter((file) => versionMatches(file.filename, version));
+      if (!manifest || matching.length === 0) {
+        const published = [...new Set((manifest?.files ?? []).map((f) => versionOf(f.filename)).filter(Boolean))];
+        throw new UserInputError('version-not-published', `${project} ${version} is not in ${this.#root}`, {
+          hint: published.length > 0 ? `published versions: ${published.join(', ')}` : `nothing of ${project} is published there`,
+        });
+      }
+      const changed: string[] = [];
+      const files = manifest.files.map((file) => {
+        if (!matching.includes(file)) return file;
+        const { yanked: _previous, ...rest } = file;
+        const next: ManifestFile = yanked === false ? rest : { ...rest, yanked: yanked.reason ? yanked.reason : true };
+        if (next.yanked !== file.yanked) changed.push(file.filename);
+        return next;
+      });
+      const updated = { ...manifest, files };
+      await writeProjectManifest(this.#manifestPath(normalized), updated);
+      await this.#refreshPages(updated);
+      return changed;
+    });
+  }
+
+  /**
+   * Rebuild every page from the stored manifests, and write the `.metadata` of wheels published
+   * before it existed (or lost in a crash). What a crash between file and page leaves, this mends.
+   */
+  async repair(): Promise<{ projects: number; metadataWritten: number }> {
+    let metadataWritten = 0;
+    const projects = await this.#listProjects();
+    for (const normalized of projects) {
+      await this.#withProjectLock(normalized, async () => {
+        const manifest = await readProjectManifest(this.#manifestPath(normalized));
+        if (!manifest) return;
+        const files: ManifestFile[] = [];
+        for (const file of manifest.files) {
+          const wheelPath = this.#wheelPath(normalized, file.filename);
+          const metadataPath = `${wheelPath}.metadata`;
+          if (file.coreMetadataSha256 && (await stat(metadataPath).catch(ifMissing(undefined)))) {
+            files.push(file);
+            continue;
+          }
+          const temp = tempPathFor(metadataPath);
+          try {
+            const { sha256 } = await extractCoreMetadata(wheelPath, temp);
+            await renameDurably(temp, metadataPath);
+            files.push({ ...file, coreMetadataSha256: sha256 });
+            metadataWritten += 1;
+          } finally {
+            await rm(temp, { force: true });
+          }
+        }
+        const updated = { ...manifest, files };
+        await writeProjectManifest(this.#manifestPath(normalized), updated);
+        await this.#refreshPages(updated);
+      });
+    }
+    return { projects: projects.length, metadataWritten };
+  }
+
   /** The filename is already in the manifest: the same bytes are a no-op, other bytes a conflict. */
   async #settleExisting(normalized: string, wheel: WheelToPublish): Promise<PublishOutcome> {
     const manifest = await readProjectManifest(this.#manifestPath(normalized));
@@ -219,4 +287,17 @@ function ifMissing<T>(fallback: T): (error: unknown) => T {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return fallback;
     throw error;
   };
+}
+
+function versionOf(filename: string): string | undefined {
+  try {
+    return parseWheelFilename(filename).version;
+  } catch {
+    return undefined;
+  }
+}
+
+function versionMatches(filename: string, version: string): boolean {
+  const own = versionOf(filename);
+  return own !== undefined && valid(version) !== null && eq(own, version);
 }

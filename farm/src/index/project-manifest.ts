@@ -12,6 +12,8 @@ const fileSchema = z.object({
   coreMetadataSha256: z.string().regex(/^[0-9a-f]{64}$/).optional(),
   /** When the file was published (ISO 8601, UTC): PEP 700's `upload-time`. */
   uploadTime: z.string().optional(),
+  /** PEP 592: yanked, with the reason (`true`: no reason given). */
+  yanked: z.union([z.literal(true), z.string()]).optional(),
 });
 
 export type ManifestFile = z.infer<typeof fileSchema>;

@@ -292,3 +292,43 @@ function pipEnv(): NodeJS.ProcessEnv {
   const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('PIP_')));
   return { ...env, PIP_CONFIG_FILE: '/dev/null', PIP_DISABLE_PIP_VERSION_CHECK: '1', PIP_NO_INPUT: '1', PIP_NO_CACHE_DIR: '1' };
 }
+
+describe('LocalDirPublisher: yanking (PEP 592) and repair', () => {
+  it('yanks every file of a version with its reason, on both pages; unyank undoes it', async () => {
+    const publisher = new LocalDirPublisher({ root });
+    const one = wheel({ name: 'tiny', version: '1.0' });
+    const two = wheel({ name: 'tiny', version: '2.0' });
+    await publisher.publish(one);
+    await publisher.publish(two);
+    expect(await publisher.setYanked('TINY', '1.0.0', { reason: 'broken "build"' })).toEqual([one.filename]);
+    expect(page('tiny')).toContain('data-yanked="broken &quot;build&quot;"');
+    const json = () => JSON.parse(readFileSync(join(root, 'simple', 'tiny', 'index.json'), 'utf8'));
+    expect(json().files.map((f: { yanked: unknown }) => f.yanked)).toEqual(['broken "build"', false]);
+    expect(await publisher.setYanked('tiny', '1.0', { reason: 'broken "build"' })).toEqual([]);
+    expect(await publisher.setYanked('tiny', '1.0', false)).toEqual([one.filename]);
+    expect(page('tiny')).not.toContain('data-yanked');
+    expect(json().files.map((f: { yanked: unknown }) => f.yanked)).toEqual([false, false]);
+  });
+
+  it('yanking a version that is not published names the versions that are', async () => {
+    const publisher = new LocalDirPublisher({ root });
+    await publisher.publish(wheel({ name: 'tiny', version: '1.0' }));
+    await expect(publisher.setYanked('tiny', '3.0', {})).rejects.toThrow(/tiny 3\.0 is not in/);
+    await expect(publisher.setYanked('tiny', '3.0', {})).rejects.toMatchObject({ hint: 'published versions: 1.0' });
+  });
+
+  it('repair rebuilds lost pages and writes missing .metadata files from the stored wheels', async () => {
+    const publisher = new LocalDirPublisher({ root });
+    const tiny = wheel({ name: 'tiny', version: '1.0' });
+    await publisher.publish(tiny);
+    const metadata = join(root, 'files', 'tiny', `${tiny.filename}.metadata`);
+    const before = readFileSync(metadata);
+    rmSync(metadata);
+    rmSync(join(root, 'simple'), { recursive: true });
+    expect(await publisher.repair()).toEqual({ projects: 1, metadataWritten: 1 });
+    expect(readFileSync(metadata)).toEqual(before);
+    expect(links(page('tiny'))).toEqual([`../../files/tiny/${tiny.filename}#sha256=${tiny.sha256}`]);
+    expect(links(page())).toEqual(['tiny/']);
+    expect(await publisher.repair()).toEqual({ projects: 1, metadataWritten: 0 });
+  });
+});
