@@ -5,6 +5,7 @@ import { runBuildCommand } from './commands/build-command.ts';
 import { runImagesBuild, runImagesList } from './commands/images-command.ts';
 import { runIndexRepair, runIndexYank } from './commands/index-command.ts';
 import { runRecipesLint, runRecipesShow } from './commands/recipes-command.ts';
+import { runServe } from './commands/serve-command.ts';
 import { EXIT, EXIT_CODES_HELP } from './exit-codes.ts';
 import type { CommonOptions } from './run-command.ts';
 import { runCommand } from './run-command.ts';
@@ -102,6 +103,25 @@ index
   .addOption(jsonOption)
   .action((options: CommonOptions) =>
     runCommand({ ...program.opts<CommonOptions>(), ...options }, { needsDocker: false }, runIndexRepair),
+  );
+
+program
+  .command('serve')
+  .summary('serve the local index over HTTP, for pip and uv')
+  .description(
+    'Serve the local index read-only over HTTP (PEP 503 HTML pages, PEP 691 JSON pages by content ' +
+      'negotiation, and PEP 658 metadata) until Ctrl-C. Point installers at http://HOST:PORT/simple/.',
+  )
+  .option('--host <host>', 'address to listen on (default: 127.0.0.1; 0.0.0.0 for every interface)')
+  .option('--port <n>', 'port to listen on (default: 8080; 0 picks a free one)')
+  .option('--index <dir>', 'the local index directory to serve (default: .wheelfarm/index)')
+  .addOption(jsonOption)
+  .addHelpText(
+    'after',
+    '\nExamples:\n  ./wheelfarm serve\n  ./wheelfarm serve --host 0.0.0.0 --port 8000\n  pip install --index-url http://127.0.0.1:8080/simple/ markupsafe',
+  )
+  .action((options: CommonOptions & { host?: string; port?: string }) =>
+    runCommand({ ...program.opts<CommonOptions>(), ...options }, { needsDocker: false, signalStops: true }, (env) => runServe(env, options)),
   );
 
 await program.parseAsync(process.argv);

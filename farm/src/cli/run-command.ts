@@ -30,7 +30,14 @@ export interface CommandEnvironment {
  */
 export async function runCommand(
   options: CommonOptions,
-  { needsDocker = true }: { needsDocker?: boolean },
+  {
+    needsDocker = true,
+    signalStops = false,
+  }: {
+    needsDocker?: boolean;
+    /** Ctrl-C is how this command ends normally (a server): keep its exit code, not 130. */
+    signalStops?: boolean;
+  },
   body: (env: CommandEnvironment) => Promise<number>,
 ): Promise<never> {
   const reporter = options.json ? createJsonReporter() : createTerminalReporter();
@@ -39,7 +46,10 @@ export async function runCommand(
   const onSignal = (signal: NodeJS.Signals) => {
     if (interrupted) process.exit(EXIT.interrupted);
     interrupted = signal;
-    if (!options.json) process.stderr.write(`\n${signal}: stopping, removing containers (again to quit at once)\n`);
+    if (!options.json) {
+      const what = signalStops ? 'stopping' : 'stopping, removing containers';
+      process.stderr.write(`\n${signal}: ${what} (again to quit at once)\n`);
+    }
     controller.abort(new InterruptedError(signal));
   };
   process.on('SIGINT', onSignal);
@@ -58,7 +68,7 @@ export async function runCommand(
       await sweepContainers({ runtime: context.runtime });
     }
     code = await body({ context, settings, reporter });
-    if (interrupted) code = EXIT.interrupted;
+    if (interrupted && !signalStops) code = EXIT.interrupted;
   } catch (error) {
     code = interrupted ? EXIT.interrupted : exitCodeFor(error);
     reportError(reporter, interrupted ? new InterruptedError(interrupted) : error);

@@ -31,6 +31,8 @@ export interface IndexServerOptions {
 const FILE_CACHE = 'public, max-age=31536000, immutable';
 const PAGE_CACHE = 'max-age=60';
 const ALLOW = 'GET, HEAD';
+/** Error codes that only mean the client hung up. */
+const CLIENT_GONE = new Set(['ERR_STREAM_PREMATURE_CLOSE', 'ERR_STREAM_DESTROYED', 'ERR_STREAM_UNABLE_TO_PIPE', 'ECONNRESET', 'EPIPE']);
 
 /**
  * A read-only HTTP server for the directory index LocalDirPublisher writes, for pip and uv:
@@ -56,6 +58,10 @@ export function createIndexServer({ root, logger }: IndexServerOptions): Server 
       }),
     );
     handle(base, request, response).catch((error: unknown) => {
+      if (response.destroyed || CLIENT_GONE.has((error as NodeJS.ErrnoException).code ?? '')) {
+        response.destroy();
+        return;
+      }
       logger?.error?.(`${request.method} ${request.url}: ${error instanceof Error ? error.message : String(error)}`, error);
       if (!response.headersSent) sendText(request, response, 500, 'internal server error');
       else response.destroy();
@@ -196,11 +202,12 @@ async function sendOpened(
       response.end();
       return;
     }
+    if (response.destroyed) return;
     handed = true;
     const stream = handle.createReadStream({ start, end, autoClose: true });
     await pipeline(stream, response).catch((error: unknown) => {
       // A client that goes away mid-download is normal, not a server fault.
-      if ((error as NodeJS.ErrnoException).code === 'ERR_STREAM_PREMATURE_CLOSE') return;
+      if (response.destroyed || CLIENT_GONE.has((error as NodeJS.ErrnoException).code ?? '')) return;
       throw error;
     });
   } finally {
