@@ -60,7 +60,7 @@ export async function wheelfarmContainers(project?: string): Promise<Docker.Cont
 export async function runInImage(
   image: string,
   command: string[],
-  { binds = [], user, env = [] }: { binds?: string[]; user?: string; env?: string[] } = {},
+  { binds = [], user, env = [], hostNetwork = false }: { binds?: string[]; user?: string; env?: string[]; hostNetwork?: boolean } = {},
 ): Promise<{ exitCode: number; output: string }> {
   const out = new PassThrough();
   let output = '';
@@ -69,7 +69,8 @@ export async function runInImage(
     Labels: { 'wheelfarm-test': '1' },
     Env: env,
     ...(user ? { User: user } : {}),
-    HostConfig: { Binds: binds },
+    // Host networking: the container reaches servers the test started on this machine's loopback.
+    HostConfig: { Binds: binds, ...(hostNetwork ? { NetworkMode: 'host' } : {}) },
   })) as [{ StatusCode: number }, Docker.Container];
   await container.remove({ force: true });
   return { exitCode: result.StatusCode, output };
