@@ -1,0 +1,86 @@
+import { resolve } from 'node:path';
+import { UserInputError } from '../errors.ts';
+
+/** Where wheels are published, as `--index` or `index.url` names it. */
+export type IndexTarget =
+  | { kind: 'dir'; path: string }
+  | { kind: 's3'; bucket: string; prefix: string; endpoint?: string; region?: string }
+  | { kind: 'devpi'; url: string; user: string; password: string; index: string; create: boolean }
+  | { kind: 'pypiserver'; url: string; user?: string; password?: string };
+
+const FORMS =
+  'a directory, `s3://BUCKET/PREFIX[?endpoint=URL&region=R]`, `devpi+https://USER:PASSWORD@HOST/USER/INDEX[?create=1]` ' +
+  'or `pypiserver+https://[USER:PASSWORD@]HOST/`';
+
+/**
+ * Parse an index target. A plain path is the local directory index; URL schemes pick the backend.
+ * Credentials may be in the URL (kept out of every message) or come from the usual places (AWS).
+ */
+export function parseIndexTarget(text: string, { cwd = process.cwd() }: { cwd?: string } = {}): IndexTarget {
+  const trimmed = text.trim();
+  if (trimmed === '') throw bad(text, 'it is empty');
+  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(trimmed)) return { kind: 'dir', path: resolve(cwd, trimmed) };
+  let url: URL;
+  try {
+    url = new URL(trimmed);
+  } catch {
+    throw bad(text, 'it is not a valid URL');
+  }
+  switch (url.protocol) {
+    case 'file:':
+      return { kind: 'dir', path: decodeURIComponent(url.pathname) };
+    case 's3:':
+      return parseS3(url, text);
+    case 'devpi+http:':
+    case 'devpi+https:':
+      return parseDevpi(url, text);
+    case 'pypiserver+http:':
+    case 'pypiserver+https:':
+      return parsePypiserver(url);
+    default:
+      throw bad(text, `\`${url.protocol}//\` is not a known index kind`);
+  }
+}
+
+function parseS3(url: URL, text: string): IndexTarget {
+  if (!url.hostname) throw bad(text, 'it names no bucket');
+  const endpoint = url.searchParams.get('endpoint') ?? undefined;
+  if (endpoint !== undefined && !/^https?:\/\//.test(endpoint)) throw bad(text, '`endpoint` must be an http(s) URL');
+  const region = url.searchParams.get('region') ?? undefined;
+  return {
+    kind: 's3',
+    bucket: url.hostname,
+    prefix: url.pathname.replace(/^\/+|\/+$/g, ''),
+    ...(endpoint ? { endpoint } : {}),
+    ...(region ? { region } : {}),
+  };
+}
+
+function parseDevpi(url: URL, text: string): IndexTarget {
+  const [user, index, ...rest] = url.pathname.split('/').filter(Boolean);
+  if (!user || !index || rest.length > 0) throw bad(text, 'a devpi index is `/USER/INDEX`');
+  if (!url.username || !url.password) throw bad(text, 'devpi needs `USER:PASSWORD@` to upload');
+  return {
+    kind: 'devpi',
+    url: `${url.protocol.replace('devpi+', '')}//${url.host}/`,
+    user: decodeURIComponent(url.username),
+    password: decodeURIComponent(url.password),
+    index: `${user}/${index}`,
+    create: url.searchParams.get('create') === '1',
+  };
+}
+
+function parsePypiserver(url: URL): IndexTarget {
+  const base = `${url.protocol.replace('pypiserver+', '')}//${url.host}${url.pathname.endsWith('/') ? url.pathname : `${url.pathname}/`}`;
+  return {
+    kind: 'pypiserver',
+    url: base,
+    ...(url.username ? { user: decodeURIComponent(url.username) } : {}),
+    ...(url.password ? { password: decodeURIComponent(url.password) } : {}),
+  };
+}
+
+function bad(text: string, why: string): UserInputError {
+  const shown = text.replace(/\/\/[^/@]*@/, '//***@');
+  return new UserInputError('bad-index-target', `\`${shown}\` is not an index: ${why}`, { hint: `give ${FORMS}` });
+}

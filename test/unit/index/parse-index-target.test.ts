@@ -1,0 +1,46 @@
+import { describe, expect, it } from 'vitest';
+import { parseIndexTarget } from '../../../farm/src/index/parse-index-target.ts';
+
+describe('parseIndexTarget', () => {
+  it('a path is the local directory index, resolved against cwd; file: URLs too', () => {
+    expect(parseIndexTarget('idx', { cwd: '/srv' })).toEqual({ kind: 'dir', path: '/srv/idx' });
+    expect(parseIndexTarget('/abs/idx')).toEqual({ kind: 'dir', path: '/abs/idx' });
+    expect(parseIndexTarget('file:///abs/my%20idx')).toEqual({ kind: 'dir', path: '/abs/my idx' });
+  });
+  it('s3://bucket/prefix with endpoint and region', () => {
+    expect(parseIndexTarget('s3://wheels/farm/prod/?endpoint=http://127.0.0.1:5000&region=eu-west-1')).toEqual({
+      kind: 's3',
+      bucket: 'wheels',
+      prefix: 'farm/prod',
+      endpoint: 'http://127.0.0.1:5000',
+      region: 'eu-west-1',
+    });
+    expect(parseIndexTarget('s3://wheels')).toEqual({ kind: 's3', bucket: 'wheels', prefix: '' });
+  });
+  it('devpi: credentials, USER/INDEX, create', () => {
+    expect(parseIndexTarget('devpi+http://farm:s%40cret@127.0.0.1:3141/farm/wheels?create=1')).toEqual({
+      kind: 'devpi',
+      url: 'http://127.0.0.1:3141/',
+      user: 'farm',
+      password: 's@cret',
+      index: 'farm/wheels',
+      create: true,
+    });
+  });
+  it('pypiserver with and without credentials', () => {
+    expect(parseIndexTarget('pypiserver+http://u:p@127.0.0.1:8081')).toEqual({ kind: 'pypiserver', url: 'http://127.0.0.1:8081/', user: 'u', password: 'p' });
+    expect(parseIndexTarget('pypiserver+https://pypi.internal.invalid/sub/')).toEqual({ kind: 'pypiserver', url: 'https://pypi.internal.invalid/sub/' });
+  });
+  it('bad targets are user errors that never show the password', () => {
+    expect(() => parseIndexTarget('ftp://x/y')).toThrow(/`ftp:\/\/` is not a known index kind/);
+    expect(() => parseIndexTarget('devpi+http://farm:topsecret@h/onlyuser')).toThrow(/a devpi index is `\/USER\/INDEX`/);
+    try {
+      parseIndexTarget('devpi+http://farm:topsecret@h/onlyuser');
+    } catch (error) {
+      expect(String((error as Error).message)).not.toContain('topsecret');
+    }
+    expect(() => parseIndexTarget('devpi+http://h/u/i')).toThrow(/needs `USER:PASSWORD@`/);
+    expect(() => parseIndexTarget('s3://b/p?endpoint=ftp://x')).toThrow(/`endpoint` must be an http\(s\) URL/);
+    expect(() => parseIndexTarget('  ')).toThrow(/it is empty/);
+  });
+});
