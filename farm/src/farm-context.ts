@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import type { ResolvedSettings } from './config/settings.ts';
 import type { IndexPublisher } from './index/publisher.ts';
-import { LocalDirPublisher } from './index/local-dir-publisher.ts';
+import { createPublisher } from './index/create-publisher.ts';
+import { parseIndexTarget } from './index/parse-index-target.ts';
 import type { EmitEvent } from './pipeline/events.ts';
 import type { ContainerRuntime } from './runtime/container-runtime.ts';
 import { DockerRuntime, parseMemory } from './runtime/docker-runtime.ts';
@@ -31,20 +32,21 @@ export function createFarmContext({
   settings,
   emit,
   signal,
-  indexDir,
+  indexTarget,
   runtime = new DockerRuntime(),
 }: {
   settings: ResolvedSettings;
   emit: EmitEvent;
   signal: AbortSignal;
-  indexDir?: string;
+  /** A directory or an index URL (see index/parse-index-target.ts); default: the settings' index. */
+  indexTarget?: string;
   runtime?: ContainerRuntime;
 }): FarmContext {
   let upstream: Promise<{ url: string; source: string }> | undefined;
   return {
     settings,
     runtime,
-    publisher: new LocalDirPublisher({ root: indexDir ?? settings.indexDir }),
+    publisher: createPublisher(parseIndexTarget(indexTarget ?? settings.indexDir)),
     sdistCache: new ContentCache({ root: join(settings.home, 'cache', 'sdists') }),
     sourceCache: new ContentCache({ root: join(settings.home, 'cache', 'sources') }),
     hostCaPath: findHostCaBundle(settings.trustHostCa),

@@ -38,7 +38,7 @@ describe('pipeline cells with fixture sdists', () => {
     images = await currentImages();
     index = await makeTempDir('index');
     const settings = await loadSettings({ root: REPO_ROOT });
-    context = createFarmContext({ settings, emit: (e) => events.push(e), signal: new AbortController().signal, indexDir: index });
+    context = createFarmContext({ settings, emit: (e) => events.push(e), signal: new AbortController().signal, indexTarget: index });
   });
 
   async function plan(name: string, sdistPath: string, buildImage: string, python = 'cp313'): Promise<CellPlan> {

@@ -32,7 +32,7 @@ program
   )
   .argument('<package>', 'a project name, or name==version (default: the newest release)')
   .option('--python <versions>', 'comma-separated CPython versions, e.g. 3.11,3.13 (default: all in the image)')
-  .option('--index <dir>', 'the local index directory to publish to (default: .wheelfarm/index)')
+  .option('--index <target>', 'where to publish: a directory (default: .wheelfarm/index) or s3://BUCKET/PREFIX[?endpoint=URL]')
   .option('--jobs <n>', 'how many builds run at once (default: 2, or `jobs` in the settings)')
   .addOption(jsonOption)
   .addHelpText(

@@ -61,7 +61,7 @@ export async function runCommand(
       settings,
       emit: (event) => reporter.event(event),
       signal: controller.signal,
-      ...(options.index ? { indexDir: resolve(options.index) } : {}),
+      ...(options.index ? { indexTarget: options.index } : {}),
     });
     if (needsDocker) {
       await context.runtime.ping();

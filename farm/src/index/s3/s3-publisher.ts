@@ -1,0 +1,490 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import type { PutObjectCommandInput } from '@aws-sdk/client-s3';
+import { z } from 'zod';
+import { PublishConflictError, TransientError, UserInputError, WheelfarmError } from '../../errors.ts';
+import { extractCoreMetadata } from '../../wheels/extract-core-metadata.ts';
+import { isValidProjectName, normalizeName } from '../../wheels/names.ts';
+import { parseWheelFilename } from '../../wheels/wheel-filename.ts';
+import type { ManifestFile, ProjectManifest } from '../project-manifest.ts';
+import type { IndexPublisher, PublishedFile, PublishOutcome, WheelToPublish } from '../publisher.ts';
+import { renderProjectJson, renderRootJson, SIMPLE_JSON_TYPE } from '../render-simple-json.ts';
+import { renderProjectPage, renderRootPage } from '../render-simple-page.ts';
+import { assertSha256, sha256OfFile } from '../stage-verified-copy.ts';
+import { convertS3Error, ObjectMissing, PreconditionFailed, WriteContention } from './s3-errors.ts';
+
+export interface S3PublisherOptions {
+  bucket: string;
+  /** Key prefix the index lives under, e.g. `wheels` (no leading or trailing `/` needed); '' for the bucket root. */
+  prefix?: string;
+  /** An S3-compatible endpoint (MinIO, moto, Ceph...), e.g. `http://127.0.0.1:9000`; path-style addressing is used then. */
+  endpoint?: string;
+  region?: string;
+  /** A ready client (tests, custom credentials); `endpoint` and `region` are then ignored for requests. */
+  client?: S3Client;
+}
+
+const SHA256 = /^[0-9a-f]{64}$/;
+const HTML_TYPE = 'text/html; charset=utf-8';
+const JSON_TYPE = SIMPLE_JSON_TYPE;
+const PAGE_CACHE = 'public, max-age=60';
+const FILE_CACHE = 'public, max-age=31536000, immutable';
+const MANIFEST_CACHE = 'no-cache';
+/** Enough for dozens of farms hammering one project; each round at least one writer wins. */
+const MAX_ATTEMPTS = 40;
+
+// Mirrors project-manifest.ts (which only reads from disk): the manifest format is shared with the local index.
+const manifestSchema = z.object({
+  schemaVersion: z.literal(1),
+  name: z.string().min(1),
+  normalized: z.string().min(1),
+  files: z.array(
+    z.object({
+      filename: z.string().min(1),
+      sha256: z.string().regex(SHA256),
+      size: z.number().int().nonnegative(),
+      requiresPython: z.string().optional(),
+      coreMetadataSha256: z.string().regex(SHA256).optional(),
+      uploadTime: z.string().optional(),
+      yanked: z.union([z.literal(true), z.string()]).optional(),
+    }),
+  ),
+});
+
+interface Stored {
+  etag: string;
+  /** sha256 of the object's bytes as recorded in its `x-amz-meta-sha256` at upload. */
+  sha256: string | undefined;
+}
+
+interface PageSpec {
+  key: string;
+  contentType: string;
+  render: () => string;
+}
+
+/**
+ * A PEP 503/691 index in an S3 bucket, served by plain HTTP (bucket website, CloudFront, MinIO...):
+ *
+ *   <prefix>/files/<project>/<file>                   the wheels, never overwritten
+ *   <prefix>/files/<project>/<file>.metadata          PEP 658 core metadata
+ *   <prefix>/simple/<project>/index.html and .../     project page (also at the "directory" key for plain HTTP)
+ *   <prefix>/simple/<project>/index.json              PEP 691
+ *   <prefix>/simple/index.html, simple/, index.json   root pages
+ *   <prefix>/.wheelfarm/projects/<project>.json       per-project manifest, the source of truth
+ *
+ * No locks: wheel keys are created with `If-None-Match: *` (never replaced), the manifest is updated by
+ * compare-and-swap on its ETag, and every page is rewritten by compare-and-swap from a manifest read after
+ * the page's ETag, so concurrent publishers from any number of machines all end up on every page.
+ * Order: wheel, metadata, manifest, pages; a page only links files that are complete.
+ */
+export class S3Publisher implements IndexPublisher {
+  readonly description: string;
+  /** What to pass to pip's `--index-url` when the bucket is readable over plain HTTP; undefined if unknown. */
+  readonly indexUrl: string | undefined;
+  readonly #client: S3Client;
+  readonly #bucket: string;
+  readonly #prefix: string;
+
+  constructor(options: S3PublisherOptions) {
+    if (typeof options?.bucket !== 'string' || !/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(options.bucket)) {
+      throw new UserInputError('bad-s3-bucket', `\`${String(options?.bucket)}\` is not a valid S3 bucket name`, {
+        hint: 'Bucket names are 3-63 lower-case letters, digits, `.` and `-`, e.g. `s3://my-wheels/prefix`.',
+      });
+    }
+    this.#bucket = options.bucket;
+    this.#prefix = (options.prefix ?? '').replace(/^\/+|\/+$/g, '');
+    const endpoint = options.endpoint?.replace(/\/+$/, '');
+    this.#client =
+      options.client ??
+      new S3Client({
+        ...(endpoint ? { endpoint, forcePathStyle: true, requestChecksumCalculation: 'WHEN_REQUIRED' as const } : {}),
+        ...(options.region ? { region: options.region } : endpoint ? { region: process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1' } : {}),
+      });
+    const where = `s3://${this.#bucket}/${this.#prefix}`;
+    this.indexUrl = endpoint ? `${endpoint}/${this.#bucket}/${this.#key('simple/')}` : undefined;
+    this.description = `S3 index at ${where}${endpoint ? ` on ${endpoint}` : ''}${this.indexUrl ? ` (pip install --index-url ${this.indexUrl})` : ''}`;
+  }
+
+  /** From `s3://bucket/prefix?endpoint=http://host:port&region=eu-west-1`. */
+  static fromUrl(url: string, extra: { client?: S3Client } = {}): S3Publisher {
+    return new S3Publisher({ ...parseS3IndexUrl(url), ...extra });
+  }
+
+  async publish(wheel: WheelToPublish): Promise<PublishOutcome> {
+    const { normalized, sha256 } = await validateWheel(wheel);
+    // Hash before uploading: a wheel key is never overwritten, so wrong bytes must never reach it.
+    assertSha256(wheel.path, sha256, await sha256OfFile(wheel.path));
+    const request = { ...wheel, sha256 };
+    // Cheap answer for a repeat publish: no upload at all.
+    const known = (await this.#readManifest(normalized))?.manifest.files.find((file) => file.filename === wheel.filename);
+    if (known) return this.#settleExisting(normalized, request, known);
+
+    const size = (await stat(wheel.path)).size;
+    const wheelKey = this.#fileKey(normalized, wheel.filename);
+    const created = await this.#putNew(wheelKey, sha256, () => ({
+      Body: createReadStream(wheel.path),
+      ContentLength: size,
+      ContentType: 'application/octet-stream',
+      CacheControl: FILE_CACHE,
+      ChecksumSHA256: Buffer.from(sha256, 'hex').toString('base64'),
+    }));
+    if (!created) {
+      const existing = await this.#head(wheelKey);
+      // Gone again between the PUT and the HEAD: only a hand edit does that.
+      if (!existing || existing.sha256 !== sha256) throw conflict(wheel.filename, existing?.sha256, sha256, wheelKey);
+      // Same bytes: a concurrent or crashed publish of this wheel; finish it.
+    }
+
+    const temp = await mkdtemp(join(tmpdir(), 'wheelfarm-s3-'));
+    let metadataSha256: string;
+    try {
+      const metadataPath = join(temp, 'METADATA');
+      metadataSha256 = (await extractCoreMetadata(wheel.path, metadataPath)).sha256;
+      // Small (kilobytes): read whole, so the PUT can be retried.
+      const metadata = await readFile(metadataPath);
+      await this.#putNew(`${wheelKey}.metadata`, metadataSha256, () => ({
+        Body: metadata,
+        ContentLength: metadata.length,
+        ContentType: 'text/plain; charset=utf-8',
+        CacheControl: FILE_CACHE,
+      }));
+    } finally {
+      await rm(temp, { recursive: true, force: true });
+    }
+
+    const entry: ManifestFile = {
+      filename: wheel.filename,
+      sha256,
+      size,
+      coreMetadataSha256: metadataSha256,
+      uploadTime: new Date().toISOString(),
+    };
+    if (wheel.requiresPython) entry.requiresPython = wheel.requiresPython;
+    const added = await this.#addToManifest(normalized, wheel.project, entry);
+    await this.#refreshPages(normalized);
+    return added ? 'published' : 'unchanged';
+  }
+
+  async listFiles(project: string): Promise<PublishedFile[]> {
+    const found = await this.#readManifest(normalizeProject(project));
+    return (found?.manifest.files ?? []).map(({ filename, sha256, size, requiresPython }) => ({
+      filename,
+      sha256,
+      size,
+      ...(requiresPython ? { requiresPython } : {}),
+    }));
+  }
+
+  /** Rewrites every page from the manifests (after a crash between manifest and pages, or a format change). */
+  async repair(): Promise<{ projects: number }> {
+    const projects = await this.#listProjects();
+    for (const normalized of projects) await this.#refreshProjectPages(normalized);
+    await this.#refreshRootPages();
+    return { projects: projects.length };
+  }
+
+  async #settleExisting(normalized: string, wheel: WheelToPublish, existing: ManifestFile): Promise<PublishOutcome> {
+    if (existing.sha256 !== wheel.sha256) throw conflict(wheel.filename, existing.sha256, wheel.sha256, this.#fileKey(normalized, wheel.filename));
+    // Finishes the page updates of a publish that stopped after writing the manifest; writes nothing otherwise.
+    await this.#refreshPages(normalized);
+    return 'unchanged';
+  }
+
+  /** Adds `entry` by compare-and-swap on the manifest's ETag. False if it was there already (same bytes). */
+  async #addToManifest(normalized: string, project: string, entry: ManifestFile): Promise<boolean> {
+    const key = this.#manifestKey(normalized);
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt += 1) {
+      const current = await this.#readManifest(normalized);
+      const existing = current?.manifest.files.find((file) => file.filename === entry.filename);
+      if (existing) {
+        if (existing.sha256 !== entry.sha256) throw conflict(entry.filename, existing.sha256, entry.sha256, key);
+        return false;
+      }
+      const files = [...(current?.manifest.files ?? []), entry].sort((a, b) => compareStrings(a.filename, b.filename));
+      const updated: ProjectManifest = { schemaVersion: 1, name: current?.manifest.name ?? project, normalized, files };
+      const body = `${JSON.stringify(updated, null, 2)}\n`;
+      const written = await this.#putConditional(key, current?.etag, {
+        Body: body,
+        ContentType: 'application/json',
+        CacheControl: MANIFEST_CACHE,
+      });
+      if (written) return true;
+      await backoff(attempt);
+    }
+    throw contention(key);
+  }
+
+  async #refreshPages(normalized: string): Promise<void> {
+    await this.#refreshProjectPages(normalized);
+    await this.#refreshRootPages();
+  }
+
+  async #refreshProjectPages(normalized: string): Promise<void> {
+    let manifest: ProjectManifest | undefined;
+    const project = () => {
+      if (!manifest) throw new WheelfarmError('corrupt-index', `the manifest of ${normalized} vanished from ${this.#where()}`);
+      const files = manifest.files.map((file) => ({ ...file, url: `../../files/${normalized}/${file.filename}` }));
+      return { name: manifest.name, files };
+    };
+    const html = () => renderProjectPage(project());
+    const dir = this.#key(`simple/${normalized}/`);
+    await this.#casPages(
+      [
+        { key: `${dir}index.html`, contentType: HTML_TYPE, render: html },
+        { key: dir, contentType: HTML_TYPE, render: html },
+        { key: `${dir}index.json`, contentType: JSON_TYPE, render: () => renderProjectJson(project()) },
+      ],
+      async () => {
+        manifest = (await this.#readManifest(normalized))?.manifest;
+      },
+    );
+  }
+
+  async #refreshRootPages(): Promise<void> {
+    let projects: { name: string; normalized: string }[] = [];
+    const html = () => renderRootPage(projects);
+    const dir = this.#key('simple/');
+    await this.#casPages(
+      [
+        { key: `${dir}index.html`, contentType: HTML_TYPE, render: html },
+        { key: dir, contentType: HTML_TYPE, render: html },
+        { key: `${dir}index.json`, contentType: JSON_TYPE, render: () => renderRootJson(projects) },
+      ],
+      async () => {
+        projects = (await this.#listProjects()).map((normalized) => ({ name: normalized, normalized }));
+      },
+    );
+  }
+
+  /**
+   * Rewrites pages by compare-and-swap: read each page's ETag, then the source (`load`), render, and
+   * write only if the page still has that ETag. Because the source is read after the ETag, whichever
+   * write lands last was rendered from a source at least as new as every writer's own manifest update.
+   * Unchanged pages (same sha256 in their metadata) are not written at all.
+   */
+  async #casPages(pages: PageSpec[], load: () => Promise<void>): Promise<void> {
+    let pending = pages;
+    for (let attempt = 0; attempt < MAX_ATTEMPTS && pending.length > 0; attempt += 1) {
+      if (attempt > 0) await backoff(attempt - 1);
+      const heads = await Promise.all(pending.map((page) => this.#head(page.key)));
+      await load();
+      const written = await Promise.all(
+        pending.map(async (page, index) => {
+          const body = page.render();
+          const sha256 = sha256Of(body);
+          const head = heads[index];
+          if (head?.sha256 === sha256) return true;
+          return this.#putConditional(page.key, head?.etag, {
+            Body: body,
+            ContentType: page.contentType,
+            CacheControl: PAGE_CACHE,
+            Metadata: { sha256 },
+          });
+        }),
+      );
+      pending = pending.filter((_, index) => !written[index]);
+    }
+    if (pending.length > 0) throw contention(pending[0]!.key);
+  }
+
+  /** Creates `key` only if absent (`If-None-Match: *`). False if it exists already. */
+  async #putNew(key: string, sha256: string, body: () => Omit<PutObjectCommandInput, 'Bucket' | 'Key'>): Promise<boolean> {
+    try {
+      await this.#send(`PUT ${this.#url(key)}`, () =>
+        this.#client.send(new PutObjectCommand({ ...body(), Bucket: this.#bucket, Key: key, IfNoneMatch: '*', Metadata: { sha256 } })),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof PreconditionFailed) return false;
+      if (error instanceof WriteContention) {
+        // Another writer is creating it right now: whoever wins, the caller compares bytes.
+        await backoff(0);
+        return (await this.#head(key)) === undefined ? this.#putNew(key, sha256, body) : false;
+      }
+      throw error;
+    }
+  }
+
+  /** Writes `key` if its ETag is still `etag` (absent: if it still does not exist). False if someone else wrote meanwhile. */
+  async #putConditional(key: string, etag: string | undefined, input: Omit<PutObjectCommandInput, 'Bucket' | 'Key'>): Promise<boolean> {
+    try {
+      await this.#send(`PUT ${this.#url(key)}`, () =>
+        this.#client.send(new PutObjectCommand({ ...input, Bucket: this.#bucket, Key: key, ...(etag ? { IfMatch: etag } : { IfNoneMatch: '*' }) })),
+      );
+      return true;
+    } catch (error) {
+      // ObjectMissing: `If-Match` on a key deleted meanwhile.
+      if (error instanceof PreconditionFailed || error instanceof WriteContention || error instanceof ObjectMissing) return false;
+      throw error;
+    }
+  }
+
+  async #head(key: string): Promise<Stored | undefined> {
+    try {
+      const head = await this.#send(`HEAD ${this.#url(key)}`, () => this.#client.send(new HeadObjectCommand({ Bucket: this.#bucket, Key: key })));
+      return { etag: head.ETag ?? '', sha256: head.Metadata?.sha256 };
+    } catch (error) {
+      if (error instanceof ObjectMissing) return undefined;
+      throw error;
+    }
+  }
+
+  async #readManifest(normalized: string): Promise<{ manifest: ProjectManifest; etag: string } | undefined> {
+    const key = this.#manifestKey(normalized);
+    let text: string;
+    let etag: string;
+    try {
+      const result = await this.#send(`GET ${this.#url(key)}`, async () => {
+        const object = await this.#client.send(new GetObjectCommand({ Bucket: this.#bucket, Key: key }));
+        return { text: (await object.Body?.transformToString('utf8')) ?? '', etag: object.ETag ?? '' };
+      });
+      ({ text, etag } = result);
+    } catch (error) {
+      if (error instanceof ObjectMissing) return undefined;
+      throw error;
+    }
+    try {
+      return { manifest: manifestSchema.parse(JSON.parse(text)), etag };
+    } catch (error) {
+      throw new WheelfarmError('corrupt-index', `the index manifest ${this.#url(key)} is not valid`, {
+        hint: 'It is only ever replaced whole, so it was edited by hand; restore it from a backup or bucket versioning.',
+        cause: error,
+      });
+    }
+  }
+
+  /** Project names from the manifest keys alone: reading every manifest would make each publish cost the whole index. */
+  async #listProjects(): Promise<string[]> {
+    const prefix = this.#key('.wheelfarm/projects/');
+    const names: string[] = [];
+    let token: string | undefined;
+    do {
+      const page = await this.#send(`LIST ${this.#url(prefix)}`, () =>
+        this.#client.send(new ListObjectsV2Command({ Bucket: this.#bucket, Prefix: prefix, ...(token ? { ContinuationToken: token } : {}) })),
+      );
+      for (const object of page.Contents ?? []) {
+        const match = /^([a-z0-9](?:[a-z0-9-]*[a-z0-9])?)\.json$/.exec((object.Key ?? '').slice(prefix.length));
+        if (match?.[1]) names.push(match[1]);
+      }
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+    return names;
+  }
+
+  async #send<T>(what: string, call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (error) {
+      throw convertS3Error(error, what);
+    }
+  }
+
+  #key(rest: string): string {
+    return this.#prefix ? `${this.#prefix}/${rest}` : rest;
+  }
+
+  #fileKey(normalized: string, filename: string): string {
+    return this.#key(`files/${normalized}/${filename}`);
+  }
+
+  #manifestKey(normalized: string): string {
+    return this.#key(`.wheelfarm/projects/${normalized}.json`);
+  }
+
+  #url(key: string): string {
+    return `s3://${this.#bucket}/${key}`;
+  }
+
+  #where(): string {
+    return this.#url(this.#prefix);
+  }
+}
+
+/** `s3://bucket/some/prefix?endpoint=http://127.0.0.1:9000&region=us-east-1` as constructor options. */
+export function parseS3IndexUrl(url: string): S3PublisherOptions {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    parsed = new URL('invalid:');
+  }
+  if (parsed.protocol !== 's3:' || !parsed.hostname) {
+    throw new UserInputError('bad-s3-url', `\`${url}\` is not an S3 index URL`, {
+      hint: 'Write it as s3://bucket/prefix, optionally with ?endpoint=http://host:port for MinIO and the like, and &region=...',
+    });
+  }
+  const options: S3PublisherOptions = { bucket: parsed.hostname, prefix: decodeURIComponent(parsed.pathname).replace(/^\/+|\/+$/g, '') };
+  const endpoint = parsed.searchParams.get('endpoint');
+  const region = parsed.searchParams.get('region');
+  if (endpoint) options.endpoint = endpoint;
+  if (region) options.region = region;
+  return options;
+}
+
+async function validateWheel(wheel: WheelToPublish): Promise<{ normalized: string; sha256: string }> {
+  const parts = parseWheelFilename(wheel.filename);
+  const normalized = normalizeProject(wheel.project);
+  if (normalizeName(parts.name) !== normalized) {
+    throw new UserInputError('project-mismatch', `${wheel.filename} is a wheel of \`${parts.name}\`, not of \`${wheel.project}\``, {
+      hint: 'Publish each wheel under the project named in its filename.',
+    });
+  }
+  const sha256 = wheel.sha256.toLowerCase();
+  if (!SHA256.test(sha256)) {
+    throw new UserInputError('bad-sha256', `the sha256 given for ${wheel.filename} is not 64 hex digits: \`${wheel.sha256}\``, {
+      hint: 'Pass the hex digest of the wheel file.',
+    });
+  }
+  const info = await stat(wheel.path).catch(() => undefined);
+  if (!info?.isFile()) {
+    throw new UserInputError('wheel-not-found', `there is no wheel file at ${wheel.path}`, {
+      hint: 'Check the path; the build may not have produced the wheel.',
+    });
+  }
+  return { normalized, sha256 };
+}
+
+function normalizeProject(project: string): string {
+  if (!isValidProjectName(project)) {
+    throw new UserInputError('bad-project-name', `\`${project}\` is not a valid project name`, {
+      hint: 'Project names are ASCII letters, digits, `-`, `_` and `.`, starting and ending with a letter or digit.',
+    });
+  }
+  return normalizeName(project);
+}
+
+function conflict(filename: string, existing: string | undefined, wanted: string, key: string): PublishConflictError {
+  return new PublishConflictError(
+    'publish-conflict',
+    `${filename} is already published with ${existing ? `sha256 ${existing}` : 'unknown bytes (no sha256 recorded)'}; refusing to replace it with different bytes (sha256 ${wanted})`,
+    {
+      hint: `Installers cache wheels by filename, so published bytes never change. Give the rebuild a new build tag (e.g. \`-1-\` after the version) so it gets a new filename. (The object is ${key}.)`,
+    },
+  );
+}
+
+function contention(key: string): TransientError {
+  return new TransientError('s3-contention', `gave up updating s3 key ${key} after ${MAX_ATTEMPTS} attempts: other publishers kept changing it`, {
+    hint: 'Many publishers are writing to the same project at once; publish again.',
+  });
+}
+
+/** Exponential backoff with full jitter, capped, so racing publishers spread out. */
+function backoff(attempt: number): Promise<void> {
+  const cap = Math.min(1000, 20 * 2 ** attempt);
+  return sleep(5 + Math.random() * cap);
+}
+
+function sha256Of(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+function compareStrings(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

@@ -1,0 +1,98 @@
+import { UserInputError } from '../../errors.ts';
+import { redactUrl } from '../../upstream/redact-url.ts';
+import { splitUrlCredentials } from '../../upstream/split-url-credentials.ts';
+import type { IndexPublisher, PublishedFile, PublishOutcome, WheelToPublish } from '../publisher.ts';
+import { basicAuthorization } from './http.ts';
+import type { IndexContext } from './http.ts';
+import { legacyUpload } from './legacy-upload.ts';
+import { normalizeProject, publishByUpload, toPublishedFiles } from './publish-by-upload.ts';
+import { headSize, readSimpleProject } from './read-simple-index.ts';
+import type { IndexFile } from './read-simple-index.ts';
+
+export interface PypiserverPublisherOptions {
+  /** The server's root, e.g. `http://127.0.0.1:8080/` (a trailing `simple/` is dropped). May carry `user:password@`. */
+  url: string;
+  /** Overrides the URL's user name. */
+  user?: string | undefined;
+  password?: string | undefined;
+  signal?: AbortSignal | undefined;
+}
+
+/**
+ * Publishes to a pypiserver (https://github.com/pypiserver/pypiserver) through its upload API. Needs a
+ * server that does not overwrite (no `--overwrite`), serves sha256 hashes (the default), and, to keep
+ * unknown projects from redirecting to PyPI, ideally runs with `--disable-fallback` (a redirect is
+ * read as "no files" anyway).
+ */
+export class PypiserverPublisher implements IndexPublisher {
+  readonly description: string;
+  /** What to pass to pip's `--index-url` (without credentials). */
+  readonly indexUrl: string;
+  readonly #root: URL;
+  readonly #headers: Record<string, string>;
+  readonly #context: IndexContext;
+  readonly #signal: AbortSignal | undefined;
+
+  constructor(options: PypiserverPublisherOptions) {
+    if (typeof options?.url !== 'string' || options.url.trim() === '') {
+      throw new UserInputError('bad-index-url', 'the pypiserver publisher needs the server URL (`url`), got none', {
+        hint: 'Set it, e.g. `pypiserver+http://user:password@127.0.0.1:8080/`.',
+      });
+    }
+    let split;
+    try {
+      split = splitUrlCredentials(options.url);
+    } catch (error) {
+      throw new UserInputError('bad-index-url', `\`${redactUrl(options.url)}\` is not a URL`, { hint: 'Give an http(s) URL of the pypiserver.', cause: error });
+    }
+    const root = split.url;
+    root.search = '';
+    root.hash = '';
+    root.pathname = root.pathname.replace(/\/simple\/?$/, '/').replace(/\/?$/, '/');
+    this.#root = root;
+    const given = new URL(options.url);
+    const user = options.user ?? decodeURIComponent(given.username);
+    const password = options.password ?? decodeURIComponent(given.password);
+    this.#headers = user !== '' || password !== '' ? { Authorization: basicAuthorization(user, password) } : {};
+    this.indexUrl = new URL('simple/', root).href;
+    this.description = `pypiserver at ${root.href} (pip install --index-url ${this.indexUrl})`;
+    this.#context = {
+      shown: `pypiserver at ${root.href}`,
+      credentialsHint:
+        'Check the upload user and password: in the index URL (`pypiserver+http://user:password@host:port/`) or the publisher settings; ' +
+        'they must match an entry of the htpasswd file the server runs with (`pypi-server run -P FILE -a update`).',
+    };
+    this.#signal = options.signal;
+  }
+
+  publish(wheel: WheelToPublish): Promise<PublishOutcome> {
+    return publishByUpload(wheel, {
+      shown: this.#context.shown,
+      list: (normalized) => this.#list(normalized),
+      upload: (request) =>
+        legacyUpload(
+          {
+            uploadUrl: this.#root,
+            headers: this.#headers,
+            path: request.path,
+            filename: request.filename,
+            sha256: request.sha256,
+            name: request.project,
+            requiresPython: request.requiresPython,
+            signal: this.#signal,
+          },
+          this.#context,
+        ),
+    });
+  }
+
+  async listFiles(project: string): Promise<PublishedFile[]> {
+    const files = await this.#list(normalizeProject(project));
+    const sizes = await Promise.all(files.map((file) => (file.size === undefined ? headSize(file.url, this.#headers, this.#context, this.#signal) : file.size)));
+    return toPublishedFiles(files, sizes);
+  }
+
+  #list(normalized: string): Promise<IndexFile[]> {
+    return readSimpleProject(new URL(`simple/${normalized}/`, this.#root), this.#headers, this.#context, this.#signal);
+  }
+}

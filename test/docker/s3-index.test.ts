@@ -1,0 +1,67 @@
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { execa } from 'execa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createIndexBucket, makeS3Client } from '../../farm/src/index/s3/s3-bucket-admin.ts';
+import { REPO_ROOT, caMount, currentImages, makeTempDir, runInImage, runWheelfarm } from './helpers.ts';
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/**
+ * `wheelfarm build --index s3://...` against a real S3-compatible server (moto's server mode,
+ * started here by scripts/start-moto.sh), then pip in a clean runtime container installs from the
+ * bucket over plain HTTP. Set WHEELFARM_TEST_S3_ENDPOINT to run it against MinIO or real S3 instead.
+ */
+describe('publishing to an S3 index', () => {
+  let endpoint: string;
+  let stateDir: string;
+  const env = { AWS_ACCESS_KEY_ID: 'wheelfarm-test', AWS_SECRET_ACCESS_KEY: 'wheelfarm-test', AWS_REGION: 'us-east-1' };
+
+  beforeAll(async () => {
+    stateDir = await makeTempDir('moto');
+    if (process.env.WHEELFARM_TEST_S3_ENDPOINT) {
+      endpoint = process.env.WHEELFARM_TEST_S3_ENDPOINT;
+    } else {
+      const port = await freePort();
+      const started = await execa('bash', [`${REPO_ROOT}/scripts/start-moto.sh`], { env: { MOTO_PORT: String(port), MOTO_STATE_DIR: stateDir } });
+      endpoint = started.stdout.trim().split('\n').pop()!;
+    }
+    Object.assign(process.env, env);
+    await createIndexBucket(makeS3Client({ endpoint, region: 'us-east-1' }), 'wheels', { publicRead: true });
+  });
+
+  afterAll(async () => {
+    if (!process.env.WHEELFARM_TEST_S3_ENDPOINT) await execa('bash', [`${REPO_ROOT}/scripts/start-moto.sh`, 'stop'], { env: { MOTO_STATE_DIR: stateDir }, reject: false });
+  });
+
+  it('build publishes to the bucket, and pip installs from it in the runtime image', async () => {
+    const target = `s3://wheels/farm?endpoint=${endpoint}&region=us-east-1`;
+    const run = await runWheelfarm(['build', 'markupsafe', '--python', '3.13', '--index', target, '--json'], { env });
+    expect(run.exitCode, run.stderr).toBe(0);
+    expect(run.events.find((e) => e.type === 'cell')).toMatchObject({ outcome: 'published' });
+    // The same build again finds the wheel in the bucket and builds nothing.
+    const again = await runWheelfarm(['build', 'markupsafe', '--python', '3.13', '--index', target, '--json'], { env });
+    expect(again.events.find((e) => e.type === 'cell')).toMatchObject({ outcome: 'skipped' });
+
+    const ca = caMount();
+    const { exitCode, output } = await runInImage(
+      (await currentImages()).runtime,
+      [
+        'bash',
+        '-c',
+        `/opt/python/cp313-cp313/bin/python -m venv /tmp/v && /tmp/v/bin/pip install -v --no-cache-dir --index-url ${endpoint}/wheels/farm/simple/ --only-binary :all: markupsafe | grep -E "metadata|Successfully" && ` +
+          'cd /tmp && /tmp/v/bin/python -c "import markupsafe; print(markupsafe.escape(\'<s3>\'))"',
+      ],
+      { binds: ca.binds, env: ca.env, hostNetwork: true },
+    );
+    expect(exitCode, output).toBe(0);
+    expect(output).toContain('&lt;s3&gt;');
+    expect(output).toMatch(/\.whl\.metadata/);
+  });
+});
