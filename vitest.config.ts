@@ -1,6 +1,7 @@
 import { defineConfig } from 'vitest/config';
 
-// Projects: `unit` (pure, fast, no Docker) and `docker` (real engine, real images, real pip), which
+// Projects: `unit` (pure, fast, no Docker), `servers` (real S3/pypiserver/devpi servers) and `docker`
+// (real engine, real images, real pip), which
 // `scripts/test.sh` (and so CI) runs; and `slow` (real builds of big packages such as numpy, tens of
 // minutes on 2 cores), which exists only with WHEELFARM_SLOW=1: run it with `scripts/test-slow.sh`.
 const slow = {
@@ -23,6 +24,16 @@ export default defineConfig({
           name: 'unit',
           include: ['test/unit/**/*.test.ts'],
           testTimeout: 20_000,
+        },
+      },
+      {
+        // Real index servers started by the tests themselves (moto's S3, pypiserver, devpi-server).
+        test: {
+          name: 'servers',
+          include: ['test/servers/**/*.test.ts'],
+          testTimeout: 5 * 60_000,
+          hookTimeout: 10 * 60_000,
+          fileParallelism: false,
         },
       },
       {

@@ -2,7 +2,8 @@ import type { IndexPublisher } from './publisher.ts';
 import { LocalDirPublisher } from './local-dir-publisher.ts';
 import type { IndexTarget } from './parse-index-target.ts';
 import { S3Publisher } from './s3/s3-publisher.ts';
-import { UserInputError } from '../errors.ts';
+import { DevpiPublisher } from './upload/devpi-publisher.ts';
+import { PypiserverPublisher } from './upload/pypiserver-publisher.ts';
 
 /**
  * The registry of index backends: one adapter per kind of target. Publishing always runs on the
@@ -19,9 +20,13 @@ export function createPublisher(target: IndexTarget): IndexPublisher {
         ...(target.endpoint ? { endpoint: target.endpoint } : {}),
         ...(target.region ? { region: target.region } : {}),
       });
-    default:
-      throw new UserInputError('backend-not-available', `publishing to ${target.kind} is not available yet`, {
-        hint: 'publish to a directory or s3:// index for now',
+    case 'devpi':
+      return new DevpiPublisher({ url: target.url, user: target.user, password: target.password, index: target.index, create: target.create });
+    case 'pypiserver':
+      return new PypiserverPublisher({
+        url: target.url,
+        ...(target.user ? { user: target.user } : {}),
+        ...(target.password ? { password: target.password } : {}),
       });
   }
 }

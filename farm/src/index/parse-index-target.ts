@@ -5,6 +5,7 @@ import { UserInputError } from '../errors.ts';
 export type IndexTarget =
   | { kind: 'dir'; path: string }
   | { kind: 's3'; bucket: string; prefix: string; endpoint?: string; region?: string }
+  /** `index`: the index's name under `user` (wheels go to `/<user>/<index>/`). */
   | { kind: 'devpi'; url: string; user: string; password: string; index: string; create: boolean }
   | { kind: 'pypiserver'; url: string; user?: string; password?: string };
 
@@ -60,12 +61,14 @@ function parseDevpi(url: URL, text: string): IndexTarget {
   const [user, index, ...rest] = url.pathname.split('/').filter(Boolean);
   if (!user || !index || rest.length > 0) throw bad(text, 'a devpi index is `/USER/INDEX`');
   if (!url.username || !url.password) throw bad(text, 'devpi needs `USER:PASSWORD@` to upload');
+  const login = decodeURIComponent(url.username);
+  if (decodeURIComponent(user) !== login) throw bad(text, `devpi uploads to the login user's own indexes: \`/${login}/INDEX\``);
   return {
     kind: 'devpi',
     url: `${url.protocol.replace('devpi+', '')}//${url.host}/`,
-    user: decodeURIComponent(url.username),
+    user: login,
     password: decodeURIComponent(url.password),
-    index: `${user}/${index}`,
+    index: decodeURIComponent(index),
     create: url.searchParams.get('create') === '1',
   };
 }

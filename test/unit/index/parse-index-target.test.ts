@@ -23,9 +23,10 @@ describe('parseIndexTarget', () => {
       url: 'http://127.0.0.1:3141/',
       user: 'farm',
       password: 's@cret',
-      index: 'farm/wheels',
+      index: 'wheels',
       create: true,
     });
+    expect(() => parseIndexTarget('devpi+http://farm:pw@h/other/wheels')).toThrow(/login user's own indexes: `\/farm\/INDEX`/);
   });
   it('pypiserver with and without credentials', () => {
     expect(parseIndexTarget('pypiserver+http://u:p@127.0.0.1:8081')).toEqual({ kind: 'pypiserver', url: 'http://127.0.0.1:8081/', user: 'u', password: 'p' });

@@ -1,4 +1,5 @@
 import { discardBody } from '../../upstream/http-request.ts';
+import { withRetry } from '../../upstream/with-retry.ts';
 import { indexRequest, statusError } from './http.ts';
 import type { IndexContext } from './http.ts';
 
@@ -28,7 +29,8 @@ export async function readSimpleProject(
   signal?: AbortSignal,
 ): Promise<IndexFile[]> {
   const request = { url: pageUrl, headers: { ...headers, Accept: ACCEPT }, signal };
-  const response = await indexRequest(request, context);
+  // GETs are safe to repeat: a reused connection the server already closed fails only the first try.
+  const response = await withRetry(() => indexRequest(request, context), { retries: 2, retryDelayMs: 200, signal });
   if (response.status === 404 || (response.status >= 300 && response.status < 400)) {
     await discardBody(response);
     return [];

@@ -61,7 +61,6 @@ describe.skipIf(skipReason !== undefined)(`PypiserverPublisher against a real py
     url.username = USER;
     url.password = 'wrong-secret';
     const error = await rejection(new PypiserverPublisher({ url: url.href }).publish(wheel(work, { name: 'refused', version: '1.0' })));
-    if (!(error instanceof UserInputError)) console.log('DEBUG', (error as any).code, (error as any).message, (error as any).cause?.cause);
     expect(error).toBeInstanceOf(UserInputError);
     expect((error as UserInputError).code).toBe('index-auth');
     expect((error as UserInputError).message).toMatch(/HTTP 40[13]/);
