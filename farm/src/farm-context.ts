@@ -46,7 +46,7 @@ export function createFarmContext({
   return {
     settings,
     runtime,
-    publisher: createPublisher(parseIndexTarget(indexTarget ?? settings.indexDir)),
+    publisher: createPublisher(parseIndexTarget(indexTarget ?? settings.indexUrl ?? settings.indexDir)),
     sdistCache: new ContentCache({ root: join(settings.home, 'cache', 'sdists') }),
     sourceCache: new ContentCache({ root: join(settings.home, 'cache', 'sources') }),
     hostCaPath: findHostCaBundle(settings.trustHostCa),

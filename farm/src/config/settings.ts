@@ -17,8 +17,13 @@ export const settingsSchema = z
       .default({}),
     index: z
       .strictObject({
-        /** The embedded static index directory. */
+        /** The embedded static index directory (also what `wheelfarm serve` serves). */
         dir: z.string().optional(),
+        /**
+         * Publish somewhere else by default: `s3://BUCKET/PREFIX[?endpoint=URL]`,
+         * `devpi+https://USER:PASSWORD@HOST/USER/INDEX`, `pypiserver+https://HOST/` (see README).
+         */
+        url: z.string().regex(/^[a-z][a-z0-9+.-]*:\/\//, 'expected an index URL like `s3://bucket/prefix`').optional(),
       })
       .default({}),
     images: z
@@ -79,6 +84,8 @@ export interface ResolvedSettings {
   settingsFile: string | undefined;
   home: string;
   indexDir: string;
+  /** The default publish target when it is not the directory index. */
+  indexUrl: string | undefined;
   imagesDir: string;
   recipesDir: string;
   rust: { source: 'auto' | 'host' | 'rustup'; hostToolchain: string | undefined; rustupInitUrl: string | undefined };
@@ -110,6 +117,7 @@ export async function loadSettings({
     settingsFile: existsSync(settingsFile) ? settingsFile : undefined,
     home,
     indexDir: resolve(base, settings.index.dir ?? resolve(home, 'index')),
+    indexUrl: env.WHEELFARM_INDEX_URL ?? settings.index.url,
     imagesDir: resolve(base, settings.images.definitions ?? resolve(root, 'images')),
     recipesDir: resolve(base, env.WHEELFARM_RECIPES_DIR ?? settings.recipes.dir ?? resolve(root, 'recipes')),
     rust: {

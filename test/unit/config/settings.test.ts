@@ -35,6 +35,7 @@ describe('loadSettings', () => {
       settingsFile: undefined,
       home: join(root, '.wheelfarm'),
       indexDir: join(root, '.wheelfarm', 'index'),
+      indexUrl: undefined,
       imagesDir: join(root, 'images'),
       recipesDir: join(root, 'recipes'),
       rust: { source: 'auto', hostToolchain: undefined, rustupInitUrl: undefined },
@@ -51,6 +52,11 @@ describe('loadSettings', () => {
     expect(settings.recipesDir).toBe('/tmp/r');
     expect(settings.rust.source).toBe('host');
     await expect(loadSettings({ root, env: { WHEELFARM_RUST_SOURCE: 'cargo' } })).rejects.toThrow(/WHEELFARM_RUST_SOURCE is `cargo`; expected auto, host or rustup/);
+  });
+
+  it('index.url must be an index URL; the error names the file, line and field', async () => {
+    await writeFile(join(root, 'wheelfarm.yaml'), 'index:\n  url: /srv/not-a-url\n');
+    await expect(loadSettings({ root, env: {} })).rejects.toThrow(/wheelfarm\.yaml:2: `index\.url`: expected an index URL like `s3:\/\/bucket\/prefix`/);
   });
 
   it('does not read process.env when env is given', async () => {
@@ -78,6 +84,7 @@ describe('loadSettings', () => {
         '  index-url: https://pypi.example/simple/',
         'index:',
         '  dir: /srv/wheels',
+        '  url: s3://wheels/farm?endpoint=http://127.0.0.1:9000',
         'images:',
         '  definitions: /srv/image-defs',
         '  debian-mirror: http://mirror.example/debian/',
@@ -101,6 +108,7 @@ describe('loadSettings', () => {
       settingsFile: join(root, 'wheelfarm.yaml'),
       home: '/srv/farm-home',
       indexDir: '/srv/wheels',
+      indexUrl: 's3://wheels/farm?endpoint=http://127.0.0.1:9000',
       imagesDir: '/srv/image-defs',
       recipesDir: '/srv/recipes',
       rust: { source: 'rustup', hostToolchain: '/opt/rust-tc', rustupInitUrl: 'https://mirror.example/rustup-init' },
