@@ -1,9 +1,9 @@
 import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { normalizeProject, validateWheel } from './validate-wheel.ts';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { eq, valid } from '@renovatebot/pep440';
 import { PublishConflictError, UserInputError, WheelfarmError } from '../errors.ts';
-import { isValidProjectName, normalizeName } from '../wheels/names.ts';
 import { parseWheelFilename } from '../wheels/wheel-filename.ts';
 import { extractCoreMetadata } from '../wheels/extract-core-metadata.ts';
 import { renameDurably, tempPathFor, writeFileAtomic } from './atomic-write.ts';
@@ -20,7 +20,6 @@ export interface LocalDirPublisherOptions {
   root: string;
 }
 
-const SHA256 = /^[0-9a-f]{64}$/;
 const MANIFEST_NAME = /^([a-z0-9](?:[a-z0-9-]*[a-z0-9])?)\.json$/;
 
 /**
@@ -241,38 +240,6 @@ export class LocalDirPublisher implements IndexPublisher {
   #lockDir(): string {
     return join(this.#root, '.wheelfarm', 'locks');
   }
-}
-
-async function validateWheel(wheel: WheelToPublish): Promise<{ normalized: string; sha256: string }> {
-  const parts = parseWheelFilename(wheel.filename);
-  const normalized = normalizeProject(wheel.project);
-  if (normalizeName(parts.name) !== normalized) {
-    throw new UserInputError('project-mismatch', `${wheel.filename} is a wheel of \`${parts.name}\`, not of \`${wheel.project}\``, {
-      hint: 'Publish each wheel under the project named in its filename.',
-    });
-  }
-  const sha256 = wheel.sha256.toLowerCase();
-  if (!SHA256.test(sha256)) {
-    throw new UserInputError('bad-sha256', `the sha256 given for ${wheel.filename} is not 64 hex digits: \`${wheel.sha256}\``, {
-      hint: 'Pass the hex digest of the wheel file.',
-    });
-  }
-  const info = await stat(wheel.path).catch(ifMissing(undefined));
-  if (!info?.isFile()) {
-    throw new UserInputError('wheel-not-found', `there is no wheel file at ${wheel.path}`, {
-      hint: 'Check the path; the build may not have produced the wheel.',
-    });
-  }
-  return { normalized, sha256 };
-}
-
-function normalizeProject(project: string): string {
-  if (!isValidProjectName(project)) {
-    throw new UserInputError('bad-project-name', `\`${project}\` is not a valid project name`, {
-      hint: 'Project names are ASCII letters, digits, `-`, `_` and `.`, starting and ending with a letter or digit.',
-    });
-  }
-  return normalizeName(project);
 }
 
 /** Skips the write (and the rename) when the page already says the same, so a no-op stays one. */

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { normalizeProject, validateWheel } from '../validate-wheel.ts';
 import { createReadStream } from 'node:fs';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -9,8 +10,6 @@ import type { PutObjectCommandInput } from '@aws-sdk/client-s3';
 import { z } from 'zod';
 import { PublishConflictError, TransientError, UserInputError, WheelfarmError } from '../../errors.ts';
 import { extractCoreMetadata } from '../../wheels/extract-core-metadata.ts';
-import { isValidProjectName, normalizeName } from '../../wheels/names.ts';
-import { parseWheelFilename } from '../../wheels/wheel-filename.ts';
 import type { ManifestFile, ProjectManifest } from '../project-manifest.ts';
 import type { IndexPublisher, PublishedFile, PublishOutcome, WheelToPublish } from '../publisher.ts';
 import { renderProjectJson, renderRootJson, SIMPLE_JSON_TYPE } from '../render-simple-json.ts';
@@ -425,38 +424,6 @@ export function parseS3IndexUrl(url: string): S3PublisherOptions {
   if (endpoint) options.endpoint = endpoint;
   if (region) options.region = region;
   return options;
-}
-
-async function validateWheel(wheel: WheelToPublish): Promise<{ normalized: string; sha256: string }> {
-  const parts = parseWheelFilename(wheel.filename);
-  const normalized = normalizeProject(wheel.project);
-  if (normalizeName(parts.name) !== normalized) {
-    throw new UserInputError('project-mismatch', `${wheel.filename} is a wheel of \`${parts.name}\`, not of \`${wheel.project}\``, {
-      hint: 'Publish each wheel under the project named in its filename.',
-    });
-  }
-  const sha256 = wheel.sha256.toLowerCase();
-  if (!SHA256.test(sha256)) {
-    throw new UserInputError('bad-sha256', `the sha256 given for ${wheel.filename} is not 64 hex digits: \`${wheel.sha256}\``, {
-      hint: 'Pass the hex digest of the wheel file.',
-    });
-  }
-  const info = await stat(wheel.path).catch(() => undefined);
-  if (!info?.isFile()) {
-    throw new UserInputError('wheel-not-found', `there is no wheel file at ${wheel.path}`, {
-      hint: 'Check the path; the build may not have produced the wheel.',
-    });
-  }
-  return { normalized, sha256 };
-}
-
-function normalizeProject(project: string): string {
-  if (!isValidProjectName(project)) {
-    throw new UserInputError('bad-project-name', `\`${project}\` is not a valid project name`, {
-      hint: 'Project names are ASCII letters, digits, `-`, `_` and `.`, starting and ending with a letter or digit.',
-    });
-  }
-  return normalizeName(project);
 }
 
 function conflict(filename: string, existing: string | undefined, wanted: string, key: string): PublishConflictError {

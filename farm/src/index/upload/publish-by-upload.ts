@@ -1,13 +1,9 @@
-import { stat } from 'node:fs/promises';
-import { PublishConflictError, UserInputError, WheelfarmError } from '../../errors.ts';
-import { isValidProjectName, normalizeName } from '../../wheels/names.ts';
-import { parseWheelFilename } from '../../wheels/wheel-filename.ts';
+import { validateWheel } from '../validate-wheel.ts';
+import { PublishConflictError, WheelfarmError } from '../../errors.ts';
 import type { PublishedFile, PublishOutcome, WheelToPublish } from '../publisher.ts';
 import { assertSha256, sha256OfFile } from '../stage-verified-copy.ts';
 import type { LegacyUploadResult } from './legacy-upload.ts';
 import type { IndexFile } from './read-simple-index.ts';
-
-const SHA256 = /^[0-9a-f]{64}$/;
 
 export interface UploadBackend {
   /** For messages, e.g. `pypiserver at http://127.0.0.1:8080/`. */
@@ -67,34 +63,3 @@ export function toPublishedFiles(files: IndexFile[], sizes: (number | undefined)
   }));
 }
 
-async function validateWheel(wheel: WheelToPublish): Promise<{ normalized: string; sha256: string }> {
-  const parts = parseWheelFilename(wheel.filename);
-  const normalized = normalizeProject(wheel.project);
-  if (normalizeName(parts.name) !== normalized) {
-    throw new UserInputError('project-mismatch', `${wheel.filename} is a wheel of \`${parts.name}\`, not of \`${wheel.project}\``, {
-      hint: 'Publish each wheel under the project named in its filename.',
-    });
-  }
-  const sha256 = String(wheel.sha256).toLowerCase();
-  if (!SHA256.test(sha256)) {
-    throw new UserInputError('bad-sha256', `the sha256 given for ${wheel.filename} is not 64 hex digits: \`${wheel.sha256}\``, {
-      hint: 'Pass the hex digest of the wheel file.',
-    });
-  }
-  const info = await stat(wheel.path).catch(() => undefined);
-  if (!info?.isFile()) {
-    throw new UserInputError('wheel-not-found', `there is no wheel file at ${wheel.path}`, {
-      hint: 'Check the path; the build may not have produced the wheel.',
-    });
-  }
-  return { normalized, sha256 };
-}
-
-export function normalizeProject(project: string): string {
-  if (!isValidProjectName(project)) {
-    throw new UserInputError('bad-project-name', `\`${project}\` is not a valid project name`, {
-      hint: 'Project names are ASCII letters, digits, `-`, `_` and `.`, starting and ending with a letter or digit.',
-    });
-  }
-  return normalizeName(project);
-}

@@ -5,7 +5,8 @@ import type { IndexPublisher, PublishedFile, PublishOutcome, WheelToPublish } fr
 import { basicAuthorization } from './http.ts';
 import type { IndexContext } from './http.ts';
 import { legacyUpload } from './legacy-upload.ts';
-import { normalizeProject, publishByUpload, toPublishedFiles } from './publish-by-upload.ts';
+import { normalizeProject } from '../validate-wheel.ts';
+import { publishByUpload, toPublishedFiles } from './publish-by-upload.ts';
 import { headSize, readSimpleProject } from './read-simple-index.ts';
 import type { IndexFile } from './read-simple-index.ts';
 
