@@ -5,11 +5,8 @@ import { splitUrlCredentials } from '../../upstream/split-url-credentials.ts';
 import type { IndexPublisher, PublishedFile, PublishOutcome, WheelToPublish } from '../publisher.ts';
 import { indexRequest, statusError } from './http.ts';
 import type { IndexContext, IndexRequest } from './http.ts';
-import { legacyUpload } from './legacy-upload.ts';
-import { normalizeProject } from '../validate-wheel.ts';
-import { publishByUpload, toPublishedFiles } from './publish-by-upload.ts';
-import { headSize, readSimpleProject } from './read-simple-index.ts';
-import type { IndexFile } from './read-simple-index.ts';
+import { listIndexFiles, publishToIndex } from './publish-by-upload.ts';
+import type { UploadIndex } from './publish-by-upload.ts';
 
 export interface DevpiPublisherOptions {
   /** The server's root, e.g. `http://127.0.0.1:3141/`. Credentials in it are ignored: pass `user`/`password`. */
@@ -43,6 +40,7 @@ export class DevpiPublisher implements IndexPublisher {
   readonly #index: string;
   readonly #create: boolean;
   readonly #context: IndexContext;
+  readonly #uploadIndex: UploadIndex;
   readonly #signal: AbortSignal | undefined;
   #session: Promise<Record<string, string>> | undefined;
 
@@ -88,38 +86,16 @@ export class DevpiPublisher implements IndexPublisher {
         `Check the devpi user \`${this.#user}\` and its password (in the URL \`devpi+http://user:password@host:port/user/index\` or the publisher settings), ` +
         'and that the user may upload to the index (its `acl_upload`).',
     };
+    this.#uploadIndex = { simpleUrl: this.indexUrl, uploadUrl: this.#indexPath, readHeaders: {}, context: this.#context, signal: this.#signal };
   }
 
   async publish(wheel: WheelToPublish): Promise<PublishOutcome> {
     const headers = await this.#login();
-    return publishByUpload(wheel, {
-      shown: this.#context.shown,
-      list: (normalized) => this.#list(normalized),
-      upload: (request) =>
-        legacyUpload(
-          {
-            uploadUrl: this.#indexPath,
-            headers,
-            path: request.path,
-            filename: request.filename,
-            sha256: request.sha256,
-            name: request.project,
-            requiresPython: request.requiresPython,
-            signal: this.#signal,
-          },
-          this.#context,
-        ),
-    });
+    return publishToIndex(wheel, this.#uploadIndex, headers);
   }
 
-  async listFiles(project: string): Promise<PublishedFile[]> {
-    const files = await this.#list(normalizeProject(project));
-    const sizes = await Promise.all(files.map((file) => (file.size === undefined ? headSize(file.url, {}, this.#context, this.#signal) : file.size)));
-    return toPublishedFiles(files, sizes);
-  }
-
-  #list(normalized: string): Promise<IndexFile[]> {
-    return readSimpleProject(new URL(`${normalized}/`, this.indexUrl), {}, this.#context, this.#signal);
+  listFiles(project: string): Promise<PublishedFile[]> {
+    return listIndexFiles(this.#uploadIndex, project);
   }
 
   /** Logs in once per publisher (creating user and index first when asked) and returns the auth header. */

@@ -1,9 +1,56 @@
-import { validateWheel } from '../validate-wheel.ts';
+import { normalizeProject, validateWheel } from '../validate-wheel.ts';
 import { PublishConflictError, WheelfarmError } from '../../errors.ts';
 import type { PublishedFile, PublishOutcome, WheelToPublish } from '../publisher.ts';
 import { assertSha256, sha256OfFile } from '../stage-verified-copy.ts';
+import type { IndexContext } from './http.ts';
+import { legacyUpload } from './legacy-upload.ts';
 import type { LegacyUploadResult } from './legacy-upload.ts';
+import { headSize, readSimpleProject } from './read-simple-index.ts';
 import type { IndexFile } from './read-simple-index.ts';
+
+/** One index that takes uploads (devpi, pypiserver): where pip reads it, where uploads go. */
+export interface UploadIndex {
+  /** The simple index root pip reads (`…/simple/`, `…/+simple/`); a project's page is `<root><name>/`. */
+  simpleUrl: string;
+  uploadUrl: URL;
+  /** Headers for reading pages; uploads may need more (devpi logs in). */
+  readHeaders: Record<string, string>;
+  context: IndexContext;
+  signal: AbortSignal | undefined;
+}
+
+/** Publish to an upload index under the shared rule of publishByUpload. */
+export function publishToIndex(wheel: WheelToPublish, index: UploadIndex, uploadHeaders: Record<string, string>): Promise<PublishOutcome> {
+  return publishByUpload(wheel, {
+    shown: index.context.shown,
+    list: (normalized) => readProjectPage(index, normalized),
+    upload: (request) =>
+      legacyUpload(
+        {
+          uploadUrl: index.uploadUrl,
+          headers: uploadHeaders,
+          path: request.path,
+          filename: request.filename,
+          sha256: request.sha256,
+          name: request.project,
+          requiresPython: request.requiresPython,
+          signal: index.signal,
+        },
+        index.context,
+      ),
+  });
+}
+
+/** The files an upload index lists for a project, sizes from HEAD where the page gives none. */
+export async function listIndexFiles(index: UploadIndex, project: string): Promise<PublishedFile[]> {
+  const files = await readProjectPage(index, normalizeProject(project));
+  const sizes = await Promise.all(files.map((file) => file.size ?? headSize(file.url, index.readHeaders, index.context, index.signal)));
+  return toPublishedFiles(files, sizes);
+}
+
+function readProjectPage(index: UploadIndex, normalized: string): Promise<IndexFile[]> {
+  return readSimpleProject(new URL(`${normalized}/`, index.simpleUrl), index.readHeaders, index.context, index.signal);
+}
 
 export interface UploadBackend {
   /** For messages, e.g. `pypiserver at http://127.0.0.1:8080/`. */
@@ -18,7 +65,7 @@ export interface UploadBackend {
  * by its sha256 (same -> `unchanged`, other -> PublishConflictError; never overwritten), anything
  * else is uploaded, and the index is read back to check it now serves these bytes.
  */
-export async function publishByUpload(wheel: WheelToPublish, backend: UploadBackend): Promise<PublishOutcome> {
+async function publishByUpload(wheel: WheelToPublish, backend: UploadBackend): Promise<PublishOutcome> {
   const { normalized, sha256 } = await validateWheel(wheel);
   assertSha256(wheel.path, sha256, await sha256OfFile(wheel.path));
   const request = { ...wheel, sha256 };
@@ -54,7 +101,7 @@ function settleExisting(existing: IndexFile, wheel: WheelToPublish & { sha256: s
   return 'unchanged';
 }
 
-export function toPublishedFiles(files: IndexFile[], sizes: (number | undefined)[]): PublishedFile[] {
+function toPublishedFiles(files: IndexFile[], sizes: (number | undefined)[]): PublishedFile[] {
   return files.map((file, index) => ({
     filename: file.filename,
     sha256: file.sha256 ?? '',

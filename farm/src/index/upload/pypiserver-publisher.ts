@@ -4,11 +4,8 @@ import { splitUrlCredentials } from '../../upstream/split-url-credentials.ts';
 import type { IndexPublisher, PublishedFile, PublishOutcome, WheelToPublish } from '../publisher.ts';
 import { basicAuthorization } from './http.ts';
 import type { IndexContext } from './http.ts';
-import { legacyUpload } from './legacy-upload.ts';
-import { normalizeProject } from '../validate-wheel.ts';
-import { publishByUpload, toPublishedFiles } from './publish-by-upload.ts';
-import { headSize, readSimpleProject } from './read-simple-index.ts';
-import type { IndexFile } from './read-simple-index.ts';
+import { listIndexFiles, publishToIndex } from './publish-by-upload.ts';
+import type { UploadIndex } from './publish-by-upload.ts';
 
 export interface PypiserverPublisherOptions {
   /** The server's root, e.g. `http://127.0.0.1:8080/` (a trailing `simple/` is dropped). May carry `user:password@`. */
@@ -32,6 +29,7 @@ export class PypiserverPublisher implements IndexPublisher {
   readonly #root: URL;
   readonly #headers: Record<string, string>;
   readonly #context: IndexContext;
+  readonly #uploadIndex: UploadIndex;
   readonly #signal: AbortSignal | undefined;
 
   constructor(options: PypiserverPublisherOptions) {
@@ -64,36 +62,14 @@ export class PypiserverPublisher implements IndexPublisher {
         'they must match an entry of the htpasswd file the server runs with (`pypi-server run -P FILE -a update`).',
     };
     this.#signal = options.signal;
+    this.#uploadIndex = { simpleUrl: this.indexUrl, uploadUrl: root, readHeaders: this.#headers, context: this.#context, signal: this.#signal };
   }
 
   publish(wheel: WheelToPublish): Promise<PublishOutcome> {
-    return publishByUpload(wheel, {
-      shown: this.#context.shown,
-      list: (normalized) => this.#list(normalized),
-      upload: (request) =>
-        legacyUpload(
-          {
-            uploadUrl: this.#root,
-            headers: this.#headers,
-            path: request.path,
-            filename: request.filename,
-            sha256: request.sha256,
-            name: request.project,
-            requiresPython: request.requiresPython,
-            signal: this.#signal,
-          },
-          this.#context,
-        ),
-    });
+    return publishToIndex(wheel, this.#uploadIndex, this.#headers);
   }
 
-  async listFiles(project: string): Promise<PublishedFile[]> {
-    const files = await this.#list(normalizeProject(project));
-    const sizes = await Promise.all(files.map((file) => (file.size === undefined ? headSize(file.url, this.#headers, this.#context, this.#signal) : file.size)));
-    return toPublishedFiles(files, sizes);
-  }
-
-  #list(normalized: string): Promise<IndexFile[]> {
-    return readSimpleProject(new URL(`simple/${normalized}/`, this.#root), this.#headers, this.#context, this.#signal);
+  listFiles(project: string): Promise<PublishedFile[]> {
+    return listIndexFiles(this.#uploadIndex, project);
   }
 }
