@@ -32,6 +32,11 @@ const manifestSchema = z.object({
  */
 export type ProjectManifest = z.infer<typeof manifestSchema>;
 
+/** A manifest's text as stored by any backend (the format is shared: directory, S3). Throws on a bad one. */
+export function parseProjectManifest(text: string): ProjectManifest {
+  return manifestSchema.parse(JSON.parse(text));
+}
+
 /** The manifest at `path`, or undefined if the project has never been published. */
 export async function readProjectManifest(path: string): Promise<ProjectManifest | undefined> {
   let text: string;
@@ -42,7 +47,7 @@ export async function readProjectManifest(path: string): Promise<ProjectManifest
     throw error;
   }
   try {
-    return manifestSchema.parse(JSON.parse(text));
+    return parseProjectManifest(text);
   } catch (error) {
     throw new WheelfarmError('corrupt-index', `the index manifest ${path} is not valid`, {
       hint: 'It is only ever replaced atomically, so it was edited by hand or the disk is failing; restore it from the files next to it or a backup.',

@@ -7,9 +7,9 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { PutObjectCommandInput } from '@aws-sdk/client-s3';
-import { z } from 'zod';
 import { PublishConflictError, TransientError, UserInputError, WheelfarmError } from '../../errors.ts';
 import { extractCoreMetadata } from '../../wheels/extract-core-metadata.ts';
+import { parseProjectManifest } from '../project-manifest.ts';
 import type { ManifestFile, ProjectManifest } from '../project-manifest.ts';
 import type { IndexPublisher, PublishedFile, PublishOutcome, WheelToPublish } from '../publisher.ts';
 import { renderProjectJson, renderRootJson, SIMPLE_JSON_TYPE } from '../render-simple-json.ts';
@@ -28,7 +28,6 @@ export interface S3PublisherOptions {
   client?: S3Client;
 }
 
-const SHA256 = /^[0-9a-f]{64}$/;
 const HTML_TYPE = 'text/html; charset=utf-8';
 const JSON_TYPE = SIMPLE_JSON_TYPE;
 const PAGE_CACHE = 'public, max-age=60';
@@ -36,24 +35,6 @@ const FILE_CACHE = 'public, max-age=31536000, immutable';
 const MANIFEST_CACHE = 'no-cache';
 /** Enough for dozens of farms hammering one project; each round at least one writer wins. */
 const MAX_ATTEMPTS = 40;
-
-// Mirrors project-manifest.ts (which only reads from disk): the manifest format is shared with the local index.
-const manifestSchema = z.object({
-  schemaVersion: z.literal(1),
-  name: z.string().min(1),
-  normalized: z.string().min(1),
-  files: z.array(
-    z.object({
-      filename: z.string().min(1),
-      sha256: z.string().regex(SHA256),
-      size: z.number().int().nonnegative(),
-      requiresPython: z.string().optional(),
-      coreMetadataSha256: z.string().regex(SHA256).optional(),
-      uploadTime: z.string().optional(),
-      yanked: z.union([z.literal(true), z.string()]).optional(),
-    }),
-  ),
-});
 
 interface Stored {
   etag: string;
@@ -349,7 +330,7 @@ export class S3Publisher implements IndexPublisher {
       throw error;
     }
     try {
-      return { manifest: manifestSchema.parse(JSON.parse(text)), etag };
+      return { manifest: parseProjectManifest(text), etag };
     } catch (error) {
       throw new WheelfarmError('corrupt-index', `the index manifest ${this.#url(key)} is not valid`, {
         hint: 'It is only ever replaced whole, so it was edited by hand; restore it from a backup or bucket versioning.',
