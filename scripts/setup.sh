@@ -101,6 +101,22 @@ if [[ $NEED_DOCKER == 1 ]] && ! engine_answers; then
   engine_answers || die "dockerd was started but does not answer after 30 s." "read $STATE/dockerd.log"
 fi
 
+# ---- host tools: python3 with venv and pip (upstream index discovery, test servers), git (recipe
+# git sources), tar ---------------------------------------------------------------------------------
+host_tools_ok() {
+  command -v git >/dev/null && command -v tar >/dev/null && command -v python3 >/dev/null \
+    && python3 -c 'import ensurepip, venv, importlib.util as u; assert u.find_spec("pip")' >/dev/null 2>&1
+}
+if ! host_tools_ok; then
+  if is_root && is_debian; then
+    say "installing host tools (python3, venv, pip, git)"
+    apt_install python3 python3-venv python3-pip git tar || die "apt-get install of the host tools failed" "see the apt output above"
+  else
+    die "wheelfarm needs python3 (with venv and pip), git and tar on this machine." \
+      "install them with your package manager, then run this again"
+  fi
+fi
+
 # ---- debootstrap (the local oldest-glibc base image) --------------------------------------------
 if ! command -v debootstrap >/dev/null && is_root && is_debian; then
   say "installing debootstrap"

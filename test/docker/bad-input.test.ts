@@ -34,6 +34,12 @@ describe('bad input gets a clear error, a meaningful exit code, and nothing half
     const jobs = await runWheelfarm(['build', 'markupsafe', '--jobs', '0']);
     expect(jobs.exitCode).toBe(2);
     expect(jobs.stderr).toMatch(/--jobs expects a whole number from 1 to 64, got `0`/);
+    const yank = await runWheelfarm(['index', 'yank', 'markupsafe', '--index', await makeTempDir('index')]);
+    expect(yank.exitCode).toBe(2);
+    expect(yank.stderr).toMatch(/yank needs an exact version: `markupsafe==VERSION`/);
+    const target = await runWheelfarm(['build', 'markupsafe', '--index', 'ftp://host/x']);
+    expect(target.exitCode).toBe(2);
+    expect(target.stderr).toMatch(/`ftp:\/\/host\/x` is not an index: `ftp:\/\/` is not a known index kind/);
     const missing = await runWheelfarm(['build', 'markupsafe', '--python', '3.7']);
     expect(missing.exitCode).toBe(2);
     expect(missing.stderr).toMatch(/no Python 3\.7/);
