@@ -2,8 +2,10 @@ import { join } from 'node:path';
 import type { ResolvedSettings } from './config/settings.ts';
 import type { IndexPublisher } from './index/publisher.ts';
 import { createPublisher } from './index/create-publisher.ts';
-import { parseIndexTarget } from './index/parse-index-target.ts';
+import { indexIdentity, parseIndexTarget } from './index/parse-index-target.ts';
 import type { EmitEvent } from './pipeline/events.ts';
+import type { BuildRecords } from './records/build-records.ts';
+import { SqliteBuildRecords } from './records/sqlite-build-records.ts';
 import type { ContainerRuntime } from './runtime/container-runtime.ts';
 import { DockerRuntime, parseMemory } from './runtime/docker-runtime.ts';
 import { findHostCaBundle, proxyEnv } from './runtime/host-trust.ts';
@@ -18,6 +20,10 @@ export interface FarmContext {
   settings: ResolvedSettings;
   runtime: ContainerRuntime;
   publisher: IndexPublisher;
+  /** The publisher's index as the build records name it (no credentials). */
+  indexId: string;
+  /** Opened on first use (`<home>/records.db`). */
+  records(): BuildRecords;
   sdistCache: ContentCache;
   sourceCache: ContentCache;
   hostCaPath: string | undefined;
@@ -43,10 +49,14 @@ export function createFarmContext({
   runtime?: ContainerRuntime;
 }): FarmContext {
   let upstream: Promise<{ url: string; source: string }> | undefined;
+  let records: BuildRecords | undefined;
+  const target = parseIndexTarget(indexTarget ?? settings.indexUrl ?? settings.indexDir);
   return {
     settings,
     runtime,
-    publisher: createPublisher(parseIndexTarget(indexTarget ?? settings.indexUrl ?? settings.indexDir)),
+    publisher: createPublisher(target),
+    indexId: indexIdentity(target),
+    records: () => (records ??= new SqliteBuildRecords({ path: join(settings.home, 'records.db') })),
     sdistCache: new ContentCache({ root: join(settings.home, 'cache', 'sdists') }),
     sourceCache: new ContentCache({ root: join(settings.home, 'cache', 'sources') }),
     hostCaPath: findHostCaBundle(settings.trustHostCa),

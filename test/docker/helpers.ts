@@ -110,3 +110,80 @@ export async function buildWithRecipes(recipes: Record<string, string>, args: st
 export async function publishedWheels(index: string, project: string): Promise<string[]> {
   return (await readdir(join(index, 'files', project))).filter((name) => name.endsWith('.whl')).sort();
 }
+
+let uvWheels: Promise<string> | undefined;
+
+/** uv's wheel, downloaded once per test worker from the upstream index (PyPI by pip's default), by the host's pip. */
+function uvWheelDir(): Promise<string> {
+  return (uvWheels ??= (async () => {
+    const dir = await makeTempDir('uv');
+    await execa('python3', ['-m', 'pip', 'download', '-q', '--no-deps', '--only-binary', ':all:', '--platform', 'manylinux_2_17_x86_64', '--python-version', '3.13', '-d', dir, 'uv']);
+    return dir;
+  })());
+}
+
+/**
+ * The consumer's side of every index test: in a clean runtime container (host networking, so the
+ * server on loopback is reachable), `pip install -v --only-binary :all:` into one venv and `uv pip
+ * install` into another, from `indexUrl` only; then `check` (Python source) runs in each venv. Each
+ * installer also prints the wheel's `Build:` line and which file it took, and pip whether it read
+ * the PEP 658 `.metadata` file.
+ */
+export async function installWithPipAndUv(
+  indexUrl: string,
+  project: string,
+  check: string,
+): Promise<{ exitCode: number; output: string; pip: { file: string | undefined; build: string; usedMetadata: boolean }; uv: { build: string } }> {
+  const ca = caMount();
+  const uv = await uvWheelDir();
+  const showBuild = `import importlib.metadata as m; w = m.distribution(${JSON.stringify(project)}).read_text("WHEEL"); print("BUILD=" + ([l.split(":", 1)[1].strip() for l in w.splitlines() if l.startswith("Build:")] or ["none"])[0])`;
+  const script = [
+    'set -eo pipefail',
+    'py=/opt/python/cp313-cp313/bin/python',
+    '$py -m venv /tmp/p',
+    `/tmp/p/bin/pip install -v --no-cache-dir --index-url ${indexUrl} --only-binary :all: ${project} > /tmp/pip.log 2>&1 || { cat /tmp/pip.log; exit 1; }`,
+    `grep -E "\\.whl\\.metadata|^\\s*Downloading|Successfully installed" /tmp/pip.log | sed 's/^/pip: /'`,
+    `cd /tmp && /tmp/p/bin/python -c ${shellArg(check)} | sed 's/^/pip check: /'`,
+    `/tmp/p/bin/python -c ${shellArg(showBuild)} | sed 's/^/pip /'`,
+    '$py -m venv /tmp/tools && /tmp/tools/bin/pip install -q --no-cache-dir --no-index --find-links /uv uv',
+    '$py -m venv /tmp/u',
+    `/tmp/tools/bin/uv pip install --no-cache --python /tmp/u/bin/python --index-url ${indexUrl} --only-binary :all: ${project}`,
+    `/tmp/u/bin/python -c ${shellArg(check)} | sed 's/^/uv check: /'`,
+    `/tmp/u/bin/python -c ${shellArg(showBuild)} | sed 's/^/uv /'`,
+  ].join('\n');
+  const { exitCode, output } = await runInImage((await currentImages()).runtime, ['bash', '-c', script], {
+    binds: [...ca.binds, `${uv}:/uv:ro`],
+    env: ca.env,
+    hostNetwork: true,
+  });
+  const downloaded = /pip:\s+Downloading \S*?([^/\s]+\.whl)\b(?!\.metadata)/.exec(output)?.[1];
+  return {
+    exitCode,
+    output,
+    pip: { file: downloaded, build: /pip BUILD=(\S+)/.exec(output)?.[1] ?? '?', usedMetadata: /\.whl\.metadata/.test(output) },
+    uv: { build: /uv BUILD=(\S+)/.exec(output)?.[1] ?? '?' },
+  };
+}
+
+function shellArg(text: string): string {
+  return `'${text.replace(/'/g, `'\\''`)}'`;
+}
+
+/** `wheelfarm serve --port 0` on an index folder; resolves once it says where it listens. */
+export async function startServe(index: string): Promise<{ url: string; stop: () => Promise<number> }> {
+  const server = execa(`${REPO_ROOT}/wheelfarm`, ['serve', '--index', index, '--port', '0', '--json'], { cwd: REPO_ROOT, reject: false });
+  const url = await new Promise<string>((resolvePromise, reject) => {
+    server.stdout!.on('data', (chunk: Buffer) => {
+      const match = /"url":"([^"]+)"/.exec(chunk.toString());
+      if (match) resolvePromise(match[1]!);
+    });
+    void server.then(() => reject(new Error('wheelfarm serve ended before it was serving')));
+  });
+  return {
+    url,
+    stop: async () => {
+      server.kill('SIGINT');
+      return (await server).exitCode ?? -1;
+    },
+  };
+}

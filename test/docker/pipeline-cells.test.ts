@@ -52,6 +52,8 @@ describe('pipeline cells with fixture sdists', () => {
       user: { name: 'builder', uid: 1000 },
       upstreamIndexUrl: (await context.upstreamIndex()).url,
       recipe: defaultRecipe(name),
+      inputs: { source: `sha256:${'0'.repeat(64)}`, recipe: 'default', image: buildImage },
+      rebuild: false,
     };
   }
 
@@ -69,5 +71,9 @@ describe('pipeline cells with fixture sdists', () => {
     expect(await wheelfarmContainers('brokenext')).toEqual([]);
     const failedCell = events.find((e) => e.type === 'cell' && e.outcome === 'failed');
     expect(failedCell).toMatchObject({ buildId: 'brokenext-0.1.0-cp313-manylinux_2_31_x86_64' });
+    const [record] = await context.records().list({ buildId: result.buildId, limit: 1 });
+    expect(record).toMatchObject({ state: 'failed', index: context.indexId, log: result.log, wheel: undefined });
+    expect(record!.error).toContain('the build step failed');
+    expect(record!.steps.build).toBeGreaterThan(0);
   });
 });

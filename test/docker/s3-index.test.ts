@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createIndexBucket, makeS3Client } from '../../farm/src/index/s3/s3-bucket-admin.ts';
-import { REPO_ROOT, caMount, currentImages, makeTempDir, runInImage, runWheelfarm } from './helpers.ts';
+import { REPO_ROOT, installWithPipAndUv, makeTempDir, runWheelfarm } from './helpers.ts';
 
 async function freePort(): Promise<number> {
   const server = createServer();
@@ -48,20 +48,14 @@ describe('publishing to an S3 index', () => {
     // The same build again finds the wheel in the bucket and builds nothing.
     const again = await runWheelfarm(['build', 'markupsafe', '--python', '3.13', '--index', target, '--json'], { env });
     expect(again.events.find((e) => e.type === 'cell')).toMatchObject({ outcome: 'skipped' });
+    const rebuilt = await runWheelfarm(['build', 'markupsafe', '--python', '3.13', '--index', target, '--rebuild', '--json'], { env });
+    expect(rebuilt.events.find((e) => e.type === 'cell')).toMatchObject({ outcome: 'published', wheel: expect.stringMatching(/^markupsafe-[\d.]+-1-cp313-/) });
 
-    const ca = caMount();
-    const { exitCode, output } = await runInImage(
-      (await currentImages()).runtime,
-      [
-        'bash',
-        '-c',
-        `/opt/python/cp313-cp313/bin/python -m venv /tmp/v && /tmp/v/bin/pip install -v --no-cache-dir --index-url ${endpoint}/wheels/farm/simple/ --only-binary :all: markupsafe | grep -E "metadata|Successfully" && ` +
-          'cd /tmp && /tmp/v/bin/python -c "import markupsafe; print(markupsafe.escape(\'<s3>\'))"',
-      ],
-      { binds: ca.binds, env: ca.env, hostNetwork: true },
-    );
-    expect(exitCode, output).toBe(0);
-    expect(output).toContain('&lt;s3&gt;');
-    expect(output).toMatch(/\.whl\.metadata/);
+    const result = await installWithPipAndUv(`${endpoint}/wheels/farm/simple/`, 'markupsafe', "import markupsafe; print(markupsafe.escape('<s3>'))");
+    expect(result.exitCode, result.output).toBe(0);
+    expect(result.output).toContain('pip check: &lt;s3&gt;');
+    expect(result.output).toContain('uv check: &lt;s3&gt;');
+    expect(result.pip.usedMetadata, result.output).toBe(true);
+    expect([result.pip.build, result.uv.build], result.output).toEqual(['1', '1']);
   });
 });

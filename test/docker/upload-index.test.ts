@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { installServers, removeDir, startDevpi, startPypiserver, workDir } from '../servers/upload/index-servers.ts';
 import type { RunningServer } from '../servers/upload/index-servers.ts';
-import { caMount, currentImages, runInImage, runWheelfarm } from './helpers.ts';
+import { installWithPipAndUv, runWheelfarm } from './helpers.ts';
 
 /**
  * The publishing acceptance for the upload backends: `wheelfarm build pyyaml --index <server>` against
@@ -36,26 +36,26 @@ describe.each([
     removeDir(dir);
   });
 
-  it('publishes there, builds nothing the second time, and pip installs it in the runtime image', async () => {
+  it('publishes there, builds nothing the second time, a rebuild gets build tag 1, and pip and uv install that one', async () => {
     const run = await runWheelfarm(['build', 'pyyaml', '--python', '3.13', '--index', target(server.url), '--json']);
     expect(run.exitCode, run.stderr).toBe(0);
     expect(run.events.find((e) => e.type === 'cell')).toMatchObject({ outcome: 'published' });
     expect(run.stdout + run.stderr).not.toContain('s3cret');
     const again = await runWheelfarm(['build', 'pyyaml', '--python', '3.13', '--index', target(server.url), '--json']);
     expect(again.events.find((e) => e.type === 'cell')).toMatchObject({ outcome: 'skipped' });
+    // A rebuild is uploaded beside the first wheel with build tag 1, and both installers take it.
+    const rebuilt = await runWheelfarm(['build', 'pyyaml', '--python', '3.13', '--index', target(server.url), '--rebuild', '--json']);
+    expect(rebuilt.exitCode, rebuilt.stderr).toBe(0);
+    expect(rebuilt.events.find((e) => e.type === 'cell')).toMatchObject({ outcome: 'published', wheel: expect.stringMatching(/^pyyaml-[\d.]+-1-cp313-/) });
 
-    const ca = caMount();
-    const { exitCode, output } = await runInImage(
-      (await currentImages()).runtime,
-      [
-        'bash',
-        '-c',
-        `/opt/python/cp313-cp313/bin/python -m venv /tmp/v && /tmp/v/bin/pip install -q --no-cache-dir --index-url ${simple(server.url)} --only-binary :all: pyyaml && ` +
-          'cd /tmp && /tmp/v/bin/python -c "import yaml; assert yaml.__with_libyaml__; print(yaml.load(\'a: 1\', Loader=yaml.CSafeLoader))"',
-      ],
-      { binds: ca.binds, env: ca.env, hostNetwork: true },
+    const result = await installWithPipAndUv(
+      simple(server.url),
+      'pyyaml',
+      "import yaml; assert yaml.__with_libyaml__; print(yaml.load('a: 1', Loader=yaml.CSafeLoader))",
     );
-    expect(exitCode, output).toBe(0);
-    expect(output).toContain("{'a': 1}");
+    expect(result.exitCode, result.output).toBe(0);
+    expect(result.output).toContain("pip check: {'a': 1}");
+    expect(result.output).toContain("uv check: {'a': 1}");
+    expect([result.pip.build, result.uv.build], result.output).toEqual(['1', '1']);
   });
 });

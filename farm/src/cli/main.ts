@@ -28,18 +28,20 @@ program
   .description(
     'Resolve the sdist on the upstream index, build one wheel per Python in a fresh container, ' +
       'repair it with auditwheel, test it in the runtime image and publish it to the index. ' +
-      'Wheels the index already has are not built again.',
+      'A wheel the index already has is not built again, unless its sdist, recipe or image changed since: ' +
+      'then it is rebuilt and published with the next PEP 427 build tag, which pip and uv prefer.',
   )
   .argument('<package>', 'a project name, or name==version (default: the newest release)')
   .option('--python <versions>', 'comma-separated CPython versions, e.g. 3.11,3.13 (default: all in the image)')
-  .option('--index <target>', 'where to publish: a directory (default: .wheelfarm/index) or s3://BUCKET/PREFIX[?endpoint=URL]')
+  .option('--index <target>', 'where to publish: a directory (default: .wheelfarm/index), s3://BUCKET/PREFIX[?endpoint=URL], devpi+https://USER:PASSWORD@HOST/USER/INDEX or pypiserver+https://HOST/')
   .option('--jobs <n>', 'how many builds run at once (default: 2, or `jobs` in the settings)')
+  .option('--rebuild', 'build again even when the index has a wheel from the same inputs (it gets the next build tag)')
   .addOption(jsonOption)
   .addHelpText(
     'after',
     '\nExamples:\n  ./wheelfarm build markupsafe\n  ./wheelfarm build numpy==2.3.5 --python 3.13\n  ./wheelfarm build lxml --json > build.jsonl',
   )
-  .action((packageSpec: string, options: CommonOptions & { python?: string; jobs?: string }) =>
+  .action((packageSpec: string, options: CommonOptions & { python?: string; jobs?: string; rebuild?: boolean }) =>
     runCommand({ ...program.opts<CommonOptions>(), ...options }, {}, (env) => runBuildCommand(env, packageSpec, options)),
   );
 

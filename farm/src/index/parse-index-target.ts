@@ -87,3 +87,20 @@ function bad(text: string, why: string): UserInputError {
   const shown = text.replace(/\/\/[^/@]*@/, '//***@');
   return new UserInputError('bad-index-target', `\`${shown}\` is not an index: ${why}`, { hint: `give ${FORMS}` });
 }
+
+/**
+ * A target's identity in the build records: which index a build was for, without credentials, so
+ * the same index spelt with other credentials or options is the same index.
+ */
+export function indexIdentity(target: IndexTarget): string {
+  switch (target.kind) {
+    case 'dir':
+      return `dir:${target.path}`;
+    case 's3':
+      return `s3://${target.bucket}/${target.prefix}${target.endpoint ? `@${target.endpoint}` : ''}`;
+    case 'devpi':
+      return `devpi:${target.url}${target.user}/${target.index}/`;
+    case 'pypiserver':
+      return `pypiserver:${target.url}`;
+  }
+}

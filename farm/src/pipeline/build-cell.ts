@@ -8,7 +8,8 @@ import { parseWheelFilename } from '../wheels/wheel-filename.ts';
 import { buildAndRepairWheel, stagingDirFor } from './build-wheel.ts';
 import type { CellPlan } from './cell-plan.ts';
 import type { CellOutcome } from './events.ts';
-import { findPublishedWheel } from './find-published-wheel.ts';
+import type { InputName } from './cell-state.ts';
+import { decideCellState } from './cell-state.ts';
 import { timeStep } from './run-step.ts';
 import { testWheel } from './test-wheel.ts';
 
@@ -23,20 +24,39 @@ export interface CellResult {
 }
 
 /**
- * One cell, start to end: skip it if the index already serves its wheel; otherwise build and
- * repair, test in the runtime image, publish. Never throws for a failed build (the result says
- * so); rethrows only an interruption.
+ * One cell, start to end: skip it if the index already serves its wheel built from the same
+ * inputs; otherwise build and repair (with the next build tag when the served wheel is stale),
+ * test in the runtime image, publish. The build record is written at the start and at the end.
+ * Never throws for a failed build (the result says so); rethrows only an interruption.
  */
-export async function buildCell(context: FarmContext, plan: CellPlan): Promise<CellResult> {
+export async function buildCell(context: FarmContext, basePlan: CellPlan): Promise<CellResult> {
   const started = performance.now();
   const seconds = () => Math.round((performance.now() - started) / 100) / 10;
-  const existing = findPublishedWheel(await context.publisher.listFiles(plan.cell.name), plan.cell);
-  if (existing) {
-    return report(context, { buildId: plan.buildId, outcome: 'skipped', seconds: seconds(), wheel: existing.filename, reason: 'already in the index' });
+  const records = context.records();
+  const state = decideCellState({
+    files: await context.publisher.listFiles(basePlan.cell.name),
+    cell: basePlan.cell,
+    record: await records.latestDone(basePlan.buildId, context.indexId),
+    inputs: basePlan.inputs,
+    rebuild: basePlan.rebuild,
+  });
+  if (state.state === 'built') {
+    return report(context, { buildId: basePlan.buildId, outcome: 'skipped', seconds: seconds(), wheel: state.wheel.filename, reason: 'already in the index' });
   }
+  const plan: CellPlan = state.state === 'stale' ? { ...basePlan, buildTag: state.buildTag } : basePlan;
+  const rebuilt = state.state === 'stale' ? `rebuilt with build tag ${state.buildTag}: ${describeChange(state.changed)}` : undefined;
   const log = await BuildLog.open({ home: context.settings.home, buildId: plan.buildId });
   const stagingDir = stagingDirFor(context.settings.home, plan.buildId);
-  log.note(`build ${plan.buildId} from ${plan.sdist.filename} in ${plan.images.build}`);
+  const recordId = await records.begin({
+    buildId: plan.buildId,
+    cell: plan.cell,
+    index: context.indexId,
+    inputs: plan.inputs,
+    buildTag: plan.buildTag,
+    log: log.path,
+  });
+  log.note(`build ${plan.buildId} from ${plan.sdist.filename} in ${plan.images.build} (record ${recordId})`);
+  if (state.state === 'stale') log.note(`${state.wheel.filename} is stale: ${rebuilt}`);
   try {
     const wheel = await buildAndRepairWheel(context, { plan, log, stagingDir });
     const contents = await readWheelContents(wheel.path);
@@ -44,13 +64,25 @@ export async function buildCell(context: FarmContext, plan: CellPlan): Promise<C
     const outcome = await timeStep(context, { buildId: plan.buildId, step: 'publish', log }, () =>
       publish(context, { plan, wheel, requiresPython: contents.requiresPython }),
     );
-    return report(context, { buildId: plan.buildId, outcome, seconds: seconds(), wheel: wheel.name, log: log.path });
+    await records.finish(recordId, { state: outcome, steps: log.steps, wheel: wheel.name, wheelSha256: wheel.sha256 });
+    return report(context, {
+      buildId: plan.buildId,
+      outcome,
+      seconds: seconds(),
+      wheel: wheel.name,
+      log: log.path,
+      ...(rebuilt ? { reason: rebuilt } : {}),
+    });
   } catch (error) {
-    if (error instanceof InterruptedError || context.signal.aborted) throw interruption(context.signal);
+    if (error instanceof InterruptedError || context.signal.aborted) {
+      await records.finish(recordId, { state: 'interrupted', steps: log.steps });
+      throw interruption(context.signal);
+    }
     const wrapped =
       error instanceof WheelfarmError
         ? error
         : new WheelfarmError('internal-error', `${plan.buildId}: ${(error as Error).message}`, { cause: error });
+    await records.finish(recordId, { state: 'failed', steps: log.steps, error: wrapped.message });
     return report(context, { buildId: plan.buildId, outcome: 'failed', seconds: seconds(), log: log.path, error: wrapped });
   } finally {
     await log.close();
@@ -75,6 +107,11 @@ async function publish(
     if (error instanceof PublishConflictError && servesSeveralPythons(parseWheelFilename(wheel.name))) return 'unchanged';
     throw error;
   }
+}
+
+function describeChange(changed: (InputName | 'requested')[]): string {
+  const words: Record<InputName | 'requested', string> = { requested: '--rebuild', source: 'sdist changed', recipe: 'recipe changed', image: 'image changed' };
+  return changed.map((c) => words[c]).join(', ');
 }
 
 function report(context: FarmContext, result: CellResult): CellResult {

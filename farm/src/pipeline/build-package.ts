@@ -4,11 +4,13 @@ import type { FarmContext } from '../farm-context.ts';
 import { effectivePolicy, pythonTag } from '../images/image-definitions.ts';
 import { pythonDir } from '../images/render-dockerfile.ts';
 import { loadRecipe } from '../recipes/load-recipe.ts';
+import { isProcessAlive } from '../runtime/sweep-containers.ts';
 import type { Recipe } from '../recipes/recipe.ts';
 import { formatBuildId } from '../wheels/build-id.ts';
 import type { PythonSelection } from '../wheels/select-pythons.ts';
 import { selectPythons } from '../wheels/select-pythons.ts';
 import type { CellResult } from './build-cell.ts';
+import { buildInputs } from './build-inputs.ts';
 import { buildCell } from './build-cell.ts';
 import type { CellPlan } from './cell-plan.ts';
 import type { PackageSpec } from './parse-package-spec.ts';
@@ -23,8 +25,9 @@ import { fetchSource, resolveSource } from './resolve-source.ts';
  */
 export async function buildPackage(
   context: FarmContext,
-  { spec, pythons, jobs }: { spec: PackageSpec; pythons?: string[]; jobs: number },
+  { spec, pythons, jobs, rebuild = false }: { spec: PackageSpec; pythons?: string[]; jobs: number; rebuild?: boolean },
 ): Promise<CellResult[]> {
+  await context.records().abandonOrphans(isProcessAlive);
   const recipe = await loadRecipe({ recipesDir: context.settings.recipesDir, name: spec.name });
   const source = await resolveSource(context, spec, recipe);
   const sdist = await fetchSource(context, source);
@@ -41,6 +44,7 @@ export async function buildPackage(
   const selection = choosePythons(requested, recipe, source);
   const buildImage = selection.selected.length > 0 ? await prepareRecipeImage(context, { prepared, buildImage: images.build.tag, recipe }) : images.build.tag;
   const upstream = await context.upstreamIndex();
+  const inputs = await buildInputs({ source, recipe, image: buildImage });
   const plans: CellPlan[] = selection.selected.map((python) => {
     const pythonSource = available.get(python)!;
     const cell = { name: source.name, version: source.version, python: pythonTag(pythonSource), platform: effectivePolicy(definitions) };
@@ -53,6 +57,8 @@ export async function buildPackage(
       user: definitions.user,
       upstreamIndexUrl: upstream.url,
       recipe,
+      inputs,
+      rebuild,
     };
   });
   context.emit({ type: 'planned', buildIds: plans.map((p) => p.buildId), skipped: selection.skipped });

@@ -38,7 +38,7 @@ export async function buildAndRepairWheel(
         })),
       ]);
       await runStep(context, { container, buildId, step: 'build', log, script: buildScript(plan), env: plan.recipe.build.env });
-      await runStep(context, { container, buildId, step: 'repair', log, script: repairScript(plan.recipe.repair.exclude) });
+      await runStep(context, { container, buildId, step: 'repair', log, script: repairScript(plan) });
       const wheels = await container.copyOut(`${WORK}/wheelhouse`, stagingDir, (name) => name.endsWith('.whl'));
       if (wheels.length !== 1) {
         throw new WheelfarmError('unexpected-wheels', `${buildId}: expected one repaired wheel, found ${wheels.length}`, {
@@ -88,8 +88,19 @@ export function configSettingArgs(settings: Record<string, string[]>): string {
     .join('');
 }
 
-function repairScript(exclude: string[]): string {
-  const excludes = exclude.map((soname) => ` --exclude ${shellQuote(soname)}`).join('');
+/**
+ * auditwheel repair (a pure wheel needs none), then for a rebuild the PEP 427 build tag, set with
+ * `wheel tags --build` so the WHEEL file, RECORD and filename agree.
+ */
+function repairScript(plan: CellPlan): string {
+  const excludes = plan.recipe.repair.exclude.map((soname) => ` --exclude ${shellQuote(soname)}`).join('');
+  const tag = plan.buildTag
+    ? `
+repaired=(${WORK}/wheelhouse/*.whl)
+echo "rebuild: giving \${repaired[0]##*/} build tag ${plan.buildTag}"
+/opt/python/${plan.pythonDir}/bin/python -m wheel tags --remove --build ${shellQuote(plan.buildTag)} "\${repaired[0]}"
+`
+    : '';
   return `
 shopt -s nullglob
 built=(${WORK}/dist/*.whl)
@@ -101,8 +112,7 @@ case "\${built[0]}" in
   *)
     auditwheel repair --plat "$AUDITWHEEL_PLAT"${excludes} --wheel-dir ${WORK}/wheelhouse "\${built[0]}"
     auditwheel show ${WORK}/wheelhouse/*.whl ;;
-esac
-`;
+esac${tag}`;
 }
 
 export function shellQuote(text: string): string {

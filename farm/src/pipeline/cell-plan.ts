@@ -1,3 +1,4 @@
+import type { BuildInputs } from '../records/build-records.ts';
 import type { Recipe } from '../recipes/recipe.ts';
 import type { Cell } from '../wheels/build-id.ts';
 
@@ -14,4 +15,10 @@ export interface CellPlan {
   upstreamIndexUrl: string;
   /** The package's recipe, or the defaults for a package without one. */
   recipe: Recipe;
+  /** What the wheel is built from, recorded and compared with the last build of the cell. */
+  inputs: BuildInputs;
+  /** Build even when the index has a wheel from the same inputs (it gets the next build tag). */
+  rebuild: boolean;
+  /** PEP 427 build tag of this build, set once the cell is found stale. */
+  buildTag?: string;
 }

@@ -51,10 +51,12 @@ export async function timeStep<T>(
   try {
     const result = await work();
     log.note(`step ${step} done in ${seconds()} s`);
+    log.steps[step] = seconds();
     context.emit({ type: 'step', buildId, step, status: 'done', seconds: seconds() });
     return result;
   } catch (error) {
     log.note(`step ${step} failed after ${seconds()} s: ${(error as Error).message}`);
+    log.steps[step] = seconds();
     context.emit({ type: 'step', buildId, step, status: 'failed', seconds: seconds(), detail: (error as Error).message });
     throw error;
   }

@@ -13,6 +13,8 @@ export class BuildLog {
   readonly path: string;
   readonly #out: WriteStream;
   readonly #tail: string[] = [];
+  /** Seconds per finished step, for the build record. */
+  readonly steps: Record<string, number> = {};
   #partial = '';
 
   private constructor(path: string) {

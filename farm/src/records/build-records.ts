@@ -1,0 +1,80 @@
+import type { Cell } from '../wheels/build-id.ts';
+
+/**
+ * What decides a wheel's bytes, recorded with every build. A cell whose wheel was built from other
+ * inputs than today's is stale and is rebuilt with the next build tag.
+ */
+export interface BuildInputs {
+  /** `sha256:<hex>` of the sdist, or `git:<url>@<commit>` for a recipe's git source. */
+  source: string;
+  /** Hash of the recipe's build inputs (see pipeline/build-inputs.ts). */
+  recipe: string;
+  /** The image the wheel was built in (a content-hashed tag: toolchains and system packages included). */
+  image: string;
+}
+
+/**
+ * `running` until the build ends. Only `published` and `unchanged` mean the index serves the wheel;
+ * a crash leaves `running` behind, which the next start marks `abandoned` once its process is gone.
+ */
+export type BuildState = 'running' | 'published' | 'unchanged' | 'failed' | 'interrupted' | 'abandoned';
+
+export const DONE_STATES: readonly BuildState[] = ['published', 'unchanged'];
+
+export interface BuildRecord {
+  /** The record's own number, what `wheelfarm logs <id>` takes. */
+  id: number;
+  buildId: string;
+  cell: Cell;
+  /** The index the wheel is for (credential-free identity, see indexIdentity). */
+  index: string;
+  inputs: BuildInputs;
+  /** PEP 427 build tag given to the wheel; undefined for the first build of a version. */
+  buildTag: string | undefined;
+  state: BuildState;
+  startedAt: string;
+  finishedAt: string | undefined;
+  /** Seconds per step (`build`, `repair`, `test`, `publish`). */
+  steps: Record<string, number>;
+  wheel: string | undefined;
+  wheelSha256: string | undefined;
+  log: string | undefined;
+  error: string | undefined;
+  /** The farm process that ran the build (host name and pid), to tell a crash from a build in progress. */
+  host: string;
+  pid: number;
+}
+
+export interface BeginBuild {
+  buildId: string;
+  cell: Cell;
+  index: string;
+  inputs: BuildInputs;
+  buildTag: string | undefined;
+  log: string | undefined;
+}
+
+export interface FinishBuild {
+  state: Exclude<BuildState, 'running' | 'abandoned'>;
+  steps: Record<string, number>;
+  wheel?: string;
+  wheelSha256?: string;
+  error?: string;
+}
+
+/**
+ * The port for build records: the embedded SQLite file by default. Records are written twice, at
+ * the start (`running`) and at the end, so a crash never leaves a build marked done that did not publish.
+ */
+export interface BuildRecords {
+  begin(build: BeginBuild): Promise<number>;
+  finish(id: number, result: FinishBuild): Promise<void>;
+  /** The newest build of a cell for an index that ended with its wheel in the index. */
+  latestDone(buildId: string, index: string): Promise<BuildRecord | undefined>;
+  get(id: number): Promise<BuildRecord | undefined>;
+  /** Newest first. */
+  list(filter?: { buildId?: string; limit?: number }): Promise<BuildRecord[]>;
+  /** Marks `running` records of processes on this host that no longer exist as `abandoned`; returns how many. */
+  abandonOrphans(isAlive: (pid: number) => boolean): Promise<number>;
+  close(): Promise<void>;
+}
