@@ -37,6 +37,11 @@ describe('bad input gets a clear error, a meaningful exit code, and nothing half
     const yank = await runWheelfarm(['index', 'yank', 'markupsafe', '--index', await makeTempDir('index')]);
     expect(yank.exitCode).toBe(2);
     expect(yank.stderr).toMatch(/yank needs an exact version: `markupsafe==VERSION`/);
+    const served = await runWheelfarm(['index', 'yank', 'markupsafe==3.0.3', '--index', 'pypiserver+http://u:secret@127.0.0.1:9/']);
+    expect(served.exitCode).toBe(2);
+    expect(served.stderr).toMatch(/wheelfarm does not write the pages of the pypiserver at http:\/\/127\.0\.0\.1:9\/.*it serves its own/);
+    expect(served.stderr).toMatch(/hint: yank or mend it with the server's own tools/);
+    expect(served.stderr).not.toContain('secret');
     const target = await runWheelfarm(['build', 'markupsafe', '--index', 'ftp://host/x']);
     expect(target.exitCode).toBe(2);
     expect(target.stderr).toMatch(/`ftp:\/\/host\/x` is not an index: `ftp:\/\/` is not a known index kind/);

@@ -75,8 +75,9 @@ recipes
     runCommand({ ...program.opts<CommonOptions>(), ...options }, { needsDocker: false }, (env) => runRecipesShow(env, name)),
   );
 
-const index = program.command('index').summary('yank, unyank or repair the local index');
-const indexOption = () => new Option('--index <dir>', 'the local index directory (default: .wheelfarm/index)');
+const index = program.command('index').summary('yank, unyank or repair an index wheelfarm writes (directory or S3)');
+const indexOption = () =>
+  new Option('--index <target>', 'the index: a directory (default: .wheelfarm/index, or index.url in the settings) or s3://BUCKET/PREFIX[?endpoint=URL]');
 index
   .command('yank')
   .description('Yank every file of one version (PEP 592): installers skip them unless the version is pinned.')

@@ -2,12 +2,10 @@ import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { normalizeProject, validateWheel } from './validate-wheel.ts';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { eq, valid } from '@renovatebot/pep440';
 import { PublishConflictError, UserInputError, WheelfarmError } from '../errors.ts';
-import { parseWheelFilename } from '../wheels/wheel-filename.ts';
 import { extractCoreMetadata } from '../wheels/extract-core-metadata.ts';
 import { renameDurably, tempPathFor, writeFileAtomic } from './atomic-write.ts';
-import { readProjectManifest, writeProjectManifest } from './project-manifest.ts';
+import { applyYank, readProjectManifest, writeProjectManifest } from './project-manifest.ts';
 import type { ManifestFile, ProjectManifest } from './project-manifest.ts';
 import type { IndexPublisher, PublishedFile, PublishOutcome, WheelToPublish } from './publisher.ts';
 import { renderProjectJson, renderRootJson } from './render-simple-json.ts';
@@ -121,22 +119,7 @@ export class LocalDirPublisher implements IndexPublisher {
     const normalized = normalizeProject(project);
     return this.#withProjectLock(normalized, async () => {
       const manifest = await readProjectManifest(this.#manifestPath(normalized));
-      const matching = (manifest?.files ?? []).filter((file) => versionMatches(file.filename, version));
-      if (!manifest || matching.length === 0) {
-        const published = [...new Set((manifest?.files ?? []).map((f) => versionOf(f.filename)).filter(Boolean))];
-        throw new UserInputError('version-not-published', `${project} ${version} is not in ${this.#root}`, {
-          hint: published.length > 0 ? `published versions: ${published.join(', ')}` : `nothing of ${project} is published there`,
-        });
-      }
-      const changed: string[] = [];
-      const files = manifest.files.map((file) => {
-        if (!matching.includes(file)) return file;
-        const { yanked: _previous, ...rest } = file;
-        const next: ManifestFile = yanked === false ? rest : { ...rest, yanked: yanked.reason ? yanked.reason : true };
-        if (next.yanked !== file.yanked) changed.push(file.filename);
-        return next;
-      });
-      const updated = { ...manifest, files };
+      const { updated, changed } = applyYank(manifest, { project, version, yanked, where: this.#root });
       await writeProjectManifest(this.#manifestPath(normalized), updated);
       await this.#refreshPages(updated);
       return changed;
@@ -256,15 +239,3 @@ function ifMissing<T>(fallback: T): (error: unknown) => T {
   };
 }
 
-function versionOf(filename: string): string | undefined {
-  try {
-    return parseWheelFilename(filename).version;
-  } catch {
-    return undefined;
-  }
-}
-
-function versionMatches(filename: string, version: string): boolean {
-  const own = versionOf(filename);
-  return own !== undefined && valid(version) !== null && eq(own, version);
-}

@@ -1,6 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
-import { WheelfarmError } from '../errors.ts';
+import { eq, valid } from '@renovatebot/pep440';
+import { UserInputError, WheelfarmError } from '../errors.ts';
+import { parseWheelFilename } from '../wheels/wheel-filename.ts';
 import { writeFileAtomic } from './atomic-write.ts';
 
 const fileSchema = z.object({
@@ -59,4 +61,43 @@ export async function readProjectManifest(path: string): Promise<ProjectManifest
 export async function writeProjectManifest(path: string, manifest: ProjectManifest): Promise<void> {
   const files = [...manifest.files].sort((a, b) => (a.filename < b.filename ? -1 : a.filename > b.filename ? 1 : 0));
   await writeFileAtomic(path, `${JSON.stringify({ ...manifest, files }, null, 2)}\n`);
+}
+
+/**
+ * PEP 592 on a manifest: yank (with an optional reason) or unyank every file of one version.
+ * Pure: each backend stores the result its own way. `where` names the index in the error.
+ */
+export function applyYank(
+  manifest: ProjectManifest | undefined,
+  { project, version, yanked, where }: { project: string; version: string; yanked: { reason?: string } | false; where: string },
+): { updated: ProjectManifest; changed: string[] } {
+  const matching = (manifest?.files ?? []).filter((file) => versionMatches(file.filename, version));
+  if (!manifest || matching.length === 0) {
+    const published = [...new Set((manifest?.files ?? []).map((f) => versionOf(f.filename)).filter(Boolean))];
+    throw new UserInputError('version-not-published', `${project} ${version} is not in ${where}`, {
+      hint: published.length > 0 ? `published versions: ${published.join(', ')}` : `nothing of ${project} is published there`,
+    });
+  }
+  const changed: string[] = [];
+  const files = manifest.files.map((file) => {
+    if (!matching.includes(file)) return file;
+    const { yanked: _previous, ...rest } = file;
+    const next: ManifestFile = yanked === false ? rest : { ...rest, yanked: yanked.reason ? yanked.reason : true };
+    if (next.yanked !== file.yanked) changed.push(file.filename);
+    return next;
+  });
+  return { updated: { ...manifest, files }, changed };
+}
+
+function versionOf(filename: string): string | undefined {
+  try {
+    return parseWheelFilename(filename).version;
+  } catch {
+    return undefined;
+  }
+}
+
+function versionMatches(filename: string, version: string): boolean {
+  const own = versionOf(filename);
+  return own !== undefined && valid(version) !== null && eq(own, version);
 }

@@ -36,3 +36,19 @@ export interface IndexPublisher {
   /** The files the index serves for a project; empty if it has none. */
   listFiles(project: string): Promise<PublishedFile[]>;
 }
+
+/**
+ * Indexes whose pages wheelfarm writes itself (the directory and S3) can also be yanked in and
+ * repaired; devpi and pypiserver serve pages of their own and are looked after with their own tools.
+ */
+export interface MaintainedIndex {
+  /** PEP 592 for every file of one version; returns the filenames whose state changed. */
+  setYanked(project: string, version: string, yanked: { reason?: string } | false): Promise<string[]>;
+  /** Rebuilds every page from the stored file lists (and, where it can, writes missing `.metadata`). */
+  repair(): Promise<{ projects: number; metadataWritten?: number }>;
+}
+
+export function isMaintainedIndex(publisher: IndexPublisher): publisher is IndexPublisher & MaintainedIndex {
+  const candidate = publisher as Partial<MaintainedIndex>;
+  return typeof candidate.setYanked === 'function' && typeof candidate.repair === 'function';
+}

@@ -8,7 +8,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IntegrityError, PublishConflictError } from '../../../farm/src/errors.ts';
 import type { WheelToPublish } from '../../../farm/src/index/publisher.ts';
-import { createIndexBucket, listKeys, makeS3Client } from '../../../farm/src/index/s3/s3-bucket-admin.ts';
+import { createIndexBucket, deleteKeys, listKeys, makeS3Client } from '../../../farm/src/index/s3/s3-bucket-admin.ts';
 import { parseS3IndexUrl, S3Publisher } from '../../../farm/src/index/s3/s3-publisher.ts';
 import { makePureWheel } from '../../fixtures/wheels/make-zip.ts';
 import type { PureWheelOptions } from '../../fixtures/wheels/make-zip.ts';
@@ -287,6 +287,48 @@ describe.skipIf(skipReason !== undefined)(`S3Publisher against ${external ? exte
     const sorted = [...names].sort();
     expect(links((await get(prefix, 'simple/')).body.toString())).toEqual(sorted.map((name) => `${name}/`));
     expect(JSON.parse((await get(prefix, 'simple/index.json')).body.toString()).projects).toEqual(sorted.map((name) => ({ name })));
+  }, 60_000);
+
+  it('yanks and unyanks every file of a version (PEP 592), through the CLI too; the pages follow', async () => {
+    const prefix = newPrefix();
+    const index = publisher(prefix);
+    const old = wheel({ name: 'Tiny.Pkg', version: '1.0' });
+    await index.publish(old);
+    await index.publish(wheel({ name: 'Tiny.Pkg', version: '1.1' }));
+
+    expect(await index.setYanked('tiny_pkg', '1.0', { reason: 'broken <build>' })).toEqual([old.filename]);
+    expect(await index.setYanked('tiny_pkg', '1.0', { reason: 'broken <build>' })).toEqual([]);
+    const page = (await get(prefix, 'simple/tiny-pkg/')).body.toString();
+    expect(page).toMatch(new RegExp(`${old.filename.replace(/\./g, '\\.')}#sha256=[0-9a-f]+"[^>]*data-yanked="broken &lt;build&gt;"`));
+    const json = JSON.parse((await get(prefix, 'simple/tiny-pkg/index.json')).body.toString()) as { files: { filename: string; yanked: unknown }[] };
+    expect(json.files.map((f) => f.yanked)).toEqual(['broken <build>', false]);
+
+    const cli = (args: string[]) =>
+      run(join(import.meta.dirname, '../../../wheelfarm'), ['index', ...args, '--index', `s3://${bucket}/${prefix}?endpoint=${endpoint}`, '--json'], {
+        env: process.env,
+      });
+    const unyank = await cli(['unyank', 'Tiny.Pkg==1.0']);
+    expect(JSON.parse(unyank.stdout.trim().split('\n').pop()!)).toMatchObject({ type: 'unyanked', files: [old.filename] });
+    expect((await get(prefix, 'simple/tiny-pkg/')).body.toString()).not.toContain('data-yanked');
+
+    const missing = await rejection(cli(['yank', 'tiny-pkg==9.9']));
+    expect(missing).toMatchObject({ code: 2 });
+    expect((missing as { stdout: string }).stdout).toContain('tiny-pkg 9.9 is not in');
+    expect((missing as { stdout: string }).stdout).toContain('published versions: 1.0, 1.1');
+  }, 120_000);
+
+  it('index repair rewrites pages lost after a crash between manifest and pages', async () => {
+    const prefix = newPrefix();
+    const tiny = wheel({ name: 'tiny', version: '1.0' });
+    await publisher(prefix).publish(tiny);
+    const page = (await get(prefix, 'simple/tiny/')).body.toString();
+    // What a crash right after the manifest write leaves: the pages are missing (deleted here).
+    await deleteKeys(admin, bucket, ['simple/tiny/', 'simple/tiny/index.html', 'simple/tiny/index.json', 'simple/'].map((key) => `${prefix}/${key}`));
+    expect((await get(prefix, 'simple/tiny/')).status).toBe(404);
+    expect(await publisher(prefix).repair()).toEqual({ projects: 1 });
+    expect((await get(prefix, 'simple/tiny/')).body.toString()).toBe(page);
+    expect(links((await get(prefix, 'simple/')).body.toString())).toEqual(['tiny/']);
+    expect((await get(prefix, 'simple/tiny/index.json')).status).toBe(200);
   }, 60_000);
 
   it('serves pip over plain HTTP', async () => {

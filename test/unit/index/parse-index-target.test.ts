@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseIndexTarget } from '../../../farm/src/index/parse-index-target.ts';
+import { indexIdentity, parseIndexTarget } from '../../../farm/src/index/parse-index-target.ts';
 
 describe('parseIndexTarget', () => {
   it('a path is the local directory index, resolved against cwd; file: URLs too', () => {
@@ -43,5 +43,16 @@ describe('parseIndexTarget', () => {
     expect(() => parseIndexTarget('devpi+http://h/u/i')).toThrow(/needs `USER:PASSWORD@`/);
     expect(() => parseIndexTarget('s3://b/p?endpoint=ftp://x')).toThrow(/`endpoint` must be an http\(s\) URL/);
     expect(() => parseIndexTarget('  ')).toThrow(/it is empty/);
+  });
+});
+
+describe('indexIdentity', () => {
+  it('names the index without credentials, so other credentials still mean the same index', () => {
+    const devpi = indexIdentity(parseIndexTarget('devpi+https://farm:s3cret@devpi.example/farm/wheels?create=1'));
+    expect(devpi).toBe('devpi:https://devpi.example/farm/wheels/');
+    expect(indexIdentity(parseIndexTarget('devpi+https://farm:other@devpi.example/farm/wheels'))).toBe(devpi);
+    expect(indexIdentity(parseIndexTarget('pypiserver+http://u:p@127.0.0.1:8080/'))).toBe('pypiserver:http://127.0.0.1:8080/');
+    expect(indexIdentity(parseIndexTarget('s3://wheels/farm?endpoint=http://127.0.0.1:9000&region=eu-west-1'))).toBe('s3://wheels/farm@http://127.0.0.1:9000');
+    expect(indexIdentity(parseIndexTarget('idx', { cwd: '/srv' }))).toBe('dir:/srv/idx');
   });
 });

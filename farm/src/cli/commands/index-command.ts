@@ -1,5 +1,6 @@
 import { UserInputError } from '../../errors.ts';
-import { LocalDirPublisher } from '../../index/local-dir-publisher.ts';
+import type { IndexPublisher, MaintainedIndex } from '../../index/publisher.ts';
+import { isMaintainedIndex } from '../../index/publisher.ts';
 import { parsePackageSpec } from '../../pipeline/parse-package-spec.ts';
 import { EXIT } from '../exit-codes.ts';
 import type { CommandEnvironment } from '../run-command.ts';
@@ -16,7 +17,7 @@ export async function runIndexYank(
       hint: `e.g. \`wheelfarm index ${yank ? 'yank' : 'unyank'} ${spec.name}==1.2.3\``,
     });
   }
-  const publisher = localIndex(context.publisher);
+  const publisher = maintainedIndex(context.publisher);
   const changed = await publisher.setYanked(spec.name, spec.version, yank ? (reason ? { reason } : {}) : false);
   const verb = yank ? 'yanked' : 'unyanked';
   reporter.result(
@@ -28,17 +29,15 @@ export async function runIndexYank(
 
 /** `wheelfarm index repair`: every page rebuilt from the stored files, missing `.metadata` written. */
 export async function runIndexRepair({ context, reporter }: CommandEnvironment): Promise<number> {
-  const result = await localIndex(context.publisher).repair();
-  reporter.result(
-    { type: 'repaired', ...result },
-    [`repaired ${result.projects} project(s); wrote ${result.metadataWritten} missing .metadata file(s); ${context.publisher.description}`],
-  );
+  const result = await maintainedIndex(context.publisher).repair();
+  const metadata = result.metadataWritten === undefined ? '' : `; wrote ${result.metadataWritten} missing .metadata file(s)`;
+  reporter.result({ type: 'repaired', ...result }, [`repaired ${result.projects} project(s)${metadata}; ${context.publisher.description}`]);
   return EXIT.ok;
 }
 
-function localIndex(publisher: unknown): LocalDirPublisher {
-  if (publisher instanceof LocalDirPublisher) return publisher;
-  throw new UserInputError('not-a-local-index', 'this command works on the local directory index', {
-    hint: 'pass --index DIR',
+function maintainedIndex(publisher: IndexPublisher): IndexPublisher & MaintainedIndex {
+  if (isMaintainedIndex(publisher)) return publisher;
+  throw new UserInputError('index-not-maintained', `wheelfarm does not write the pages of the ${publisher.description}: it serves its own`, {
+    hint: "yank or mend it with the server's own tools; `wheelfarm index` works on the directory index and on S3",
   });
 }

@@ -1,4 +1,4 @@
-import { CreateBucketCommand, ListObjectsV2Command, PutBucketPolicyCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, DeleteObjectCommand, ListObjectsV2Command, PutBucketPolicyCommand, S3Client } from '@aws-sdk/client-s3';
 import { convertS3Error } from './s3-errors.ts';
 
 /**
@@ -51,4 +51,9 @@ export async function listKeys(client: S3Client, bucket: string, prefix: string)
     token = page.IsTruncated ? page.NextContinuationToken : undefined;
   } while (token);
   return found;
+}
+
+/** Deletes keys one by one (test set-up and clean-up; the publisher itself never deletes). */
+export async function deleteKeys(client: S3Client, bucket: string, keys: string[]): Promise<void> {
+  for (const key of keys) await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
 }

@@ -9,7 +9,7 @@ import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCom
 import type { PutObjectCommandInput } from '@aws-sdk/client-s3';
 import { PublishConflictError, TransientError, UserInputError, WheelfarmError } from '../../errors.ts';
 import { extractCoreMetadata } from '../../wheels/extract-core-metadata.ts';
-import { parseProjectManifest } from '../project-manifest.ts';
+import { applyYank, parseProjectManifest } from '../project-manifest.ts';
 import type { ManifestFile, ProjectManifest } from '../project-manifest.ts';
 import type { IndexPublisher, PublishedFile, PublishOutcome, WheelToPublish } from '../publisher.ts';
 import { renderProjectJson, renderRootJson, SIMPLE_JSON_TYPE } from '../render-simple-json.ts';
@@ -161,6 +161,17 @@ export class S3Publisher implements IndexPublisher {
     }));
   }
 
+  /** PEP 592 for every file of one version (see applyYank); the pages follow. Returns the filenames that changed. */
+  async setYanked(project: string, version: string, yanked: { reason?: string } | false): Promise<string[]> {
+    const normalized = normalizeProject(project);
+    const changed = await this.#editManifest(normalized, (current) => {
+      const { updated, changed } = applyYank(current, { project, version, yanked, where: this.#where() });
+      return { ...(changed.length > 0 ? { manifest: updated } : {}), result: changed };
+    });
+    await this.#refreshPages(normalized);
+    return changed;
+  }
+
   /** Rewrites every page from the manifests (after a crash between manifest and pages, or a format change). */
   async repair(): Promise<{ projects: number }> {
     const projects = await this.#listProjects();
@@ -176,25 +187,37 @@ export class S3Publisher implements IndexPublisher {
     return 'unchanged';
   }
 
-  /** Adds `entry` by compare-and-swap on the manifest's ETag. False if it was there already (same bytes). */
+  /** Adds `entry` to the manifest. False if it was there already (same bytes). */
   async #addToManifest(normalized: string, project: string, entry: ManifestFile): Promise<boolean> {
+    const key = this.#manifestKey(normalized);
+    return this.#editManifest(normalized, (current) => {
+      const existing = current?.files.find((file) => file.filename === entry.filename);
+      if (existing) {
+        if (existing.sha256 !== entry.sha256) throw conflict(entry.filename, existing.sha256, entry.sha256, key);
+        return { result: false };
+      }
+      const files = [...(current?.files ?? []), entry];
+      return { manifest: { schemaVersion: 1, name: current?.name ?? project, normalized, files }, result: true };
+    });
+  }
+
+  /**
+   * Read-edit-write of a manifest by compare-and-swap on its ETag, retried with jitter when another
+   * publisher wrote in between. `edit` returns no manifest to leave it as it is.
+   */
+  async #editManifest<T>(normalized: string, edit: (current: ProjectManifest | undefined) => { manifest?: ProjectManifest; result: T }): Promise<T> {
     const key = this.#manifestKey(normalized);
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt += 1) {
       const current = await this.#readManifest(normalized);
-      const existing = current?.manifest.files.find((file) => file.filename === entry.filename);
-      if (existing) {
-        if (existing.sha256 !== entry.sha256) throw conflict(entry.filename, existing.sha256, entry.sha256, key);
-        return false;
-      }
-      const files = [...(current?.manifest.files ?? []), entry].sort((a, b) => compareStrings(a.filename, b.filename));
-      const updated: ProjectManifest = { schemaVersion: 1, name: current?.manifest.name ?? project, normalized, files };
-      const body = `${JSON.stringify(updated, null, 2)}\n`;
+      const { manifest, result } = edit(current?.manifest);
+      if (!manifest) return result;
+      const files = [...manifest.files].sort((a, b) => compareStrings(a.filename, b.filename));
       const written = await this.#putConditional(key, current?.etag, {
-        Body: body,
+        Body: `${JSON.stringify({ ...manifest, files }, null, 2)}\n`,
         ContentType: 'application/json',
         CacheControl: MANIFEST_CACHE,
       });
-      if (written) return true;
+      if (written) return result;
       await backoff(attempt);
     }
     throw contention(key);
