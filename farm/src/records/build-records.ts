@@ -60,6 +60,22 @@ export interface FinishBuild {
   wheel?: string;
   wheelSha256?: string;
   error?: string;
+  /** Where the log ended up (compressed), when it moved since `begin`. */
+  log?: string;
+}
+
+/** What the planner and the scheduler need to know of one cell's past, for one index. */
+export interface CellHistory {
+  buildId: string;
+  /** The newest build that ended with its wheel in the index. */
+  done: BuildRecord | undefined;
+  /** Failed builds after `done` (all of them when there is none), newest first. */
+  failures: BuildRecord[];
+}
+
+/** Seconds a build took, from its record (the sum of its steps). */
+export function recordSeconds(record: BuildRecord): number {
+  return Object.values(record.steps).reduce((sum, s) => sum + s, 0);
 }
 
 /**
@@ -72,8 +88,15 @@ export interface BuildRecords {
   /** The newest build of a cell for an index that ended with its wheel in the index. */
   latestDone(buildId: string, index: string): Promise<BuildRecord | undefined>;
   get(id: number): Promise<BuildRecord | undefined>;
-  /** Newest first. */
-  list(filter?: { buildId?: string; limit?: number }): Promise<BuildRecord[]>;
+  /** Newest first. `buildId` may end in `*` to match a prefix (e.g. `numpy-*`). */
+  list(filter?: { buildId?: string; state?: BuildState; limit?: number }): Promise<BuildRecord[]>;
+  /** Every cell's history for an index, keyed by build identifier, in one read. */
+  histories(index: string): Promise<Map<string, CellHistory>>;
+  /**
+   * An exclusive lock shared by every farm process using these records (e.g. one matrix build at a
+   * time). Freed when the holder releases it or dies. Undefined when another process holds it.
+   */
+  tryLock(name: string): Promise<(() => Promise<void>) | undefined>;
   /** Marks `running` records of processes on this host that no longer exist as `abandoned`; returns how many. */
   abandonOrphans(isAlive: (pid: number) => boolean): Promise<number>;
   close(): Promise<void>;

@@ -1,9 +1,10 @@
 import { mkdirSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { WheelfarmError } from '../errors.ts';
-import type { BeginBuild, BuildRecord, BuildRecords, BuildState, FinishBuild } from './build-records.ts';
+import type { BeginBuild, BuildRecord, BuildRecords, BuildState, CellHistory, FinishBuild } from './build-records.ts';
+import { tryDirectoryLock } from './directory-lock.ts';
 
 const SCHEMA_VERSION = 1;
 
@@ -32,6 +33,7 @@ CREATE TABLE IF NOT EXISTS builds (
   pid           INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS builds_by_cell ON builds (build_id, index_id, id);
+CREATE INDEX IF NOT EXISTS builds_by_index ON builds (index_id, state, build_id, id);
 CREATE INDEX IF NOT EXISTS builds_running ON builds (state) WHERE state = 'running';
 `;
 
@@ -67,8 +69,12 @@ export class SqliteBuildRecords implements BuildRecords {
   readonly #db: DatabaseSync;
   readonly #host: string;
   readonly #now: () => Date;
+  readonly #dir: string;
 
-  constructor({ path, now = () => new Date(), host = hostname() }: { path: string; now?: () => Date; host?: string }) {
+  readonly #pid: number;
+
+  /** `host` and `pid` say which farm process writes; other values only in tests that play another process. */
+  constructor({ path, now = () => new Date(), host = hostname(), pid = process.pid }: { path: string; now?: () => Date; host?: string; pid?: number }) {
     mkdirSync(dirname(path), { recursive: true });
     try {
       this.#db = new DatabaseSync(path, { timeout: 10_000 });
@@ -90,6 +96,8 @@ export class SqliteBuildRecords implements BuildRecords {
     }
     this.#host = host;
     this.#now = now;
+    this.#dir = dirname(path);
+    this.#pid = pid;
   }
 
   async begin(build: BeginBuild): Promise<number> {
@@ -112,15 +120,24 @@ export class SqliteBuildRecords implements BuildRecords {
         this.#now().toISOString(),
         build.log ?? null,
         this.#host,
-        process.pid,
+        this.#pid,
       );
     return Number(result.lastInsertRowid);
   }
 
   async finish(id: number, result: FinishBuild): Promise<void> {
     this.#db
-      .prepare(`UPDATE builds SET state = ?, finished_at = ?, steps = ?, wheel = ?, wheel_sha256 = ?, error = ? WHERE id = ?`)
-      .run(result.state, this.#now().toISOString(), JSON.stringify(result.steps), result.wheel ?? null, result.wheelSha256 ?? null, result.error ?? null, id);
+      .prepare(`UPDATE builds SET state = ?, finished_at = ?, steps = ?, wheel = ?, wheel_sha256 = ?, error = ?, log = COALESCE(?, log) WHERE id = ?`)
+      .run(
+        result.state,
+        this.#now().toISOString(),
+        JSON.stringify(result.steps),
+        result.wheel ?? null,
+        result.wheelSha256 ?? null,
+        result.error ?? null,
+        result.log ?? null,
+        id,
+      );
   }
 
   async latestDone(buildId: string, index: string): Promise<BuildRecord | undefined> {
@@ -135,18 +152,53 @@ export class SqliteBuildRecords implements BuildRecords {
     return row ? toRecord(row) : undefined;
   }
 
-  async list({ buildId, limit = 50 }: { buildId?: string; limit?: number } = {}): Promise<BuildRecord[]> {
-    const rows = (
-      buildId === undefined
-        ? this.#db.prepare('SELECT * FROM builds ORDER BY id DESC LIMIT ?').all(limit)
-        : this.#db.prepare('SELECT * FROM builds WHERE build_id = ? ORDER BY id DESC LIMIT ?').all(buildId, limit)
-    ) as unknown as Row[];
-    return rows.map(toRecord);
+  async list({ buildId, state, limit = 50 }: { buildId?: string; state?: BuildState; limit?: number } = {}): Promise<BuildRecord[]> {
+    const where: string[] = [];
+    const params: (string | number)[] = [];
+    if (buildId !== undefined) {
+      if (buildId.endsWith('*')) {
+        where.push(`build_id LIKE ? ESCAPE '\\'`);
+        params.push(`${buildId.slice(0, -1).replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
+      } else {
+        where.push('build_id = ?');
+        params.push(buildId);
+      }
+    }
+    if (state !== undefined) {
+      where.push('state = ?');
+      params.push(state);
+    }
+    const sql = `SELECT * FROM builds${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`;
+    return (this.#db.prepare(sql).all(...params, limit) as unknown as Row[]).map(toRecord);
+  }
+
+  async histories(index: string): Promise<Map<string, CellHistory>> {
+    const latestDone = `SELECT build_id, MAX(id) AS id FROM builds WHERE index_id = ? AND state IN ('published', 'unchanged') GROUP BY build_id`;
+    const done = this.#db.prepare(`SELECT b.* FROM builds b JOIN (${latestDone}) d ON b.id = d.id`).all(index) as unknown as Row[];
+    const failures = this.#db
+      .prepare(
+        `SELECT b.* FROM builds b LEFT JOIN (${latestDone}) d ON b.build_id = d.build_id
+         WHERE b.index_id = ? AND b.state = 'failed' AND b.id > COALESCE(d.id, 0) ORDER BY b.id DESC`,
+      )
+      .all(index, index) as unknown as Row[];
+    const histories = new Map<string, CellHistory>();
+    const entry = (buildId: string): CellHistory => {
+      let found = histories.get(buildId);
+      if (!found) histories.set(buildId, (found = { buildId, done: undefined, failures: [] }));
+      return found;
+    };
+    for (const row of done) entry(row.build_id).done = toRecord(row);
+    for (const row of failures) entry(row.build_id).failures.push(toRecord(row));
+    return histories;
+  }
+
+  async tryLock(name: string): Promise<(() => Promise<void>) | undefined> {
+    return tryDirectoryLock(join(this.#dir, 'locks', `${name}.lock`));
   }
 
   async abandonOrphans(isAlive: (pid: number) => boolean): Promise<number> {
     const running = this.#db.prepare(`SELECT id, pid FROM builds WHERE state = 'running' AND host = ?`).all(this.#host) as unknown as { id: number; pid: number }[];
-    const dead = running.filter((r) => r.pid !== process.pid && !isAlive(r.pid));
+    const dead = running.filter((r) => r.pid !== this.#pid && !isAlive(r.pid));
     const mark = this.#db.prepare(`UPDATE builds SET state = 'abandoned', finished_at = ? WHERE id = ? AND state = 'running'`);
     for (const { id } of dead) mark.run(this.#now().toISOString(), id);
     return dead.length;
