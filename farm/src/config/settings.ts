@@ -72,8 +72,67 @@ export const settingsSchema = z
         'trust-host-ca': z.union([z.literal('auto'), z.literal(false), z.string()]).default('auto'),
       })
       .default({ memory: '8g', 'trust-host-ca': 'auto' }),
-    /** How many cells build at once. */
+    /** How many cells build at once (one local engine; with `hosts`, each host's `slots`). */
     jobs: z.int().min(1).max(64).default(2),
+    records: z
+      .strictObject({
+        /**
+         * Where build records live: default the SQLite file `<home>/records.db`; a
+         * `postgres://USER:PASSWORD@HOST/DB` URL lets several farm processes share them.
+         */
+        url: z.string().regex(/^postgres(ql)?:\/\//, 'expected a PostgreSQL URL like `postgres://farm:secret@db/wheelfarm`').optional(),
+      })
+      .default({}),
+    /** The Docker engines cells run on; default: the local engine (DOCKER_HOST or the socket) with `jobs` slots. */
+    hosts: z
+      .array(
+        z.strictObject({
+          /** A short name for logs and progress, e.g. `builder-1`. */
+          name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'expected a short name of letters, digits, `.`, `_`, `-`'),
+          /** `unix:///var/run/docker.sock`, `tcp://HOST:2376` (with `tls`) or `ssh://USER@HOST`. */
+          docker: z.string().regex(/^(unix|tcp|ssh):\/\//, 'expected unix:///path, tcp://HOST:PORT or ssh://USER@HOST'),
+          /** Client certificates for `tcp://` engines that require TLS (paths to PEM files). */
+          tls: z.strictObject({ ca: z.string(), cert: z.string(), key: z.string() }).optional(),
+          /** Cells that run on the host at once. */
+          slots: z.int().min(1).max(64).default(2),
+          /** Memory the host's cells may use together, e.g. `16g`; each cell gets its share. */
+          memory: z
+            .string()
+            .regex(/^\d+(\.\d+)?[kmg]?$/i, 'expected a size like `16g`')
+            .optional(),
+        }),
+      )
+      .min(1, 'list at least one host, or leave `hosts` out to use the local engine')
+      .optional(),
+    matrix: z
+      .strictObject({
+        /** CPython versions every package is built for (`3.11`); default: every CPython in the build image. */
+        pythons: z.array(z.string().regex(/^3\.\d{1,2}$/, 'expected a CPython version like `3.13`')).min(1).optional(),
+        /** How many of each package's newest releases (after the recipe's `versions`) the matrix keeps built. */
+        latest: z.int().min(1).max(100).default(1),
+        /** Pre-releases count as releases (default: only when no final release matches). */
+        prereleases: z.boolean().default(false),
+        /** A failed cell waits before it is tried again with the same inputs: `after`, doubling up to `max`. */
+        retry: z
+          .strictObject({
+            after: z.string().regex(/^\d+[smhd]$/, 'expected a duration like `6h`').default('6h'),
+            max: z.string().regex(/^\d+[smhd]$/, 'expected a duration like `7d`').default('7d'),
+          })
+          .default({ after: '6h', max: '7d' }),
+      })
+      .default({ latest: 1, prereleases: false, retry: { after: '6h', max: '7d' } }),
+    /** `wheelfarm schedule`: what runs when (cron expressions, the host's time zone unless `timezone`). */
+    schedule: z
+      .array(
+        z.strictObject({
+          name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'expected a short name like `nightly`'),
+          cron: z.string().min(1),
+          /** `matrix`: every missing or stale cell; `new-releases`: only cells of releases not seen before. */
+          run: z.enum(['matrix', 'new-releases']),
+          timezone: z.string().optional(),
+        }),
+      )
+      .default([]),
   });
 
 export type Settings = z.infer<typeof settingsSchema>;
@@ -94,6 +153,27 @@ export interface ResolvedSettings {
   containerMemory: string;
   trustHostCa: 'auto' | false | string;
   jobs: number;
+  /** Undefined: the SQLite file `<home>/records.db`. */
+  recordsUrl: string | undefined;
+  hosts: HostSettings[] | undefined;
+  matrix: MatrixSettings;
+  schedule: Settings['schedule'];
+}
+
+export type HostSettings = NonNullable<Settings['hosts']>[number];
+
+export interface MatrixSettings {
+  pythons: string[] | undefined;
+  latest: number;
+  prereleases: boolean;
+  retry: { afterSeconds: number; maxSeconds: number };
+}
+
+/** `90s`, `30m`, `6h`, `7d` in seconds. */
+export function parseDuration(text: string): number {
+  const match = /^(\d+)([smhd])$/.exec(text);
+  if (!match) throw new RangeError(`expected a duration like \`6h\`, got \`${text}\``);
+  return Number(match[1]) * { s: 1, m: 60, h: 3600, d: 86_400 }[match[2] as 's' | 'm' | 'h' | 'd'];
 }
 
 export async function loadSettings({
@@ -130,6 +210,20 @@ export async function loadSettings({
     containerMemory: settings.containers.memory,
     trustHostCa: settings.containers['trust-host-ca'],
     jobs: settings.jobs,
+    recordsUrl: env.WHEELFARM_RECORDS_URL ?? settings.records.url,
+    hosts: settings.hosts?.map((host) => ({
+      ...host,
+      ...(host.tls
+        ? { tls: { ca: resolve(base, host.tls.ca), cert: resolve(base, host.tls.cert), key: resolve(base, host.tls.key) } }
+        : {}),
+    })),
+    matrix: {
+      pythons: settings.matrix.pythons,
+      latest: settings.matrix.latest,
+      prereleases: settings.matrix.prereleases,
+      retry: { afterSeconds: parseDuration(settings.matrix.retry.after), maxSeconds: parseDuration(settings.matrix.retry.max) },
+    },
+    schedule: settings.schedule,
   };
 }
 

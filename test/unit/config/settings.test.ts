@@ -44,6 +44,10 @@ describe('loadSettings', () => {
       containerMemory: '8g',
       trustHostCa: 'auto',
       jobs: 2,
+      recordsUrl: undefined,
+      hosts: undefined,
+      matrix: { pythons: undefined, latest: 1, prereleases: false, retry: { afterSeconds: 6 * 3600, maxSeconds: 7 * 86_400 } },
+      schedule: [],
     });
   });
 
@@ -99,6 +103,30 @@ describe('loadSettings', () => {
         '  memory: 512m',
         '  trust-host-ca: false',
         'jobs: 7',
+        'records:',
+        '  url: postgres://farm:secret@db.example/wheelfarm',
+        'hosts:',
+        '  - name: local',
+        '    docker: unix:///var/run/docker.sock',
+        '    slots: 2',
+        '  - name: remote-1',
+        '    docker: tcp://builder.example:2376',
+        '    tls: { ca: certs/ca.pem, cert: certs/cert.pem, key: certs/key.pem }',
+        '    slots: 4',
+        '    memory: 16g',
+        'matrix:',
+        '  pythons: ["3.11", "3.13"]',
+        '  latest: 3',
+        '  prereleases: true',
+        '  retry: { after: 30m, max: 2d }',
+        'schedule:',
+        '  - name: nightly',
+        '    cron: "0 2 * * *"',
+        '    run: matrix',
+        '  - name: hourly',
+        '    cron: "0 * * * *"',
+        '    run: new-releases',
+        '    timezone: Europe/Berlin',
         '',
       ].join('\n'),
     );
@@ -117,6 +145,22 @@ describe('loadSettings', () => {
       containerMemory: '512m',
       trustHostCa: false,
       jobs: 7,
+      recordsUrl: 'postgres://farm:secret@db.example/wheelfarm',
+      hosts: [
+        { name: 'local', docker: 'unix:///var/run/docker.sock', slots: 2 },
+        {
+          name: 'remote-1',
+          docker: 'tcp://builder.example:2376',
+          tls: { ca: join(root, 'certs/ca.pem'), cert: join(root, 'certs/cert.pem'), key: join(root, 'certs/key.pem') },
+          slots: 4,
+          memory: '16g',
+        },
+      ],
+      matrix: { pythons: ['3.11', '3.13'], latest: 3, prereleases: true, retry: { afterSeconds: 1800, maxSeconds: 2 * 86_400 } },
+      schedule: [
+        { name: 'nightly', cron: '0 2 * * *', run: 'matrix' },
+        { name: 'hourly', cron: '0 * * * *', run: 'new-releases', timezone: 'Europe/Berlin' },
+      ],
     });
   });
 
@@ -249,5 +293,18 @@ describe('loadSettings', () => {
   it('a WHEELFARM_CONFIG that does not exist is a file-unreadable error', async () => {
     const error = await rejection(loadSettings({ root, env: { WHEELFARM_CONFIG: join(root, 'nope.yaml') } }));
     expect(error.code).toBe('file-unreadable');
+  });
+
+  it.each([
+    ['hosts:\n  - name: a\n    docker: http://h:2375\n', /wheelfarm\.yaml:3: `hosts\[0\]\.docker`: expected unix:\/\/\/path, tcp:\/\/HOST:PORT or ssh:\/\/USER@HOST/],
+    ['hosts:\n  - name: a\n    docker: unix:///x\n    slots: 0\n', /`hosts\[0\]\.slots`/],
+    ['records:\n  url: mysql://db/x\n', /wheelfarm\.yaml:2: `records\.url`: expected a PostgreSQL URL/],
+    ['matrix:\n  retry:\n    after: soon\n', /wheelfarm\.yaml:3: `matrix\.retry\.after`: expected a duration like `6h`/],
+    ['matrix:\n  pythons: ["3"]\n', /`matrix\.pythons\[0\]`: expected a CPython version like `3\.13`/],
+    ['schedule:\n  - name: n\n    cron: "* * * * *"\n    run: everything\n', /wheelfarm\.yaml:4: `schedule\[0\]\.run`/],
+  ])('a bad matrix, host, records or schedule setting names file, line and field: %s', async (text, message) => {
+    await writeFile(join(root, 'wheelfarm.yaml'), text);
+    const error = await rejection(loadSettings({ root, env: {} }));
+    expect(error.message).toMatch(message);
   });
 });
