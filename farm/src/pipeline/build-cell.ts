@@ -8,8 +8,7 @@ import { parseWheelFilename } from '../wheels/wheel-filename.ts';
 import { buildAndRepairWheel, stagingDirFor } from './build-wheel.ts';
 import type { CellPlan } from './cell-plan.ts';
 import type { CellOutcome } from './events.ts';
-import type { InputName } from './cell-state.ts';
-import { decideCellState } from './cell-state.ts';
+import { decideCellState, describeChange } from './cell-state.ts';
 import { timeStep } from './run-step.ts';
 import { testWheel } from './test-wheel.ts';
 
@@ -107,11 +106,6 @@ async function publish(
     if (error instanceof PublishConflictError && servesSeveralPythons(parseWheelFilename(wheel.name))) return 'unchanged';
     throw error;
   }
-}
-
-function describeChange(changed: (InputName | 'requested')[]): string {
-  const words: Record<InputName | 'requested', string> = { requested: '--rebuild', source: 'sdist changed', recipe: 'recipe changed', image: 'image changed' };
-  return changed.map((c) => words[c]).join(', ');
 }
 
 function report(context: FarmContext, result: CellResult): CellResult {

@@ -45,3 +45,9 @@ export function decideCellState({
   if (changed.length === 0) return { state: 'built', wheel: newest.file };
   return { state: 'stale', wheel: newest.file, changed, buildTag: nextBuildTag(wheels) };
 }
+
+/** For people: what made a cell stale, e.g. `recipe changed, image changed`. */
+export function describeChange(changed: (InputName | 'requested')[]): string {
+  const words: Record<InputName | 'requested', string> = { requested: '--rebuild', source: 'sdist changed', recipe: 'recipe changed', image: 'image changed' };
+  return changed.map((c) => words[c]).join(', ');
+}

@@ -67,6 +67,7 @@ function effectiveRecipe({ name, file, recipesDir, parsed }: { name: string; fil
   recipe.test = { imports: test?.imports, requires: test?.requires ?? [], command: test?.command };
   recipe.python = parsed.python;
   recipe.versions = parsed.versions;
+  recipe.latest = parsed.latest;
   return recipe;
 }
 

@@ -217,6 +217,12 @@ export const recipeSchema = mapping({
   }).optional(),
   python: pep440Specifier('>=3.11').optional(),
   versions: pep440Specifier('>=2.0').optional(),
+  /** How many of the newest admitted releases the matrix keeps built (default: `matrix.latest` in the settings). */
+  latest: z
+    .int('expected a whole number like `3`')
+    .min(1, 'expected at least 1')
+    .max(100, 'expected at most 100')
+    .optional(),
 });
 
 /** A recipe file as written (validated, not yet with defaults: see Recipe for that). */

@@ -46,6 +46,8 @@ export interface Recipe {
   python: string | undefined;
   /** PEP 440 specifier of the upstream versions the matrix keeps built; undefined: no restriction. */
   versions: string | undefined;
+  /** How many newest admitted releases the matrix keeps built; undefined: the settings' `matrix.latest`. */
+  latest: number | undefined;
 }
 
 export function defaultRecipe(name: string): Recipe {
@@ -59,5 +61,6 @@ export function defaultRecipe(name: string): Recipe {
     test: { imports: undefined, requires: [], command: undefined },
     python: undefined,
     versions: undefined,
+    latest: undefined,
   };
 }

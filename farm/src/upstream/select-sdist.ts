@@ -57,6 +57,18 @@ export function selectSdist(options: SelectSdistOptions): SelectedSdist {
   return toSelected(project, chosen);
 }
 
+/**
+ * Every version that has a source distribution that is not yanked, newest first (PEP 440 order):
+ * what a matrix can keep built. Pure.
+ */
+export function releasesWithSdists(project: string, files: readonly UpstreamFile[]): { version: string; prerelease: boolean }[] {
+  const versions = new Set<string>();
+  for (const entry of files.flatMap((file) => parseFile(project, file) ?? [])) {
+    if (entry.isSdist && !entry.isYanked) versions.add(entry.version);
+  }
+  return [...versions].sort((a, b) => compare(b, a)).map((version) => ({ version, prerelease: explain(version)?.is_prerelease ?? false }));
+}
+
 function admittedBy(project: string, parsed: ParsedFile[], specifier: string | undefined): ParsedFile[] {
   if (specifier === undefined) return parsed;
   const admitted = parsed.filter((entry) => satisfies(entry.version, specifier));

@@ -20,6 +20,7 @@ describe('defaultRecipe', () => {
       test: { imports: undefined, requires: [], command: undefined },
       python: undefined,
       versions: undefined,
+      latest: undefined,
     });
   });
 

@@ -57,6 +57,7 @@ test:
   command: python -c "import numpy; numpy.test()"
 python: ">=3.11"
 versions: ">=2.0,<3,!=2.1.*"
+latest: 3
 `,
       'numpy',
     );
@@ -80,6 +81,7 @@ versions: ">=2.0,<3,!=2.1.*"
       },
       python: '>=3.11',
       versions: '>=2.0,<3,!=2.1.*',
+      latest: 3,
     });
   });
 
@@ -253,6 +255,13 @@ describe('recipe schema: versions and specifiers', () => {
       await expectRejected(`${field}: "^1.2"\n`, { line: 1, field, message: '`^1.2` is not a PEP 440 specifier' });
     });
   }
+
+  it('latest must be a whole number from 1 to 100', async () => {
+    expect((await load('latest: 2\n')).latest).toBe(2);
+    await expectRejected('latest: 0\n', { line: 1, field: 'latest', message: 'expected at least 1' });
+    await expectRejected('latest: 2.5\n', { line: 1, field: 'latest', message: 'expected a whole number like `3`' });
+    await expectRejected('latest: all\n', { line: 1, field: 'latest', message: 'expected a whole number like `3`' });
+  });
 
   it('explains an unquoted specifier that YAML reads as a block scalar', async () => {
     const error = await rejection(load('python: >=3.11\n'));
