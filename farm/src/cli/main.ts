@@ -4,6 +4,8 @@ import { Command, Option } from 'commander';
 import { runBuildCommand } from './commands/build-command.ts';
 import { runImagesBuild, runImagesList } from './commands/images-command.ts';
 import { runIndexRepair, runIndexYank } from './commands/index-command.ts';
+import { runMatrixBuild, runMatrixPlan } from './commands/matrix-command.ts';
+import type { MatrixFilterOptions } from './commands/matrix-command.ts';
 import { runRecipesLint, runRecipesShow } from './commands/recipes-command.ts';
 import { runServe } from './commands/serve-command.ts';
 import { EXIT, EXIT_CODES_HELP } from './exit-codes.ts';
@@ -106,6 +108,44 @@ index
   .addOption(jsonOption)
   .action((options: CommonOptions) =>
     runCommand({ ...program.opts<CommonOptions>(), ...options }, { needsDocker: false }, runIndexRepair),
+  );
+
+const matrix = program.command('matrix').summary('plan or build the whole matrix: recipes x releases x Pythons');
+const matrixFilters = (command: Command) =>
+  command
+    .argument('[packages...]', 'only these packages (default: every recipe in recipes/)')
+    .option('--python <versions>', 'only these CPython versions, e.g. 3.13')
+    .option('--state <states>', 'only cells in these states: built, missing, stale, failed, excluded')
+    .option('--new-releases', 'only cells of releases the farm has never built or published')
+    .option('--index <target>', 'the index the matrix is kept in (default: .wheelfarm/index, or index.url in the settings)')
+    .addOption(jsonOption);
+matrixFilters(
+  matrix
+    .command('plan')
+    .summary('show every cell: built, missing, stale, failed or excluded')
+    .description(
+      'Work out, without building anything, the state of every cell: built, missing, stale (sdist, recipe or ' +
+        'image changed: rebuilt with the next build tag), failed (waiting for its back-off) or excluded (with the reason). ' +
+        'Releases per package: the newest `latest` (settings matrix.latest, or the recipe) that its `versions` admits.',
+    ),
+)
+  .addHelpText('after', '\nExamples:\n  ./wheelfarm matrix plan\n  ./wheelfarm matrix plan numpy --state missing,stale\n  ./wheelfarm matrix plan --json | jq .counts')
+  .action((packages: string[], options: CommonOptions & MatrixFilterOptions) =>
+    runCommand({ ...program.opts<CommonOptions>(), ...options }, { needsDocker: false }, (env) => runMatrixPlan(env, packages, options)),
+  );
+matrixFilters(
+  matrix
+    .command('build')
+    .summary('build every missing and stale cell across the Docker hosts')
+    .description(
+      'Plan, then build every missing and stale cell (longest first, across the configured Docker hosts), ' +
+        'keep going past failures, and end with a summary. Failed cells wait for their back-off; built ones are left alone.',
+    ),
+)
+  .option('--rebuild', 'rebuild every selected cell, built ones too (each gets the next build tag)')
+  .addHelpText('after', '\nExamples:\n  ./wheelfarm matrix build\n  ./wheelfarm matrix build --new-releases\n  ./wheelfarm matrix build numpy lxml --python 3.13 --json > matrix.jsonl')
+  .action((packages: string[], options: CommonOptions & MatrixFilterOptions) =>
+    runCommand({ ...program.opts<CommonOptions>(), ...options }, {}, (env) => runMatrixBuild(env, packages, options)),
   );
 
 program

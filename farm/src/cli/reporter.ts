@@ -56,6 +56,8 @@ function describe(event: FarmEvent): string | undefined {
         return `${pc.red('✗')} ${event.buildId}: ${message}${tail}\n    log: ${event.log}`;
       }
       return `${pc.green('✓')} ${event.buildId}: ${event.outcome} ${event.wheel} ${pc.dim(`(${formatSeconds(event.seconds)})`)}`;
+    case 'host':
+      return `${pc.red('✗')} host ${event.host} lost: ${event.reason}; its cells go to the other hosts`;
     default:
       return undefined;
   }

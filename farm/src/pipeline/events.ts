@@ -8,6 +8,7 @@ export type CellOutcome = 'published' | 'unchanged' | 'skipped' | 'failed';
 /** Everything the farm reports while it works. The CLI renders these for people or as JSON lines. */
 export type FarmEvent =
   | ImageEvent
+  | HostEvent
   | { type: 'resolved'; project: string; version: string; sdist: string; upstream: string }
   | { type: 'fetched'; sdist: string; cached: boolean; path: string }
   | { type: 'planned'; buildIds: string[]; skipped: { python: string; reason: string }[] }
@@ -23,5 +24,8 @@ export type FarmEvent =
       log?: string;
       error?: { code: string; message: string; hint?: string; logTail?: string[] };
     };
+
+/** A Docker host of a matrix build: taken out when its engine stops answering. */
+export type HostEvent = { type: 'host'; host: string; status: 'lost'; reason: string };
 
 export type EmitEvent = (event: FarmEvent) => void;

@@ -4,6 +4,7 @@ import type { FarmContext } from '../farm-context.ts';
 import type { PreparedDefinitions } from '../images/ensure-images.ts';
 import { withImageBuildLog } from '../images/image-build-log.ts';
 import { ensureRecipeImage, planRecipeImage, readRecipeTemplate } from '../images/recipe-image.ts';
+import type { RecipeImagePlan } from '../images/recipe-image.ts';
 import { resolveRust } from '../images/rust-toolchain.ts';
 import { resolveToolchains } from '../images/toolchains.ts';
 import type { Recipe } from '../recipes/recipe.ts';
@@ -17,19 +18,9 @@ export async function prepareRecipeImage(
   context: FarmContext,
   { prepared, buildImage, recipe }: { prepared: PreparedDefinitions; buildImage: string; recipe: Recipe },
 ): Promise<string> {
-  const manager = 'upstream' in prepared.loaded.definitions.base ? 'dnf' : 'apt';
-  const where = recipe.file ?? `the recipe of ${recipe.name}`;
-  const toolchains = resolveToolchains(recipe.build, manager, where);
-  const rust = toolchains.rust ? await resolveRust(context.settings.rust, toolchains.rust.version, where) : undefined;
-  const plan = planRecipeImage({
-    template: await readRecipeTemplate(context.settings.imagesDir),
-    buildImage,
-    manager,
-    toolchains,
-    rust,
-    userName: prepared.loaded.definitions.user.name,
-  });
+  const plan = await recipeImagePlan(context, { prepared, buildImage, recipe });
   if (!plan) return buildImage;
+  const where = recipe.file ?? `the recipe of ${recipe.name}`;
   if (await context.runtime.inspectImage(plan.tag)) {
     context.emit({ type: 'image', kind: 'recipe', tag: plan.tag, status: 'present' });
     return plan.tag;
@@ -51,4 +42,23 @@ export async function prepareRecipeImage(
       }).then(() => undefined),
   );
   return plan.tag;
+}
+
+/** The recipe image a recipe's cells build in (its tag is known without any engine), or undefined for the build image itself. */
+export async function recipeImagePlan(
+  context: Pick<FarmContext, 'settings'>,
+  { prepared, buildImage, recipe }: { prepared: PreparedDefinitions; buildImage: string; recipe: Recipe },
+): Promise<RecipeImagePlan | undefined> {
+  const manager = 'upstream' in prepared.loaded.definitions.base ? 'dnf' : 'apt';
+  const where = recipe.file ?? `the recipe of ${recipe.name}`;
+  const toolchains = resolveToolchains(recipe.build, manager, where);
+  const rust = toolchains.rust ? await resolveRust(context.settings.rust, toolchains.rust.version, where) : undefined;
+  return planRecipeImage({
+    template: await readRecipeTemplate(context.settings.imagesDir),
+    buildImage,
+    manager,
+    toolchains,
+    rust,
+    userName: prepared.loaded.definitions.user.name,
+  });
 }

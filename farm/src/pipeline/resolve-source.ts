@@ -6,6 +6,7 @@ import type { Recipe } from '../recipes/recipe.ts';
 import { fetchGitSource } from '../upstream/git-source.ts';
 import { redactUrl } from '../upstream/redact-url.ts';
 import { selectSdist } from '../upstream/select-sdist.ts';
+import type { SelectedSdist } from '../upstream/select-sdist.ts';
 import { fetchProjectFiles } from '../upstream/simple-api-client.ts';
 import { parseSdistFilename } from '../wheels/wheel-filename.ts';
 import type { PackageSpec } from './parse-package-spec.ts';
@@ -37,21 +38,8 @@ export async function resolveSource(context: FarmContext, spec: PackageSpec, rec
 }
 
 async function resolveByKind(context: FarmContext, spec: PackageSpec, recipe: Recipe): Promise<ResolvedSource> {
-  const { source } = recipe;
-  if (source.kind === 'url') {
-    const filename = basename(new URL(source.url).pathname);
-    const { version } = parseSdistFilename(filename, spec.name);
-    return { name: spec.name, version, filename, origin: { kind: 'download', url: source.url, sha256: source.sha256 }, from: redactUrl(source.url) };
-  }
-  if (source.kind === 'git') {
-    return {
-      name: spec.name,
-      version: source.version,
-      filename: `${spec.name}-${source.version}.tar.gz`,
-      origin: { kind: 'git', url: source.url, commit: source.commit },
-      from: `${redactUrl(source.url)}@${source.commit.slice(0, 12)}`,
-    };
-  }
+  const own = recipeOwnSource(spec.name, recipe);
+  if (own) return own;
   const upstream = await context.upstreamIndex();
   const project = await fetchProjectFiles({ indexUrl: upstream.url, project: spec.name, signal: context.signal });
   const sdist = selectSdist({
@@ -60,14 +48,42 @@ async function resolveByKind(context: FarmContext, spec: PackageSpec, recipe: Re
     ...(spec.version ? { version: spec.version } : {}),
     ...(recipe.versions ? { specifier: recipe.versions } : {}),
   });
+  return indexSource(sdist, upstream.url);
+}
+
+/** An sdist chosen on the upstream index as a source to build. */
+export function indexSource(sdist: SelectedSdist, indexUrl: string): ResolvedSource {
   return {
     name: sdist.name,
     version: sdist.version,
     filename: sdist.filename,
     ...(sdist.requiresPython ? { requiresPython: sdist.requiresPython } : {}),
     origin: { kind: 'download', url: sdist.url, sha256: sdist.sha256 },
-    from: redactUrl(upstream.url),
+    from: redactUrl(indexUrl),
   };
+}
+
+/**
+ * The sdist of a recipe with its own source (a URL with its sha256, or a git commit), which needs
+ * no index; undefined for the usual index source.
+ */
+export function recipeOwnSource(name: string, recipe: Recipe): ResolvedSource | undefined {
+  const { source } = recipe;
+  if (source.kind === 'url') {
+    const filename = basename(new URL(source.url).pathname);
+    const { version } = parseSdistFilename(filename, name);
+    return { name, version, filename, origin: { kind: 'download', url: source.url, sha256: source.sha256 }, from: redactUrl(source.url) };
+  }
+  if (source.kind === 'git') {
+    return {
+      name,
+      version: source.version,
+      filename: `${name}-${source.version}.tar.gz`,
+      origin: { kind: 'git', url: source.url, commit: source.commit },
+      from: `${redactUrl(source.url)}@${source.commit.slice(0, 12)}`,
+    };
+  }
+  return undefined;
 }
 
 /** fetch: the sdist into the content-addressed cache (a second build never downloads again). */

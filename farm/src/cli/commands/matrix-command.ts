@@ -1,0 +1,188 @@
+import pc from 'picocolors';
+import { UserInputError } from '../../errors.ts';
+import type { GatheredMatrix } from '../../matrix/gather-matrix.ts';
+import { gatherMatrix } from '../../matrix/gather-matrix.ts';
+import type { CellStateName, PlannedCell } from '../../matrix/plan-matrix.ts';
+import { planMatrix } from '../../matrix/plan-matrix.ts';
+import { buildHosts } from '../../matrix/build-hosts.ts';
+import { runMatrix } from '../../matrix/run-matrix.ts';
+import { pythonTagFromVersion } from '../../wheels/build-id.ts';
+import { EXIT } from '../exit-codes.ts';
+import { formatSeconds } from '../reporter.ts';
+import type { CommandEnvironment } from '../run-command.ts';
+
+export interface MatrixFilterOptions {
+  python?: string;
+  state?: string;
+  newReleases?: boolean;
+  rebuild?: boolean;
+}
+
+const STATES: CellStateName[] = ['built', 'missing', 'stale', 'failed', 'excluded'];
+const STATE_COLOUR: Record<CellStateName, (text: string) => string> = {
+  built: pc.green,
+  missing: pc.yellow,
+  stale: pc.cyan,
+  failed: pc.red,
+  excluded: pc.dim,
+};
+
+/** The plan of the whole matrix (or of the named packages), filtered as the options say. */
+export async function planFiltered(
+  { context }: Pick<CommandEnvironment, 'context'>,
+  names: string[],
+  options: MatrixFilterOptions,
+): Promise<{ gathered: GatheredMatrix; cells: PlannedCell[] }> {
+  const pythons = options.python === undefined ? undefined : parsePythons(options.python);
+  const states = options.state === undefined ? undefined : parseStates(options.state);
+  const gathered = await gatherMatrix(context, { names, rebuild: options.rebuild === true });
+  const cells = planMatrix(gathered.packages, gathered.environment).filter(
+    (cell) =>
+      (pythons === undefined || pythons.includes(cell.cell.python)) &&
+      (states === undefined || states.includes(cell.state)) &&
+      (!options.newReleases || cell.newRelease),
+  );
+  return { gathered, cells };
+}
+
+/** The cells a matrix build builds: missing and stale ones (failed ones wait for their back-off). */
+export function cellsToBuild(cells: PlannedCell[]): PlannedCell[] {
+  return cells.filter((cell) => cell.state === 'missing' || cell.state === 'stale');
+}
+
+/** `wheelfarm matrix plan`: every cell's state as a table (or JSON), nothing built. */
+export async function runMatrixPlan(env: CommandEnvironment, names: string[], options: MatrixFilterOptions): Promise<number> {
+  const started = performance.now();
+  const { gathered, cells } = await planFiltered(env, names, options);
+  const counts = Object.fromEntries(STATES.map((s) => [s, cells.filter((c) => c.state === s).length])) as Record<CellStateName, number>;
+  const toBuild = cellsToBuild(cells).length;
+  const seconds = (performance.now() - started) / 1000;
+  env.reporter.result(
+    {
+      type: 'plan',
+      counts,
+      toBuild,
+      seconds: Math.round(seconds * 1000) / 1000,
+      cells: cells.map(cellJson),
+      problems: gathered.problems,
+      index: env.context.publisher.description,
+    },
+    [
+      ...planTable(cells),
+      ...gathered.problems.map((p) => `${pc.red('problem')} ${p.name}: ${p.message}${p.hint ? `\n  ${pc.yellow('hint:')} ${p.hint}` : ''}`),
+      '',
+      `${cells.length} cell(s): ${STATES.filter((s) => counts[s] > 0)
+        .map((s) => `${counts[s]} ${s}`)
+        .join(', ') || 'none'}; ${toBuild} to build (planned in ${seconds.toFixed(2)} s)`,
+      `index: ${env.context.publisher.description}`,
+    ],
+  );
+  return gathered.problems.length > 0 ? EXIT.usage : EXIT.ok;
+}
+
+export function cellJson(cell: PlannedCell): Record<string, unknown> {
+  return {
+    buildId: cell.buildId,
+    name: cell.cell.name,
+    version: cell.cell.version,
+    python: cell.cell.python,
+    platform: cell.cell.platform,
+    state: cell.state,
+    ...(cell.reason ? { reason: cell.reason } : {}),
+    ...(cell.wheel ? { wheel: cell.wheel } : {}),
+    ...(cell.buildTag ? { buildTag: cell.buildTag } : {}),
+    ...(cell.retryAt ? { retryAt: cell.retryAt } : {}),
+    newRelease: cell.newRelease,
+    expectedSeconds: Math.round(cell.expectedSeconds * 10) / 10,
+  };
+}
+
+/** Aligned columns; the detail says what a person needs to act on (the wheel, what changed, when it is retried). */
+function planTable(cells: PlannedCell[]): string[] {
+  if (cells.length === 0) return ['no cells'];
+  const rows = cells.map((c) => [c.cell.name, c.cell.version, c.cell.python, c.state, detail(c)]);
+  const widths = [0, 1, 2, 3].map((i) => Math.max(['PACKAGE', 'VERSION', 'PYTHON', 'STATE'][i]!.length, ...rows.map((r) => r[i]!.length)));
+  const pad = (row: string[]) => row.map((text, i) => (i < 4 ? text.padEnd(widths[i]!) : text)).join('  ');
+  return [
+    pc.bold(pad(['PACKAGE', 'VERSION', 'PYTHON', 'STATE', 'DETAIL'])),
+    ...rows.map((row, i) => {
+      const state = cells[i]!.state;
+      const text = pad(row);
+      const at = text.indexOf(row[3]!, widths[0]! + widths[1]! + widths[2]! + 6);
+      return text.slice(0, at) + STATE_COLOUR[state](text.slice(at, at + widths[3]!)) + text.slice(at + widths[3]!);
+    }),
+  ];
+}
+
+function detail(cell: PlannedCell): string {
+  switch (cell.state) {
+    case 'built':
+      return cell.wheel ?? '';
+    case 'stale':
+      return `${cell.reason}: rebuild as build tag ${cell.buildTag}`;
+    default:
+      return cell.reason ?? '';
+  }
+}
+
+function parsePythons(text: string): string[] {
+  try {
+    const list = text.split(',').map((p) => p.trim()).filter(Boolean);
+    if (list.length === 0) throw new RangeError('empty');
+    return list.map(pythonTagFromVersion);
+  } catch {
+    throw new UserInputError('bad-python-option', `--python expects a comma-separated list like \`3.11,3.13\`, got \`${text}\``);
+  }
+}
+
+function parseStates(text: string): CellStateName[] {
+  const list = text.split(',').map((s) => s.trim()).filter(Boolean);
+  const bad = list.filter((s) => !(STATES as string[]).includes(s));
+  if (list.length === 0 || bad.length > 0) {
+    throw new UserInputError('bad-state-option', `--state expects a comma-separated list of ${STATES.join(', ')}; got \`${text}\``);
+  }
+  return list as CellStateName[];
+}
+
+/** `wheelfarm matrix build`: plans, then builds every missing and stale cell; keeps going past failures. */
+export async function runMatrixBuild(env: CommandEnvironment, names: string[], options: MatrixFilterOptions): Promise<number> {
+  const { context, reporter } = env;
+  const started = performance.now();
+  const { gathered, cells } = await planFiltered(env, names, options);
+  const chosen = cellsToBuild(cells);
+  const waiting = cells.filter((c) => c.state === 'failed');
+  context.emit({ type: 'planned', buildIds: chosen.map((c) => c.buildId), skipped: [] });
+  const run = chosen.length > 0 ? await runMatrix(context, { gathered, cells: chosen, hosts: await buildHosts(context) }) : { results: [], lostHosts: [] };
+  const outcomes = ['published', 'unchanged', 'skipped', 'failed'] as const;
+  const counts = Object.fromEntries(outcomes.map((o) => [o, run.results.filter((r) => r.outcome === o).length]));
+  const failed = run.results.filter((r) => r.outcome === 'failed');
+  const seconds = (performance.now() - started) / 1000;
+  reporter.result(
+    {
+      type: 'summary',
+      ok: failed.length === 0 && gathered.problems.length === 0,
+      planned: cells.length,
+      built: chosen.length,
+      counts,
+      waiting: waiting.map(cellJson),
+      lostHosts: run.lostHosts,
+      problems: gathered.problems,
+      results: run.results.map(({ error, ...rest }) => ({ ...rest, ...(error ? { error: { code: error.code, message: error.message } } : {}) })),
+      seconds: Math.round(seconds * 10) / 10,
+      index: context.publisher.description,
+    },
+    [
+      '',
+      `${failed.length > 0 ? pc.red('matrix build finished with failures') : pc.green('matrix build done')} in ${formatSeconds(seconds)}: ` +
+        `${cells.length} cell(s) planned, ${chosen.length} to build` +
+        (chosen.length > 0 ? ` -> ${outcomes.filter((o) => counts[o]! > 0).map((o) => `${counts[o]} ${o}`).join(', ')}` : ''),
+      ...run.results.map((r) => `  ${r.outcome.padEnd(9)} ${r.buildId}${r.host ? pc.dim(` @${r.host}`) : ''}${r.wheel ? `  ${r.wheel}` : ''}${r.outcome === 'failed' ? `  ${pc.dim(r.log ? `(log: ${r.log})` : `(${r.error?.message ?? ''})`)}` : ''}`),
+      ...waiting.map((c) => `  ${pc.yellow('waiting')}   ${c.buildId}: ${c.reason}`),
+      ...run.lostHosts.map((h) => `  ${pc.red('lost host')} ${h.name}: ${h.reason}`),
+      ...gathered.problems.map((p) => `  ${pc.red('problem')}   ${p.name}: ${p.message}`),
+      `index: ${context.publisher.description}`,
+    ],
+  );
+  if (failed.length > 0) return EXIT.buildFailed;
+  return gathered.problems.length > 0 ? EXIT.usage : EXIT.ok;
+}

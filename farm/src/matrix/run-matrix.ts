@@ -1,0 +1,184 @@
+import PQueue from 'p-queue';
+import { InterruptedError, interruption, TransientError, WheelfarmError } from '../errors.ts';
+import type { FarmContext } from '../farm-context.ts';
+import type { ImagePlan } from '../images/image-plan.ts';
+import { pythonDir } from '../images/render-dockerfile.ts';
+import type { CellResult } from '../pipeline/build-cell.ts';
+import { buildCell } from '../pipeline/build-cell.ts';
+import type { CellPlan } from '../pipeline/cell-plan.ts';
+import { prepareImages } from '../pipeline/prepare-images.ts';
+import { prepareRecipeImage } from '../pipeline/prepare-recipe-image.ts';
+import { fetchSource } from '../pipeline/resolve-source.ts';
+import { isProcessAlive } from '../runtime/sweep-containers.ts';
+import { normalizeName } from '../wheels/names.ts';
+import type { GatheredMatrix } from './gather-matrix.ts';
+import type { PlannedCell } from './plan-matrix.ts';
+
+/** A Docker engine cells run on: its own context (runtime, memory per container) and its slots. */
+export interface BuildHost {
+  name: string;
+  slots: number;
+  context: FarmContext;
+}
+
+export interface MatrixCellResult extends CellResult {
+  host: string | undefined;
+}
+
+export interface MatrixRunResult {
+  results: MatrixCellResult[];
+  /** Hosts taken out of the run because their engine stopped answering, with why. */
+  lostHosts: { name: string; reason: string }[];
+}
+
+/** The lock that keeps two matrix builds (of any farm process sharing the records) from running at once. */
+export const MATRIX_LOCK = 'matrix';
+
+/**
+ * Builds the given cells across the hosts. Longest expected build first, never more cells on a host
+ * than its slots; a host whose engine stops answering is taken out and its cells go to the others.
+ * Every release's sdist is fetched once, every (host, recipe) image prepared once. Keeps going past
+ * failed cells; only an interruption (or losing every host) stops it early.
+ */
+export async function runMatrix(
+  context: FarmContext,
+  { gathered, cells, hosts }: { gathered: GatheredMatrix; cells: PlannedCell[]; hosts: BuildHost[] },
+): Promise<MatrixRunResult> {
+  const release = await context.records().tryLock(MATRIX_LOCK);
+  if (!release) {
+    throw new TransientError('matrix-busy', 'another matrix build is running (a farm process sharing these build records holds the lock)', {
+      hint: 'wait for it to finish; a crashed holder frees the lock within 30 s',
+    });
+  }
+  try {
+    await context.records().abandonOrphans(isProcessAlive);
+    return await schedule(context, gathered, cells, hosts);
+  } finally {
+    await release();
+  }
+}
+
+async function schedule(context: FarmContext, gathered: GatheredMatrix, cells: PlannedCell[], hosts: BuildHost[]): Promise<MatrixRunResult> {
+  const pending = [...cells].sort((a, b) => b.expectedSeconds - a.expectedSeconds);
+  const results: MatrixCellResult[] = [];
+  const lostHosts: { name: string; reason: string }[] = [];
+  const live = new Set(hosts.map((h) => h.name));
+  const queues = new Map(hosts.map((h) => [h.name, new PQueue({ concurrency: h.slots })]));
+  const sdists = new Memo<{ path: string; filename: string }>();
+  const images = new Memo<ImagePlan>();
+  const recipeImages = new Memo<string>();
+  const packages = new Map(gathered.packages.map((p) => [p.recipe.name, p]));
+  const { definitions } = gathered.prepared.loaded;
+  const dirs = new Map(definitions.pythons.map((p) => [`cp${p.version.split('.').slice(0, 2).join('')}`, pythonDir(p)]));
+  const upstream = await context.upstreamIndex();
+
+  let settle!: () => void;
+  const finished = new Promise<void>((resolve) => (settle = resolve));
+  let running = 0;
+
+  const planFor = async (host: BuildHost, planned: PlannedCell): Promise<CellPlan> => {
+    const pkg = packages.get(normalizeName(planned.cell.name))!;
+    const sdist = await sdists.get(`${planned.source.name}==${planned.source.version}`, () => fetchSource(context, planned.source));
+    const imagePlan = await images.get(host.name, async () => (await prepareImages(host.context)).plan);
+    const buildImage = await recipeImages.get(`${host.name}\0${pkg.recipe.name}`, () =>
+      prepareRecipeImage(host.context, { prepared: gathered.prepared, buildImage: imagePlan.build.tag, recipe: pkg.recipe }),
+    );
+    return {
+      cell: planned.cell,
+      buildId: planned.buildId,
+      pythonDir: dirs.get(planned.cell.python)!,
+      sdist: { ...sdist, ...(planned.source.requiresPython ? { requiresPython: planned.source.requiresPython } : {}) },
+      images: { build: buildImage, runtime: imagePlan.runtime.tag },
+      user: definitions.user,
+      upstreamIndexUrl: upstream.url,
+      recipe: pkg.recipe,
+      inputs: planned.inputs!,
+      rebuild: gathered.environment.rebuild ?? false,
+    };
+  };
+
+  const runOn = async (host: BuildHost, planned: PlannedCell): Promise<void> => {
+    let plan: CellPlan;
+    try {
+      plan = await planFor(host, planned);
+    } catch (error) {
+      if (error instanceof InterruptedError || context.signal.aborted) throw error;
+      // Preparing the host (images) failed: if its engine is gone, another host takes the cell.
+      if (!(await answers(host))) return loseHost(host, planned, (error as Error).message);
+      // Anything else (the sdist cannot be fetched, a recipe image cannot be built) fails this cell only.
+      const wrapped = error instanceof WheelfarmError ? error : new WheelfarmError('internal-error', (error as Error).message, { cause: error });
+      context.emit({ type: 'cell', buildId: planned.buildId, outcome: 'failed', seconds: 0, error: { code: wrapped.code, message: wrapped.message, ...(wrapped.hint ? { hint: wrapped.hint } : {}) } });
+      results.push({ buildId: planned.buildId, outcome: 'failed', seconds: 0, error: wrapped, host: host.name });
+      return;
+    }
+    const result = await buildCell(host.context, plan);
+    if (result.outcome === 'failed' && !(await answers(host))) return loseHost(host, planned, result.error?.message ?? 'its engine stopped answering');
+    results.push({ ...result, host: host.name });
+  };
+
+  const loseHost = (host: BuildHost, planned: PlannedCell, reason: string): void => {
+    if (live.delete(host.name)) {
+      lostHosts.push({ name: host.name, reason });
+      context.emit({ type: 'host', host: host.name, status: 'lost', reason });
+    }
+    pending.unshift(planned);
+    pending.sort((a, b) => b.expectedSeconds - a.expectedSeconds);
+  };
+
+  let failure: unknown;
+  const dispatch = (): void => {
+    if (failure !== undefined || context.signal.aborted) {
+      if (running === 0) settle();
+      return;
+    }
+    for (const host of hosts) {
+      const queue = queues.get(host.name)!;
+      while (live.has(host.name) && pending.length > 0 && queue.pending + queue.size < host.slots) {
+        const planned = pending.shift()!;
+        running += 1;
+        void queue
+          .add(() => runOn(host, planned))
+          .catch((error: unknown) => {
+            failure ??= error;
+          })
+          .finally(() => {
+            running -= 1;
+            dispatch();
+          });
+      }
+    }
+    if (running === 0) {
+      if (pending.length > 0 && live.size === 0) {
+        failure ??= new TransientError('no-hosts-left', `every Docker host stopped answering (${lostHosts.map((h) => h.name).join(', ')}); ${pending.length} cell(s) not built`, {
+          hint: 'start the engines again and run the matrix build again: only what is missing is built',
+        });
+      }
+      settle();
+    }
+  };
+  dispatch();
+  await finished;
+  if (context.signal.aborted) throw interruption(context.signal);
+  if (failure !== undefined) throw failure;
+  return { results, lostHosts };
+}
+
+async function answers(host: BuildHost): Promise<boolean> {
+  try {
+    await host.context.runtime.ping();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** One promise per key: concurrent callers share the first call's work (and its failure). */
+class Memo<T> {
+  readonly #values = new Map<string, Promise<T>>();
+
+  get(key: string, make: () => Promise<T>): Promise<T> {
+    let value = this.#values.get(key);
+    if (!value) this.#values.set(key, (value = make()));
+    return value;
+  }
+}
