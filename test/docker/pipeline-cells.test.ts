@@ -1,4 +1,4 @@
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -9,6 +9,7 @@ import { BuildStepError } from '../../farm/src/errors.ts';
 import { buildCell } from '../../farm/src/pipeline/build-cell.ts';
 import type { CellPlan } from '../../farm/src/pipeline/cell-plan.ts';
 import type { FarmEvent } from '../../farm/src/pipeline/events.ts';
+import { readBuildLog } from '../../farm/src/records/build-log.ts';
 import { defaultRecipe } from '../../farm/src/recipes/recipe.ts';
 import { formatBuildId } from '../../farm/src/wheels/build-id.ts';
 import { REPO_ROOT, currentImages, makeTempDir, wheelfarmContainers } from './helpers.ts';
@@ -65,7 +66,7 @@ describe('pipeline cells with fixture sdists', () => {
     const error = result.error as BuildStepError;
     expect(error.step).toBe('build');
     expect(error.logTail.join('\n')).toContain('WHEELFARM_EXPECTED_COMPILE_ERROR');
-    expect(await readFile(result.log!, 'utf8')).toContain('error:');
+    expect(await readBuildLog(result.log!)).toContain('error:');
     await expect(readdir(join(index, 'files', 'brokenext'))).rejects.toThrow(/ENOENT/);
     expect(await context.publisher.listFiles('brokenext')).toEqual([]);
     expect(await wheelfarmContainers('brokenext')).toEqual([]);

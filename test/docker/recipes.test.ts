@@ -1,9 +1,10 @@
 import { existsSync } from 'node:fs';
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { execa } from 'execa';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { readBuildLog } from '../../farm/src/records/build-log.ts';
 import { FIXTURES, buildWithRecipes, caMount, currentImages, makeTempDir, packFixture, runInImage, wheelfarmContainers, publishedWheels } from './helpers.ts';
 
 describe('recipes drive the build', () => {
@@ -32,7 +33,7 @@ ${extra}`;
     const listing = await execa('python3', ['-m', 'zipfile', '-l', join(run.index, 'files', 'yamlver', wheel!)]);
     expect(listing.stdout).toMatch(/yamlver\.libs\/libyaml-0[^\s]*\.so/);
     const log = String(run.events.find((e) => e.type === 'cell')!.log);
-    expect(await readFile(log, 'utf8')).toMatch(/running the recipe's test\.command\n(.*\n)*libyaml 0\.\d+\.\d+/);
+    expect(await readBuildLog(log)).toMatch(/running the recipe's test\.command\n(.*\n)*libyaml 0\.\d+\.\d+/);
     // And pip installs it where libyaml is absent.
     const ca = caMount();
     const check = await runInImage(

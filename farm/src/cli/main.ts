@@ -7,6 +7,7 @@ import { runIndexRepair, runIndexYank } from './commands/index-command.ts';
 import { runMatrixBuild, runMatrixPlan } from './commands/matrix-command.ts';
 import type { MatrixFilterOptions } from './commands/matrix-command.ts';
 import { runRecipesLint, runRecipesShow } from './commands/recipes-command.ts';
+import { runLogs, runStatus } from './commands/records-command.ts';
 import { runServe } from './commands/serve-command.ts';
 import { EXIT, EXIT_CODES_HELP } from './exit-codes.ts';
 import type { CommonOptions } from './run-command.ts';
@@ -147,6 +148,25 @@ matrixFilters(
   .action((packages: string[], options: CommonOptions & MatrixFilterOptions) =>
     runCommand({ ...program.opts<CommonOptions>(), ...options }, {}, (env) => runMatrixBuild(env, packages, options)),
   );
+
+program
+  .command('status')
+  .summary('the newest builds from the build records')
+  .description('List the newest builds (all, or of one package), newest first: record number, build identifier, state, build tag, start, time taken, and the wheel or the error.')
+  .argument('[package]', 'only builds of this package')
+  .option('--state <state>', 'only builds in this state: running, published, unchanged, failed, interrupted, abandoned')
+  .option('--limit <n>', 'how many builds to show (default: 30)')
+  .addOption(jsonOption)
+  .addHelpText('after', '\nExamples:\n  ./wheelfarm status\n  ./wheelfarm status numpy --state failed\n  ./wheelfarm logs 42')
+  .action((project: string | undefined, options: CommonOptions & { state?: string; limit?: string }) =>
+    runCommand({ ...program.opts<CommonOptions>(), ...options }, { needsDocker: false }, (env) => runStatus(env, project, options)),
+  );
+program
+  .command('logs')
+  .summary("print a build's log")
+  .description("Print a build's log (stored compressed), by record number or build identifier (then the newest build of that cell). A running build's log shows what it has written so far.")
+  .argument('<build>', 'a record number from `wheelfarm status`, or a build identifier')
+  .action((which: string) => runCommand({ ...program.opts<CommonOptions>() }, { needsDocker: false }, (env) => runLogs(env, which)));
 
 program
   .command('serve')

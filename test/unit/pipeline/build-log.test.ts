@@ -1,9 +1,11 @@
 // farm/src/records/build-log.ts (the log each pipeline step writes to).
-import { lstat, mkdtemp, readFile, readdir, readlink, rm } from 'node:fs/promises';
+import { lstat, mkdtemp, readdir, readlink, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { BuildLog } from '../../../farm/src/records/build-log.ts';
+import { BuildLog, readBuildLog } from '../../../farm/src/records/build-log.ts';
+
+const PID = process.pid;
 
 const BUILD_ID = 'markupsafe-3.0.3-cp313-manylinux_2_31_x86_64';
 const NOW = new Date('2025-06-01T12:34:56.789Z');
@@ -26,24 +28,24 @@ async function openLog(now: Date = NOW): Promise<BuildLog> {
 }
 
 describe('BuildLog.open', () => {
-  it('creates <home>/logs/<build id>/<timestamp>.log', async () => {
+  it('creates <home>/logs/<build id>/<timestamp>-<pid>.log.gz', async () => {
     const log = await openLog();
-    expect(log.path).toBe(join(home, 'logs', BUILD_ID, '2025-06-01T12-34-56-789Z.log'));
+    expect(log.path).toBe(join(home, 'logs', BUILD_ID, `2025-06-01T12-34-56-789Z-${PID}.log.gz`));
     await log.close();
     expect((await lstat(log.path)).isFile()).toBe(true);
   });
 
-  it('points latest.log at the new log, with a relative link', async () => {
+  it('points latest.log.gz at the new log, with a relative link', async () => {
     const log = await openLog();
-    const latest = join(home, 'logs', BUILD_ID, 'latest.log');
+    const latest = join(home, 'logs', BUILD_ID, 'latest.log.gz');
     expect((await lstat(latest)).isSymbolicLink()).toBe(true);
-    expect(await readlink(latest)).toBe('2025-06-01T12-34-56-789Z.log');
+    expect(await readlink(latest)).toBe(`2025-06-01T12-34-56-789Z-${PID}.log.gz`);
     log.write('hello\n');
     await log.close();
-    expect(await readFile(latest, 'utf8')).toBe('hello\n');
+    expect(await readBuildLog(latest)).toBe('hello\n');
   });
 
-  it('moves latest.log to the newest of several logs and keeps the older ones', async () => {
+  it('moves latest.log.gz to the newest of several logs and keeps the older ones', async () => {
     const first = await openLog(new Date('2025-06-01T00:00:00.000Z'));
     first.write('first\n');
     await first.close();
@@ -51,9 +53,9 @@ describe('BuildLog.open', () => {
     second.write('second\n');
     await second.close();
     const dir = join(home, 'logs', BUILD_ID);
-    expect((await readdir(dir)).sort()).toEqual(['2025-06-01T00-00-00-000Z.log', '2025-06-02T00-00-00-000Z.log', 'latest.log']);
-    expect(await readFile(join(dir, 'latest.log'), 'utf8')).toBe('second\n');
-    expect(await readFile(first.path, 'utf8')).toBe('first\n');
+    expect((await readdir(dir)).sort()).toEqual([`2025-06-01T00-00-00-000Z-${PID}.log.gz`, `2025-06-02T00-00-00-000Z-${PID}.log.gz`, 'latest.log.gz']);
+    expect(await readBuildLog(join(dir, 'latest.log.gz'))).toBe('second\n');
+    expect(await readBuildLog(first.path)).toBe('first\n');
   });
 });
 
@@ -63,7 +65,7 @@ describe('BuildLog.write and tail', () => {
     log.write('one\ntw');
     log.write('o\nthree');
     await log.close();
-    expect(await readFile(log.path, 'utf8')).toBe('one\ntwo\nthree');
+    expect(await readBuildLog(log.path)).toBe('one\ntwo\nthree');
   });
 
   it('tail gives the last lines, joining lines split across writes', async () => {
@@ -104,7 +106,7 @@ describe('BuildLog.write and tail', () => {
     expect(tail[0]).toBe('line 61');
     expect(tail.at(-1)).toBe('line 100');
     await log.close();
-    expect((await readFile(log.path, 'utf8')).split('\n')).toHaveLength(101);
+    expect((await readBuildLog(log.path)).split('\n')).toHaveLength(101);
   });
 
   it('is empty before anything is written', async () => {
@@ -120,7 +122,7 @@ describe('BuildLog.write and tail', () => {
     log.write('more\n');
     expect(log.tail(2)).toEqual(['== wheelfarm: build failed with exit code 1', 'more']);
     await log.close();
-    expect(await readFile(log.path, 'utf8')).toBe('compiler output\n== wheelfarm: build failed with exit code 1\nmore\n');
+    expect(await readBuildLog(log.path)).toBe('compiler output\n== wheelfarm: build failed with exit code 1\nmore\n');
   });
 
   it('note after a complete line leaves a blank line before the note', async () => {
@@ -144,5 +146,27 @@ describe('BuildLog.tail(0)', () => {
     expect(log.tail(0)).toEqual([]);
     await log.close();
     await rm(dir, { recursive: true, force: true });
+  });
+});
+
+describe('BuildLog: stored compressed, readable while written', () => {
+  it('is gzip on disk and much smaller than its text', async () => {
+    const log = await openLog();
+    for (let i = 0; i < 2000; i++) log.write(`gcc -O2 -c src/module_${i % 7}.c -o build/module.o\n`);
+    await log.close();
+    const { readFile, stat } = await import('node:fs/promises');
+    expect((await readFile(log.path)).subarray(0, 2)).toEqual(Buffer.from([0x1f, 0x8b]));
+    const text = await readBuildLog(log.path);
+    expect(text.split('\n')).toHaveLength(2001);
+    expect((await stat(log.path)).size).toBeLessThan(Buffer.byteLength(text) / 10);
+  });
+
+  it('a log still being written shows what was flushed (a crashed build’s log too)', async () => {
+    const log = await openLog();
+    log.write('step one\n');
+    await new Promise((resolve) => setTimeout(resolve, 1300));
+    expect(await readBuildLog(log.path)).toBe('step one\n');
+    await log.close();
+    await log.close();
   });
 });
