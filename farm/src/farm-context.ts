@@ -5,7 +5,7 @@ import { createPublisher } from './index/create-publisher.ts';
 import { indexIdentity, parseIndexTarget } from './index/parse-index-target.ts';
 import type { EmitEvent } from './pipeline/events.ts';
 import type { BuildRecords } from './records/build-records.ts';
-import { SqliteBuildRecords } from './records/sqlite-build-records.ts';
+import { openBuildRecords } from './records/open-build-records.ts';
 import type { ContainerRuntime } from './runtime/container-runtime.ts';
 import { DockerRuntime, parseMemory } from './runtime/docker-runtime.ts';
 import { findHostCaBundle, proxyEnv } from './runtime/host-trust.ts';
@@ -22,7 +22,7 @@ export interface FarmContext {
   publisher: IndexPublisher;
   /** The publisher's index as the build records name it (no credentials). */
   indexId: string;
-  /** Opened on first use (`<home>/records.db`). */
+  /** Opened on first use (`<home>/records.db`, or the PostgreSQL database of `records.url`). */
   records(): BuildRecords;
   sdistCache: ContentCache;
   sourceCache: ContentCache;
@@ -56,7 +56,7 @@ export function createFarmContext({
     runtime,
     publisher: createPublisher(target),
     indexId: indexIdentity(target),
-    records: () => (records ??= new SqliteBuildRecords({ path: join(settings.home, 'records.db') })),
+    records: () => (records ??= openBuildRecords({ home: settings.home, url: settings.recordsUrl })),
     sdistCache: new ContentCache({ root: join(settings.home, 'cache', 'sdists') }),
     sourceCache: new ContentCache({ root: join(settings.home, 'cache', 'sources') }),
     hostCaPath: findHostCaBundle(settings.trustHostCa),

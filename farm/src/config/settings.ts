@@ -210,7 +210,8 @@ export async function loadSettings({
     containerMemory: settings.containers.memory,
     trustHostCa: settings.containers['trust-host-ca'],
     jobs: settings.jobs,
-    recordsUrl: env.WHEELFARM_RECORDS_URL ?? settings.records.url,
+    // An empty variable means "not set": the settings file (or SQLite) decides.
+    recordsUrl: env.WHEELFARM_RECORDS_URL || settings.records.url,
     hosts: settings.hosts?.map((host) => ({
       ...host,
       ...(host.tls
