@@ -8,6 +8,7 @@ import { runMatrixBuild, runMatrixPlan } from './commands/matrix-command.ts';
 import type { MatrixFilterOptions } from './commands/matrix-command.ts';
 import { runRecipesLint, runRecipesShow } from './commands/recipes-command.ts';
 import { runLogs, runStatus } from './commands/records-command.ts';
+import { runSchedule } from './commands/schedule-command.ts';
 import { runServe } from './commands/serve-command.ts';
 import { EXIT, EXIT_CODES_HELP } from './exit-codes.ts';
 import type { CommonOptions } from './run-command.ts';
@@ -149,6 +150,22 @@ matrixFilters(
     runCommand({ ...program.opts<CommonOptions>(), ...options }, {}, (env) => runMatrixBuild(env, packages, options)),
   );
 
+program
+  .command('schedule')
+  .summary('run the matrix on the settings\' cron schedule (a long-lived service)')
+  .description(
+    'Run the `schedule` entries of wheelfarm.yaml until SIGINT or SIGTERM: each entry is a cron expression and ' +
+      'what to run (`matrix`: every missing or stale cell; `new-releases`: only releases never built). Two matrix builds ' +
+      'never run at once, in this process or any other sharing the build records. Every run is logged to ' +
+      '<home>/logs/schedule.log. See the README for a systemd unit.',
+  )
+  .option('--once <name>', 'run that entry now, once, and exit with its result')
+  .option('--index <target>', 'the index the matrix is kept in (default: .wheelfarm/index, or index.url in the settings)')
+  .addOption(jsonOption)
+  .addHelpText('after', '\nExamples:\n  ./wheelfarm schedule\n  ./wheelfarm schedule --once nightly --json')
+  .action((options: CommonOptions & { once?: string }) =>
+    runCommand({ ...program.opts<CommonOptions>(), ...options }, { signalStops: options.once === undefined }, (env) => runSchedule(env, options)),
+  );
 program
   .command('status')
   .summary('the newest builds from the build records')

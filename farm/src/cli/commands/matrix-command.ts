@@ -6,6 +6,7 @@ import type { CellStateName, PlannedCell } from '../../matrix/plan-matrix.ts';
 import { planMatrix } from '../../matrix/plan-matrix.ts';
 import { buildHosts } from '../../matrix/build-hosts.ts';
 import { runMatrix } from '../../matrix/run-matrix.ts';
+import type { MatrixRunResult } from '../../matrix/run-matrix.ts';
 import { pythonTagFromVersion } from '../../wheels/build-id.ts';
 import { EXIT } from '../exit-codes.ts';
 import { formatSeconds } from '../reporter.ts';
@@ -144,18 +145,27 @@ function parseStates(text: string): CellStateName[] {
   return list as CellStateName[];
 }
 
-/** `wheelfarm matrix build`: plans, then builds every missing and stale cell; keeps going past failures. */
-export async function runMatrixBuild(env: CommandEnvironment, names: string[], options: MatrixFilterOptions): Promise<number> {
-  const { context, reporter } = env;
-  const started = performance.now();
+const OUTCOMES = ['published', 'unchanged', 'skipped', 'failed'] as const;
+
+/** Plan, then build the missing and stale cells: what `matrix build` and each scheduled run do. */
+export async function buildMatrixOnce(env: Pick<CommandEnvironment, 'context'>, names: string[], options: MatrixFilterOptions) {
+  const { context } = env;
   const { gathered, cells } = await planFiltered(env, names, options);
   const chosen = cellsToBuild(cells);
   const waiting = cells.filter((c) => c.state === 'failed');
   context.emit({ type: 'planned', buildIds: chosen.map((c) => c.buildId), skipped: [] });
-  const run = chosen.length > 0 ? await runMatrix(context, { gathered, cells: chosen, hosts: await buildHosts(context) }) : { results: [], lostHosts: [] };
-  const outcomes = ['published', 'unchanged', 'skipped', 'failed'] as const;
-  const counts = Object.fromEntries(outcomes.map((o) => [o, run.results.filter((r) => r.outcome === o).length]));
+  const run: MatrixRunResult =
+    chosen.length > 0 ? await runMatrix(context, { gathered, cells: chosen, hosts: await buildHosts(context) }) : { results: [], lostHosts: [] };
+  const counts = Object.fromEntries(OUTCOMES.map((o) => [o, run.results.filter((r) => r.outcome === o).length])) as Record<(typeof OUTCOMES)[number], number>;
   const failed = run.results.filter((r) => r.outcome === 'failed');
+  return { gathered, cells, chosen, waiting, run, counts, failed };
+}
+
+/** `wheelfarm matrix build`: plans, then builds every missing and stale cell; keeps going past failures. */
+export async function runMatrixBuild(env: CommandEnvironment, names: string[], options: MatrixFilterOptions): Promise<number> {
+  const { context, reporter } = env;
+  const started = performance.now();
+  const { gathered, cells, chosen, waiting, run, counts, failed } = await buildMatrixOnce(env, names, options);
   const seconds = (performance.now() - started) / 1000;
   reporter.result(
     {
@@ -175,7 +185,7 @@ export async function runMatrixBuild(env: CommandEnvironment, names: string[], o
       '',
       `${failed.length > 0 ? pc.red('matrix build finished with failures') : pc.green('matrix build done')} in ${formatSeconds(seconds)}: ` +
         `${cells.length} cell(s) planned, ${chosen.length} to build` +
-        (chosen.length > 0 ? ` -> ${outcomes.filter((o) => counts[o]! > 0).map((o) => `${counts[o]} ${o}`).join(', ')}` : ''),
+        (chosen.length > 0 ? ` -> ${OUTCOMES.filter((o) => counts[o] > 0).map((o) => `${counts[o]} ${o}`).join(', ')}` : ''),
       ...run.results.map((r) => `  ${r.outcome.padEnd(9)} ${r.buildId}${r.host ? pc.dim(` @${r.host}`) : ''}${r.wheel ? `  ${r.wheel}` : ''}${r.outcome === 'failed' ? `  ${pc.dim(r.log ? `(log: ${r.log})` : `(${r.error?.message ?? ''})`)}` : ''}`),
       ...waiting.map((c) => `  ${pc.yellow('waiting')}   ${c.buildId}: ${c.reason}`),
       ...run.lostHosts.map((h) => `  ${pc.red('lost host')} ${h.name}: ${h.reason}`),

@@ -1,0 +1,120 @@
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { execa } from 'execa';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { REPO_ROOT, makeTempDir, packFixture, publishedWheels, runWheelfarm, wheelfarmContainers } from './helpers.ts';
+
+/**
+ * `wheelfarm matrix plan|build` and `wheelfarm schedule` on a small real matrix: markupsafe from the
+ * upstream index and a fixture sdist that does not compile, for cp313. Each test has a farm of its
+ * own (home, index, recipes), so the matrix lock of one does not stop another.
+ */
+async function farm(recipes: Record<string, string>, extra = ''): Promise<{ config: string; index: string; home: string }> {
+  const dir = await makeTempDir('matrix');
+  const recipesDir = join(dir, 'recipes');
+  await execa('mkdir', ['-p', recipesDir]);
+  for (const [name, text] of Object.entries(recipes)) await writeFile(join(recipesDir, `${name}.yaml`), text);
+  const config = join(dir, 'wheelfarm.yaml');
+  await writeFile(config, `home: ${join(dir, 'home')}\nindex:\n  dir: ${join(dir, 'index')}\nrecipes:\n  dir: ${recipesDir}\nmatrix:\n  pythons: ["3.13"]\n${extra}`);
+  return { config, index: join(dir, 'index'), home: join(dir, 'home') };
+}
+
+const summary = (run: Awaited<ReturnType<typeof runWheelfarm>>) => run.events.find((e) => e.type === 'summary' || e.type === 'plan') as Record<string, any>;
+
+describe('matrix plan and matrix build', () => {
+  let broken: { path: string; sha256: string };
+  beforeAll(async () => {
+    broken = await packFixture('broken', 'brokenext', '0.1.0');
+  });
+
+  it('builds what is missing, keeps going past a failure, and then plans the failure as waiting for its back-off', async () => {
+    const { config, index } = await farm({
+      markupsafe: '# defaults\n',
+      brokenext: `source:\n  url: ${pathToFileURL(broken.path).href}\n  sha256: ${broken.sha256}\n`,
+    });
+    const plan = await runWheelfarm(['--config', config, 'matrix', 'plan', '--json']);
+    expect(plan.exitCode, plan.stderr).toBe(0);
+    expect(summary(plan)).toMatchObject({ counts: { missing: 2, built: 0 }, toBuild: 2 });
+    expect(summary(plan).cells.map((c: { buildId: string }) => c.buildId).sort()).toEqual([
+      'brokenext-0.1.0-cp313-manylinux_2_31_x86_64',
+      expect.stringMatching(/^markupsafe-[\d.]+-cp313-manylinux_2_31_x86_64$/),
+    ]);
+
+    const build = await runWheelfarm(['--config', config, 'matrix', 'build', '--json']);
+    expect(build.exitCode, build.stderr).toBe(1);
+    expect(summary(build)).toMatchObject({ ok: false, built: 2, counts: { published: 1, failed: 1 } });
+    expect(await publishedWheels(index, 'markupsafe')).toHaveLength(1);
+    expect(await wheelfarmContainers('brokenext')).toEqual([]);
+    expect(await wheelfarmContainers('markupsafe')).toEqual([]);
+
+    const after = await runWheelfarm(['--config', config, 'matrix', 'plan', '--json']);
+    const states = Object.fromEntries(summary(after).cells.map((c: { name: string; state: string }) => [c.name, c]));
+    expect(states.markupsafe).toMatchObject({ state: 'built' });
+    expect(states.brokenext).toMatchObject({ state: 'failed', retryAt: expect.any(String) });
+    expect(states.brokenext.reason).toContain('failed 1 time with these inputs');
+
+    // Nothing to build: the failure waits, the built cell stays; exit 0.
+    const again = await runWheelfarm(['--config', config, 'matrix', 'build', '--json']);
+    expect(again.exitCode, again.stderr).toBe(0);
+    expect(summary(again)).toMatchObject({ built: 0, waiting: [{ name: 'brokenext', state: 'failed' }] });
+
+    // The records say what happened; the failed build's log is readable.
+    const status = await runWheelfarm(['--config', config, 'status', 'brokenext', '--json']);
+    const [record] = (status.events.find((e) => e.type === 'status') as unknown as { records: { id: number; state: string }[] }).records;
+    expect(record).toMatchObject({ state: 'failed' });
+    const logs = await runWheelfarm(['--config', config, 'logs', String(record!.id)]);
+    expect(logs.exitCode).toBe(0);
+    expect(logs.stdout).toContain('WHEELFARM_EXPECTED_COMPILE_ERROR');
+  });
+
+  it('a second matrix build while one runs is refused (exit 4): one matrix build at a time', async () => {
+    const { config } = await farm({ markupsafe: '# defaults\n' });
+    const first = execa(`${REPO_ROOT}/wheelfarm`, ['--config', config, 'matrix', 'build', '--json'], { cwd: REPO_ROOT, reject: false });
+    await new Promise<void>((resolve) => {
+      first.stdout!.on('data', (chunk: Buffer) => {
+        if (chunk.toString().includes('"type":"planned"')) resolve();
+      });
+    });
+    const second = await runWheelfarm(['--config', config, 'matrix', 'build', '--json']);
+    expect(second.exitCode).toBe(4);
+    expect(second.stdout).toContain('another matrix build is running');
+    expect((await first).exitCode).toBe(0);
+  });
+});
+
+describe('wheelfarm schedule', () => {
+  it('runs its entries on their cron schedule, builds only what is new, and stops cleanly on SIGTERM', async () => {
+    const { config, index, home } = await farm(
+      { markupsafe: '# defaults\n' },
+      'schedule:\n  - name: often\n    cron: "*/3 * * * * *"\n    run: new-releases\n',
+    );
+    const schedule = execa(`${REPO_ROOT}/wheelfarm`, ['--config', config, 'schedule', '--json'], { cwd: REPO_ROOT, reject: false });
+    const finished: Record<string, any>[] = [];
+    await new Promise<void>((resolve, reject) => {
+      schedule.stdout!.on('data', (chunk: Buffer) => {
+        for (const line of chunk.toString().split('\n').filter((l) => l.startsWith('{'))) {
+          const event = JSON.parse(line) as Record<string, any>;
+          if (event.type === 'run-finished') finished.push(event);
+          if (finished.length >= 2) resolve();
+        }
+      });
+      void schedule.then(() => reject(new Error('schedule ended early')));
+    });
+    schedule.kill('SIGTERM');
+    const result = await schedule;
+    expect(result.exitCode).toBe(0);
+    expect(finished[0]).toMatchObject({ name: 'often', outcome: 'done', detail: expect.stringContaining('1 published') });
+    expect(finished[1]).toMatchObject({ name: 'often', outcome: 'done', detail: expect.stringContaining('0 to build') });
+    expect(await publishedWheels(index, 'markupsafe')).toHaveLength(1);
+    const log = await execa('cat', [join(home, 'logs', 'schedule.log')]);
+    expect(log.stdout).toContain('"type":"run-finished"');
+  });
+
+  it('a bad cron expression is refused with the entry named', async () => {
+    const { config } = await farm({}, 'schedule:\n  - name: broken\n    cron: "every night"\n    run: matrix\n');
+    const run = await runWheelfarm(['--config', config, 'schedule']);
+    expect(run.exitCode).toBe(2);
+    expect(run.stderr).toMatch(/`schedule\[0\]\.cron` \(broken\): `every night` is not a cron expression/);
+  });
+});
