@@ -18,7 +18,7 @@ export function createTerminalReporter(err: NodeJS.WritableStream = process.stde
   const line = (text: string) => err.write(`${text}\n`);
   return {
     event(event) {
-      const text = describe(event);
+      const text = describeEvent(event);
       if (text) line(text);
     },
     result(_payload, text) {
@@ -27,7 +27,7 @@ export function createTerminalReporter(err: NodeJS.WritableStream = process.stde
   };
 }
 
-function describe(event: FarmEvent): string | undefined {
+export function describeEvent(event: FarmEvent): string | undefined {
   switch (event.type) {
     case 'resolved':
       return `${pc.bold(event.project)} ${event.version}: ${event.sdist} from ${event.upstream}`;
@@ -42,7 +42,8 @@ function describe(event: FarmEvent): string | undefined {
     case 'planned':
       return [
         ...event.skipped.map((s) => pc.yellow(`  skipping Python ${s.python}: ${s.reason}`)),
-        `  ${event.buildIds.length} cell(s): ${event.buildIds.join(', ')}`,
+        // A matrix can plan a thousand cells: name them only when there are few.
+        `  ${event.buildIds.length} cell(s) to build${event.buildIds.length > 0 && event.buildIds.length <= 8 ? `: ${event.buildIds.join(', ')}` : ''}`,
       ].join('\n');
     case 'step':
       if (event.status === 'started') return `${pc.cyan('▶')} ${event.buildId}: ${event.step}`;

@@ -8,6 +8,7 @@ import type { FarmContext } from '../farm-context.ts';
 import { sweepContainers } from '../runtime/sweep-containers.ts';
 import { EXIT, exitCodeFor } from './exit-codes.ts';
 import type { Reporter } from './reporter.ts';
+import { createLiveReporter } from './live-view.ts';
 import { createJsonReporter, createTerminalReporter } from './reporter.ts';
 
 export const REPOSITORY_ROOT = resolve(import.meta.dirname, '..', '..', '..');
@@ -40,7 +41,7 @@ export async function runCommand(
   },
   body: (env: CommandEnvironment) => Promise<number>,
 ): Promise<never> {
-  const reporter = options.json ? createJsonReporter() : createTerminalReporter();
+  const reporter = options.json ? createJsonReporter() : process.stderr.isTTY ? createLiveReporter() : createTerminalReporter();
   const controller = new AbortController();
   let interrupted: string | undefined;
   const onSignal = (signal: NodeJS.Signals) => {
