@@ -1,15 +1,7 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
-import { runBuildCommand } from './commands/build-command.ts';
-import { runImagesBuild, runImagesList } from './commands/images-command.ts';
-import { runIndexRepair, runIndexYank } from './commands/index-command.ts';
-import { runMatrixBuild, runMatrixPlan } from './commands/matrix-command.ts';
 import type { MatrixFilterOptions } from './commands/matrix-command.ts';
-import { runRecipesLint, runRecipesShow } from './commands/recipes-command.ts';
-import { runLogs, runStatus } from './commands/records-command.ts';
-import { runSchedule } from './commands/schedule-command.ts';
-import { runServe } from './commands/serve-command.ts';
 import { EXIT, EXIT_CODES_HELP } from './exit-codes.ts';
 import type { CommonOptions } from './run-command.ts';
 import { runCommand } from './run-command.ts';
@@ -46,7 +38,7 @@ program
     '\nExamples:\n  ./wheelfarm build markupsafe\n  ./wheelfarm build numpy==2.3.5 --python 3.13\n  ./wheelfarm build lxml --json > build.jsonl',
   )
   .action((packageSpec: string, options: CommonOptions & { python?: string; jobs?: string; rebuild?: boolean }) =>
-    runCommand({ ...program.opts<CommonOptions>(), ...options }, {}, (env) => runBuildCommand(env, packageSpec, options)),
+    runCommand({ ...program.opts<CommonOptions>(), ...options }, {}, async (env) => (await import('./commands/build-command.ts')).runBuildCommand(env, packageSpec, options)),
   );
 
 const images = program.command('images').summary('show or build the build and runtime images');
@@ -54,12 +46,12 @@ images
   .command('build')
   .description('Build the base, build and runtime images that are missing for images/images.yaml.')
   .addOption(jsonOption)
-  .action((options: CommonOptions) => runCommand({ ...program.opts<CommonOptions>(), ...options }, {}, runImagesBuild));
+  .action((options: CommonOptions) => runCommand({ ...program.opts<CommonOptions>(), ...options }, {}, async (env) => (await import('./commands/images-command.ts')).runImagesBuild(env)));
 images
   .command('list')
   .description('List the images the definitions call for (tagged by the hash of their inputs) and whether they exist.')
   .addOption(jsonOption)
-  .action((options: CommonOptions) => runCommand({ ...program.opts<CommonOptions>(), ...options }, {}, runImagesList));
+  .action((options: CommonOptions) => runCommand({ ...program.opts<CommonOptions>(), ...options }, {}, async (env) => (await import('./commands/images-command.ts')).runImagesList(env)));
 
 const recipes = program.command('recipes').summary('check or show the build recipes in recipes/');
 recipes
@@ -68,7 +60,7 @@ recipes
   .argument('[names...]', 'packages whose recipes to check (default: all)')
   .addOption(jsonOption)
   .action((names: string[], options: CommonOptions) =>
-    runCommand({ ...program.opts<CommonOptions>(), ...options }, { needsDocker: false }, (env) => runRecipesLint(env, names)),
+    runCommand({ ...program.opts<CommonOptions>(), ...options }, { needsDocker: false }, async (env) => (await import('./commands/recipes-command.ts')).runRecipesLint(env, names)),
   );
 recipes
   .command('show')
@@ -76,7 +68,7 @@ recipes
   .argument('<name>', 'a project name')
   .addOption(jsonOption)
   .action((name: string, options: CommonOptions) =>
-    runCommand({ ...program.opts<CommonOptions>(), ...options }, { needsDocker: false }, (env) => runRecipesShow(env, name)),
+    runCommand({ ...program.opts<CommonOptions>(), ...options }, { needsDocker: false }, async (env) => (await import('./commands/recipes-command.ts')).runRecipesShow(env, name)),
   );
 
 const index = program.command('index').summary('yank, unyank or repair an index wheelfarm writes (directory or S3)');
@@ -90,8 +82,7 @@ index
   .addOption(indexOption())
   .addOption(jsonOption)
   .action((spec: string, options: CommonOptions & { reason?: string }) =>
-    runCommand({ ...program.opts<CommonOptions>(), ...options }, { needsDocker: false }, (env) =>
-      runIndexYank(env, spec, { yank: true, ...(options.reason ? { reason: options.reason } : {}) }),
+    runCommand({ ...program.opts<CommonOptions>(), ...options }, { needsDocker: false }, async (env) => (await import('./commands/index-command.ts')).runIndexYank(env, spec, { yank: true, ...(options.reason ? { reason: options.reason } : {}) }),
     ),
   );
 index
@@ -101,7 +92,7 @@ index
   .addOption(indexOption())
   .addOption(jsonOption)
   .action((spec: string, options: CommonOptions) =>
-    runCommand({ ...program.opts<CommonOptions>(), ...options }, { needsDocker: false }, (env) => runIndexYank(env, spec, { yank: false })),
+    runCommand({ ...program.opts<CommonOptions>(), ...options }, { needsDocker: false }, async (env) => (await import('./commands/index-command.ts')).runIndexYank(env, spec, { yank: false })),
   );
 index
   .command('repair')
@@ -109,7 +100,7 @@ index
   .addOption(indexOption())
   .addOption(jsonOption)
   .action((options: CommonOptions) =>
-    runCommand({ ...program.opts<CommonOptions>(), ...options }, { needsDocker: false }, runIndexRepair),
+    runCommand({ ...program.opts<CommonOptions>(), ...options }, { needsDocker: false }, async (env) => (await import('./commands/index-command.ts')).runIndexRepair(env)),
   );
 
 const matrix = program.command('matrix').summary('plan or build the whole matrix: recipes x releases x Pythons');
@@ -133,7 +124,7 @@ matrixFilters(
 )
   .addHelpText('after', '\nExamples:\n  ./wheelfarm matrix plan\n  ./wheelfarm matrix plan numpy --state missing,stale\n  ./wheelfarm matrix plan --json | jq .counts')
   .action((packages: string[], options: CommonOptions & MatrixFilterOptions) =>
-    runCommand({ ...program.opts<CommonOptions>(), ...options }, { needsDocker: false }, (env) => runMatrixPlan(env, packages, options)),
+    runCommand({ ...program.opts<CommonOptions>(), ...options }, { needsDocker: false }, async (env) => (await import('./commands/matrix-command.ts')).runMatrixPlan(env, packages, options)),
   );
 matrixFilters(
   matrix
@@ -147,7 +138,7 @@ matrixFilters(
   .option('--rebuild', 'rebuild every selected cell, built ones too (each gets the next build tag)')
   .addHelpText('after', '\nExamples:\n  ./wheelfarm matrix build\n  ./wheelfarm matrix build --new-releases\n  ./wheelfarm matrix build numpy lxml --python 3.13 --json > matrix.jsonl')
   .action((packages: string[], options: CommonOptions & MatrixFilterOptions) =>
-    runCommand({ ...program.opts<CommonOptions>(), ...options }, {}, (env) => runMatrixBuild(env, packages, options)),
+    runCommand({ ...program.opts<CommonOptions>(), ...options }, {}, async (env) => (await import('./commands/matrix-command.ts')).runMatrixBuild(env, packages, options)),
   );
 
 program
@@ -164,7 +155,7 @@ program
   .addOption(jsonOption)
   .addHelpText('after', '\nExamples:\n  ./wheelfarm schedule\n  ./wheelfarm schedule --once nightly --json')
   .action((options: CommonOptions & { once?: string }) =>
-    runCommand({ ...program.opts<CommonOptions>(), ...options }, { signalStops: options.once === undefined }, (env) => runSchedule(env, options)),
+    runCommand({ ...program.opts<CommonOptions>(), ...options }, { signalStops: options.once === undefined }, async (env) => (await import('./commands/schedule-command.ts')).runSchedule(env, options)),
   );
 program
   .command('status')
@@ -176,14 +167,14 @@ program
   .addOption(jsonOption)
   .addHelpText('after', '\nExamples:\n  ./wheelfarm status\n  ./wheelfarm status numpy --state failed\n  ./wheelfarm logs 42')
   .action((project: string | undefined, options: CommonOptions & { state?: string; limit?: string }) =>
-    runCommand({ ...program.opts<CommonOptions>(), ...options }, { needsDocker: false }, (env) => runStatus(env, project, options)),
+    runCommand({ ...program.opts<CommonOptions>(), ...options }, { needsDocker: false }, async (env) => (await import('./commands/records-command.ts')).runStatus(env, project, options)),
   );
 program
   .command('logs')
   .summary("print a build's log")
   .description("Print a build's log (stored compressed), by record number or build identifier (then the newest build of that cell). A running build's log shows what it has written so far.")
   .argument('<build>', 'a record number from `wheelfarm status`, or a build identifier')
-  .action((which: string) => runCommand({ ...program.opts<CommonOptions>() }, { needsDocker: false }, (env) => runLogs(env, which)));
+  .action((which: string) => runCommand({ ...program.opts<CommonOptions>() }, { needsDocker: false }, async (env) => (await import('./commands/records-command.ts')).runLogs(env, which)));
 
 program
   .command('serve')
@@ -201,7 +192,7 @@ program
     '\nExamples:\n  ./wheelfarm serve\n  ./wheelfarm serve --host 0.0.0.0 --port 8000\n  pip install --index-url http://127.0.0.1:8080/simple/ markupsafe',
   )
   .action((options: CommonOptions & { host?: string; port?: string }) =>
-    runCommand({ ...program.opts<CommonOptions>(), ...options }, { needsDocker: false, signalStops: true }, (env) => runServe(env, options)),
+    runCommand({ ...program.opts<CommonOptions>(), ...options }, { needsDocker: false, signalStops: true }, async (env) => (await import('./commands/serve-command.ts')).runServe(env, options)),
   );
 
 await program.parseAsync(process.argv);
