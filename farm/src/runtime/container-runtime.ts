@@ -86,6 +86,13 @@ export interface ContainerRuntime {
   importImage(options: { rootfs: Readable; tag: string; signal?: AbortSignal }): Promise<void>;
   pullImage(options: { reference: string; onOutput?: (line: string) => void }): Promise<void>;
   tagImage(options: { source: string; tag: string }): Promise<void>;
+  /**
+   * The image as a `docker save` archive, streamed (images are hundreds of MB). With loadImage,
+   * how images move between engines: no registry is assumed (see replicate-image.ts).
+   */
+  saveImage(tag: string): Promise<Readable>;
+  /** `docker load` of such an archive; rejects when the engine reports an error, not only on HTTP errors. */
+  loadImage(tar: Readable, options?: { signal?: AbortSignal }): Promise<void>;
   listContainers(labelFilter: string[]): Promise<ContainerSummary[]>;
   removeContainer(id: string): Promise<void>;
 }

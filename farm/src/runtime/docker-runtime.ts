@@ -1,7 +1,7 @@
 import { PassThrough } from 'node:stream';
 import type { Readable } from 'node:stream';
 import Docker from 'dockerode';
-import { EnvironmentError, WheelfarmError } from '../errors.ts';
+import { EnvironmentError, WheelfarmError, interruption } from '../errors.ts';
 import type {
   BuildImageOptions,
   ContainerRuntime,
@@ -15,14 +15,18 @@ import type {
 } from './container-runtime.ts';
 import { extractFiles, packFiles } from './tar-streams.ts';
 
-/** The Docker engine, through its API (dockerode). Honours DOCKER_HOST like the docker CLI. */
+/**
+ * The Docker engine, through its API (dockerode). Without options: the engine DOCKER_HOST names,
+ * like the docker CLI's; docker-hosts.ts makes one per host of the `hosts` setting.
+ */
 export class DockerRuntime implements ContainerRuntime {
   readonly description: string;
   readonly #docker: Docker;
 
-  constructor({ docker = new Docker() }: { docker?: Docker } = {}) {
+  /** `description` names the engine in messages (default: DOCKER_HOST, else the default socket). */
+  constructor({ docker = new Docker(), description }: { docker?: Docker; description?: string } = {}) {
     this.#docker = docker;
-    this.description = process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock';
+    this.description = description ?? process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock';
   }
 
   async ping(): Promise<void> {
@@ -112,6 +116,50 @@ export class DockerRuntime implements ContainerRuntime {
     await this.#follow(stream as unknown as Readable, onOutput, `pulling ${reference}`);
   }
 
+  /** `docker save` of one image, as the engine streams it (hundreds of MB: never buffered). */
+  async saveImage(tag: string): Promise<Readable> {
+    try {
+      return (await this.#docker.getImage(tag).get()) as unknown as Readable;
+    } catch (error) {
+      if ((error as { statusCode?: number }).statusCode === 404) {
+        throw new EnvironmentError('image-not-found', `the engine at ${this.description} has no image ${tag} to save`, {
+          cause: error,
+          hint: 'build it there first (`./wheelfarm images build`), or copy it from an engine that has it',
+        });
+      }
+      throw new WheelfarmError('docker-operation-failed', `saving image ${tag} on ${this.description} failed: ${(error as Error).message}`, {
+        cause: error,
+      });
+    }
+  }
+
+  /**
+   * `docker load` from a stream. The engine answers 200 and reports a bad archive as an `error`
+   * message in its JSON stream, so that stream is read to its end; a source stream that fails,
+   * or a connection cut before the end, fails the load too.
+   */
+  async loadImage(tar: Readable, { signal }: { signal?: AbortSignal } = {}): Promise<void> {
+    let sourceError: Error | undefined;
+    const onSourceError = (error: Error): void => {
+      sourceError ??= error;
+    };
+    tar.on('error', onSourceError);
+    const what = `loading an image into ${this.description}`;
+    try {
+      // quiet: no per-layer progress bars; the engine writes its one result line (or error) at the end.
+      const stream = await this.#docker.loadImage(tar, { quiet: true, ...(signal ? { abortSignal: signal } : {}) });
+      await this.#follow(stream as unknown as Readable, undefined, what);
+    } catch (error) {
+      if (signal?.aborted) throw interruption(signal);
+      if (sourceError) throw sourceFailed(what, sourceError);
+      if (error instanceof WheelfarmError) throw error;
+      throw new WheelfarmError('docker-operation-failed', `${what} failed: ${(error as Error).message}`, { cause: error });
+    } finally {
+      tar.off('error', onSourceError);
+    }
+    if (sourceError) throw sourceFailed(what, sourceError);
+  }
+
   async tagImage({ source, tag }: { source: string; tag: string }): Promise<void> {
     const [repo, version] = splitTag(tag);
     await this.#docker.getImage(source).tag({ repo, tag: version });
@@ -126,22 +174,16 @@ export class DockerRuntime implements ContainerRuntime {
     await removeQuietly(this.#docker.getContainer(id));
   }
 
-  /** Follows a JSON-message stream (build, pull, import); rejects on the engine's `error`. */
+  /** Follows a JSON-message stream (build, pull, import, load); rejects on the engine's `error`. */
   async #follow(stream: Readable, onOutput: ((line: string) => void) | undefined, what: string): Promise<void> {
     const tail: string[] = [];
-    await new Promise<void>((resolve, reject) => {
-      this.#docker.modem.followProgress(
-        stream,
-        (error: Error | null) => (error ? reject(error) : resolve()),
-        (event: { stream?: string; status?: string; error?: string; errorDetail?: { message?: string } }) => {
-          const text = event.stream ?? (event.status ? `${event.status}\n` : '');
-          if (text) {
-            onOutput?.(text);
-            tail.push(...text.split('\n').filter(Boolean));
-            tail.splice(0, Math.max(0, tail.length - 40));
-          }
-        },
-      );
+    await followJsonMessages(stream, (event) => {
+      const text = event.stream ?? (event.status ? `${event.status}\n` : '');
+      if (text) {
+        onOutput?.(text);
+        tail.push(...text.split('\n').filter(Boolean));
+        tail.splice(0, Math.max(0, tail.length - 40));
+      }
     }).catch((error: unknown) => {
       throw new WheelfarmError('docker-operation-failed', `${what} failed: ${(error as Error).message}`, {
         cause: error,
@@ -201,6 +243,61 @@ class DockerContainer implements RunningContainer {
     this.#removal ??= removeQuietly(this.#container);
     return this.#removal;
   }
+}
+
+interface JsonMessage {
+  stream?: string;
+  status?: string;
+  error?: string;
+  errorDetail?: { message?: string };
+}
+
+/**
+ * Reads the engine's newline-separated JSON messages to the end of the stream. Rejects when one
+ * is an `error` (the engine answers 200 and reports failures in the stream; docker-modem's
+ * followProgress does not look at them), or when the stream is cut off before its end.
+ */
+function followJsonMessages(stream: Readable, onMessage: (message: JsonMessage) => void): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    let pending = '';
+    let failure: Error | undefined;
+    const take = (line: string): void => {
+      const text = line.trim();
+      if (!text) return;
+      let message: JsonMessage;
+      try {
+        message = JSON.parse(text) as JsonMessage;
+      } catch {
+        failure ??= new Error(`the engine sent a line that is not JSON: ${text.slice(0, 200)}`);
+        return;
+      }
+      if (message.error !== undefined || message.errorDetail?.message !== undefined) {
+        failure ??= new Error(message.errorDetail?.message ?? message.error);
+      }
+      onMessage(message);
+    };
+    stream.setEncoding('utf8');
+    stream.on('data', (chunk: string) => {
+      pending += chunk;
+      for (let newline = pending.indexOf('\n'); newline >= 0; newline = pending.indexOf('\n')) {
+        take(pending.slice(0, newline));
+        pending = pending.slice(newline + 1);
+      }
+    });
+    stream.on('end', () => {
+      take(pending);
+      if (failure) reject(failure);
+      else resolve();
+    });
+    stream.on('error', (error) => reject(failure ?? error));
+    stream.on('close', () => {
+      if (!stream.readableEnded) reject(failure ?? new Error('the engine closed the connection before the operation finished'));
+    });
+  });
+}
+
+function sourceFailed(what: string, error: Error): WheelfarmError {
+  return new WheelfarmError('docker-operation-failed', `${what} failed: the image archive could not be read: ${error.message}`, { cause: error });
 }
 
 async function removeQuietly(container: Docker.Container): Promise<void> {
