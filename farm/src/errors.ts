@@ -42,11 +42,14 @@ export class BuildStepError extends WheelfarmError {
   readonly step: string;
   readonly logTail: string[];
   readonly logPath: string | undefined;
+  /** The step's exit code; 128 + N when a signal killed it (137: SIGKILL, e.g. the engine stopping, or out of memory). */
+  readonly exitCode: number | undefined;
 
   constructor(
-    options: { buildId: string; step: string; message: string; logTail?: string[]; logPath?: string } & WheelfarmErrorOptions,
+    options: { buildId: string; step: string; message: string; logTail?: string[]; logPath?: string; exitCode?: number } & WheelfarmErrorOptions,
   ) {
     super(`${options.step}-failed`, options.message, options);
+    this.exitCode = options.exitCode;
     this.buildId = options.buildId;
     this.step = options.step;
     this.logTail = options.logTail ?? [];

@@ -133,3 +133,72 @@ describe('a second engine', () => {
     );
   });
 });
+
+/**
+ * The matrix across two hosts (the main engine and the second one), one slot each: images reach
+ * the second host by save/load, cells run on both, and when the second engine stops in the middle
+ * of a build its cell finishes on the main engine: every wheel published once, no record wrong.
+ * Runs last: it stops the second engine.
+ */
+describe('a matrix build across two hosts, one of them lost in the middle', () => {
+  it('finishes every cell on the host that is left; nothing published twice; the records agree', async () => {
+    const { writeFile, mkdir, readdir } = await import('node:fs/promises');
+    const { makeTempDir } = await import('./helpers.ts');
+    const dir = await makeTempDir('two-hosts');
+    await mkdir(join(dir, 'recipes'));
+    await writeFile(join(dir, 'recipes', 'markupsafe.yaml'), 'latest: 2\n');
+    const config = join(dir, 'wheelfarm.yaml');
+    await writeFile(
+      config,
+      [
+        `home: ${join(dir, 'home')}`,
+        `index:\n  dir: ${join(dir, 'index')}`,
+        `recipes:\n  dir: ${join(dir, 'recipes')}`,
+        'hosts:',
+        '  - name: main',
+        '    docker: unix:///var/run/docker.sock',
+        '    slots: 1',
+        '  - name: second',
+        `    docker: ${host.docker}`,
+        '    slots: 1',
+        '',
+      ].join('\n'),
+    );
+    const farm = execa(join(REPO_ROOT, 'wheelfarm'), ['--config', config, 'matrix', 'build', '--json'], { cwd: REPO_ROOT, reject: false });
+    const events: Record<string, any>[] = [];
+    let stopped: Promise<unknown> | undefined;
+    farm.stdout!.on('data', (chunk: Buffer) => {
+      for (const line of chunk.toString().split('\n').filter((l) => l.startsWith('{'))) {
+        const event = JSON.parse(line) as Record<string, any>;
+        events.push(event);
+        // The second host is busy building: stop its engine under it.
+        if (!stopped && event.type === 'step' && event.host === 'second' && event.step === 'build' && event.status === 'started') {
+          stopped = execa(SCRIPT, ['stop', '--dir', stateDir], { stderr: 'inherit' });
+        }
+      }
+    });
+    const result = await farm;
+    await stopped;
+    expect(stopped, 'the second host never started a build').toBeDefined();
+    const summary = events.find((e) => e.type === 'summary')!;
+    expect(result.exitCode, JSON.stringify(summary)).toBe(0);
+    expect(summary.lostHosts).toEqual([{ name: 'second', reason: expect.any(String) }]);
+    expect(summary.counts).toMatchObject({ published: 4, failed: 0 });
+    expect(events.some((e) => e.type === 'host' && e.status === 'image-copied' && e.host === 'second')).toBe(true);
+    const cellsOn = (name: string) => events.filter((e) => e.type === 'cell' && e.host === name).length;
+    expect(cellsOn('main')).toBe(4);
+
+    // Every cell once in the index.
+    const wheels = (await readdir(join(dir, 'index', 'files', 'markupsafe'))).filter((f) => f.endsWith('.whl'));
+    expect(wheels).toHaveLength(4);
+    // The records: one published build per cell; the lost attempt is a failure, none is left running.
+    const status = await execa(join(REPO_ROOT, 'wheelfarm'), ['--config', config, 'status', '--json'], { cwd: REPO_ROOT });
+    const records = (JSON.parse(status.stdout.trim().split('\n').pop()!) as { records: { buildId: string; state: string }[] }).records;
+    const published = records.filter((r) => r.state === 'published').map((r) => r.buildId);
+    expect(new Set(published).size).toBe(4);
+    expect(published).toHaveLength(4);
+    expect(records.filter((r) => r.state === 'running')).toEqual([]);
+    expect(records.filter((r) => r.state === 'failed')).toHaveLength(1);
+    expect(await docker.listContainers({ all: true, filters: { label: ['wheelfarm=1'] } })).toEqual([]);
+  });
+});

@@ -58,6 +58,7 @@ export function describeEvent(event: FarmEvent): string | undefined {
       }
       return `${pc.green('✓')} ${event.buildId}: ${event.outcome} ${event.wheel} ${pc.dim(`(${formatSeconds(event.seconds)})`)}`;
     case 'host':
+      if (event.status === 'image-copied') return pc.dim(`  host ${event.host}: copied ${event.tag} from ${event.from} in ${formatSeconds(event.seconds)}`);
       return `${pc.red('✗')} host ${event.host} lost: ${event.reason}; its cells go to the other hosts`;
     default:
       return undefined;

@@ -1,9 +1,26 @@
 import type { FarmContext } from '../farm-context.ts';
+import { defaultHosts, runtimeForHost } from '../runtime/docker-hosts.ts';
+import { parseMemory } from '../runtime/docker-runtime.ts';
 import type { BuildHost } from './run-matrix.ts';
 
 /**
  * The hosts a matrix build runs on: the settings' `hosts`, or the local engine with `jobs` slots.
+ * Each gets a context of its own: its engine, a memory limit per container that keeps its cells
+ * together within the host's `memory`, and events marked with its name.
  */
 export async function buildHosts(context: FarmContext): Promise<BuildHost[]> {
-  return [{ name: 'local', slots: context.settings.jobs, context }];
+  const configured = context.settings.hosts !== undefined;
+  return defaultHosts(context.settings).map((host) => {
+    const share = host.memory ? Math.floor(parseMemory(host.memory) / host.slots) : Number.POSITIVE_INFINITY;
+    return {
+      name: host.name,
+      slots: host.slots,
+      context: {
+        ...context,
+        runtime: configured ? runtimeForHost(host) : context.runtime,
+        containerMemoryBytes: Math.min(context.containerMemoryBytes, share),
+        emit: (event) => context.emit(event.type === 'step' || event.type === 'cell' ? { ...event, host: host.name } : event),
+      },
+    };
+  });
 }

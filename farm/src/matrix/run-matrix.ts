@@ -1,7 +1,16 @@
 import PQueue from 'p-queue';
-import { InterruptedError, interruption, TransientError, WheelfarmError } from '../errors.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  BuildStepError,
+  IntegrityError,
+  InterruptedError,
+  interruption,
+  PublishConflictError,
+  TransientError,
+  UserInputError,
+  WheelfarmError,
+} from '../errors.ts';
 import type { FarmContext } from '../farm-context.ts';
-import type { ImagePlan } from '../images/image-plan.ts';
 import { pythonDir } from '../images/render-dockerfile.ts';
 import type { CellResult } from '../pipeline/build-cell.ts';
 import { buildCell } from '../pipeline/build-cell.ts';
@@ -9,6 +18,7 @@ import type { CellPlan } from '../pipeline/cell-plan.ts';
 import { prepareImages } from '../pipeline/prepare-images.ts';
 import { prepareRecipeImage } from '../pipeline/prepare-recipe-image.ts';
 import { fetchSource } from '../pipeline/resolve-source.ts';
+import { replicateImage } from '../runtime/replicate-image.ts';
 import { isProcessAlive } from '../runtime/sweep-containers.ts';
 import { normalizeName } from '../wheels/names.ts';
 import type { GatheredMatrix } from './gather-matrix.ts';
@@ -65,8 +75,8 @@ async function schedule(context: FarmContext, gathered: GatheredMatrix, cells: P
   const live = new Set(hosts.map((h) => h.name));
   const queues = new Map(hosts.map((h) => [h.name, new PQueue({ concurrency: h.slots })]));
   const sdists = new Memo<{ path: string; filename: string }>();
-  const images = new Memo<ImagePlan>();
-  const recipeImages = new Memo<string>();
+  const placed = new Memo<void>();
+  const images = gathered.prepared.plan;
   const packages = new Map(gathered.packages.map((p) => [p.recipe.name, p]));
   const { definitions } = gathered.prepared.loaded;
   const dirs = new Map(definitions.pythons.map((p) => [`cp${p.version.split('.').slice(0, 2).join('')}`, pythonDir(p)]));
@@ -79,22 +89,59 @@ async function schedule(context: FarmContext, gathered: GatheredMatrix, cells: P
   const planFor = async (host: BuildHost, planned: PlannedCell): Promise<CellPlan> => {
     const pkg = packages.get(normalizeName(planned.cell.name))!;
     const sdist = await sdists.get(`${planned.source.name}==${planned.source.version}`, () => fetchSource(context, planned.source));
-    const imagePlan = await images.get(host.name, async () => (await prepareImages(host.context)).plan);
-    const buildImage = await recipeImages.get(`${host.name}\0${pkg.recipe.name}`, () =>
-      prepareRecipeImage(host.context, { prepared: gathered.prepared, buildImage: imagePlan.build.tag, recipe: pkg.recipe }),
-    );
+    await place(host, [images.build.tag, images.runtime.tag], async (on) => {
+      await prepareImages(on.context);
+    });
+    if (pkg.image !== images.build.tag) {
+      await place(host, [pkg.image], async (on) => {
+        await prepareRecipeImage(on.context, { prepared: gathered.prepared, buildImage: images.build.tag, recipe: pkg.recipe });
+      });
+    }
     return {
       cell: planned.cell,
       buildId: planned.buildId,
       pythonDir: dirs.get(planned.cell.python)!,
       sdist: { ...sdist, ...(planned.source.requiresPython ? { requiresPython: planned.source.requiresPython } : {}) },
-      images: { build: buildImage, runtime: imagePlan.runtime.tag },
+      images: { build: pkg.image, runtime: images.runtime.tag },
       user: definitions.user,
       upstreamIndexUrl: upstream.url,
       recipe: pkg.recipe,
       inputs: planned.inputs!,
       rebuild: gathered.environment.rebuild ?? false,
     };
+  };
+
+  /**
+   * Makes images present on a host: nothing if it has them; else a copy from a live host that has
+   * them (streamed save/load); else they are built once, on the first live host, and copied from
+   * there. Once per (host, images).
+   */
+  const place = (host: BuildHost, tags: string[], build: (on: BuildHost) => Promise<void>): Promise<void> =>
+    placed.get(`${host.name}\0${tags.join(',')}`, async () => {
+      for (const tag of tags) {
+        if (await host.context.runtime.inspectImage(tag)) continue;
+        let from = await holderOf(tag, host);
+        if (!from) {
+          const builder = hosts.find((h) => live.has(h.name)) ?? host;
+          if (builder === host) return build(host);
+          await place(builder, tags, build);
+          from = builder;
+        }
+        const copied = await replicateImage({ from: from.context.runtime, to: host.context.runtime, tag, signal: context.signal });
+        context.emit({ type: 'host', host: host.name, status: 'image-copied', tag, from: from.name, seconds: copied.seconds });
+      }
+    });
+
+  const holderOf = async (tag: string, except: BuildHost): Promise<BuildHost | undefined> => {
+    for (const other of hosts) {
+      if (other === except || !live.has(other.name)) continue;
+      try {
+        if (await other.context.runtime.inspectImage(tag)) return other;
+      } catch {
+        // An engine that does not answer is no source; its own cells find out soon enough.
+      }
+    }
+    return undefined;
   };
 
   const runOn = async (host: BuildHost, planned: PlannedCell): Promise<void> => {
@@ -112,7 +159,9 @@ async function schedule(context: FarmContext, gathered: GatheredMatrix, cells: P
       return;
     }
     const result = await buildCell(host.context, plan);
-    if (result.outcome === 'failed' && !(await answers(host))) return loseHost(host, planned, result.error?.message ?? 'its engine stopped answering');
+    if (result.outcome === 'failed' && (await engineWentAway(host, result.error))) {
+      return loseHost(host, planned, `its engine stopped answering (${result.error?.message ?? 'no answer'})`);
+    }
     results.push({ ...result, host: host.name });
   };
 
@@ -161,6 +210,28 @@ async function schedule(context: FarmContext, gathered: GatheredMatrix, cells: P
   if (context.signal.aborted) throw interruption(context.signal);
   if (failure !== undefined) throw failure;
   return { results, lostHosts };
+}
+
+/** How long a host whose cell was killed is watched before the failure counts as the build's own. */
+const KILLED_WATCH_MS = 10_000;
+const KILLED_PING_EVERY_MS = 2_000;
+
+/**
+ * Did the cell fail because its engine went away? Yes if the engine does not answer now. A step
+ * killed by a signal (an engine stopping kills its containers first, then answers a few seconds
+ * longer) or an error that is not the build's own is watched for a while before it counts as the
+ * build's failure.
+ */
+async function engineWentAway(host: BuildHost, error: WheelfarmError | undefined): Promise<boolean> {
+  if (!(await answers(host))) return true;
+  const ownFault = error instanceof PublishConflictError || error instanceof IntegrityError || error instanceof UserInputError;
+  const suspicious = error instanceof BuildStepError ? error.exitCode !== undefined && error.exitCode >= 128 : !ownFault;
+  if (!suspicious) return false;
+  for (let waited = 0; waited < KILLED_WATCH_MS; waited += KILLED_PING_EVERY_MS) {
+    await sleep(KILLED_PING_EVERY_MS);
+    if (!(await answers(host))) return true;
+  }
+  return false;
 }
 
 async function answers(host: BuildHost): Promise<boolean> {

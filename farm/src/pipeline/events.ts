@@ -12,11 +12,13 @@ export type FarmEvent =
   | { type: 'resolved'; project: string; version: string; sdist: string; upstream: string }
   | { type: 'fetched'; sdist: string; cached: boolean; path: string }
   | { type: 'planned'; buildIds: string[]; skipped: { python: string; reason: string }[] }
-  | { type: 'step'; buildId: string; step: StepName; status: 'started' }
-  | { type: 'step'; buildId: string; step: StepName; status: 'done' | 'failed'; seconds: number; detail?: string }
+  | { type: 'step'; buildId: string; step: StepName; status: 'started'; host?: string }
+  | { type: 'step'; buildId: string; step: StepName; status: 'done' | 'failed'; seconds: number; detail?: string; host?: string }
   | {
       type: 'cell';
       buildId: string;
+      /** The Docker host it ran on, in a matrix build. */
+      host?: string;
       outcome: CellOutcome;
       seconds: number;
       wheel?: string;
@@ -26,6 +28,9 @@ export type FarmEvent =
     };
 
 /** A Docker host of a matrix build: taken out when its engine stops answering. */
-export type HostEvent = { type: 'host'; host: string; status: 'lost'; reason: string };
+export type HostEvent =
+  | { type: 'host'; host: string; status: 'lost'; reason: string }
+  /** An image the host lacked, copied from another host's engine (save/load, no registry). */
+  | { type: 'host'; host: string; status: 'image-copied'; tag: string; from: string; seconds: number };
 
 export type EmitEvent = (event: FarmEvent) => void;

@@ -32,6 +32,7 @@ export async function runStep(
         message: `${buildId}: the ${step} step failed (exit code ${exitCode})`,
         logTail: log.tail(25),
         logPath: log.path,
+        exitCode,
         hint: `the last lines of the log are above; the whole log is ${log.path}`,
       });
     }
