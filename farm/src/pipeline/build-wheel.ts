@@ -26,6 +26,7 @@ export async function buildAndRepairWheel(
       image: plan.images.build,
       labels: containerLabels({ buildId, step: 'build' }),
       env: { PIP_INDEX_URL: plan.upstreamIndexUrl, PIP_DISABLE_PIP_VERSION_CHECK: '1', PIP_NO_INPUT: '1' },
+      volumes: cacheVolumes(plan.user.name),
     },
     async (container) => {
       await container.putFiles(WORK, [
@@ -50,6 +51,20 @@ export async function buildAndRepairWheel(
   );
 }
 
+/**
+ * The caches every build on an engine shares, one named volume each: ccache (C/C++ objects), pip's
+ * cache (build requirements are downloaded once) and cargo's registry (crates). The build image puts
+ * ccache first on PATH and points CCACHE_DIR, PIP_CACHE_DIR and CARGO_HOME at these directories.
+ */
+export function cacheVolumes(user: string): { name: string; target: string }[] {
+  const home = `/home/${user}`;
+  return [
+    { name: 'wheelfarm-cache-ccache', target: `${home}/.cache/ccache` },
+    { name: 'wheelfarm-cache-pip', target: `${home}/.cache/pip` },
+    { name: 'wheelfarm-cache-cargo-registry', target: `${home}/.cargo/registry` },
+  ];
+}
+
 function buildScript(plan: CellPlan): string {
   const python = `/opt/python/${plan.pythonDir}/bin/python`;
   return `
@@ -63,6 +78,7 @@ if [ "\${#dirs[@]}" -ne 1 ]; then echo "the sdist should hold exactly one top-le
 cd "\${dirs[0]}"
 ${patchCommands(plan.recipe.patches)}${plan.recipe.build.before ? `echo "running the recipe's build.before"\n${plan.recipe.build.before}\n` : ''}${python} --version
 ${python} -m build --wheel --outdir ${WORK}/dist${configSettingArgs(plan.recipe.build.configSettings)} .
+if command -v ccache >/dev/null; then echo "ccache: $(ccache --show-stats 2>/dev/null | grep -E '^cache hit|^cache miss' | tr -s ' ' | paste -sd ';')"; fi
 `;
 }
 

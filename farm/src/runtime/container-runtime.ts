@@ -14,6 +14,11 @@ export interface ContainerSpec {
   workdir?: string;
   /** Memory limit in bytes. */
   memoryBytes?: number;
+  /**
+   * Named volumes of the engine to mount (created on first use, kept across containers): the
+   * compiler and download caches. A new volume takes the owner of the image's directory.
+   */
+  volumes?: { name: string; target: string }[];
 }
 
 export interface FileToCopy {

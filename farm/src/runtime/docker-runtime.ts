@@ -53,6 +53,7 @@ export class DockerRuntime implements ContainerRuntime {
         ...(spec.memoryBytes ? { Memory: spec.memoryBytes, MemorySwap: spec.memoryBytes } : {}),
         PidsLimit: 4096,
         SecurityOpt: ['no-new-privileges'],
+        ...(spec.volumes?.length ? { Mounts: spec.volumes.map((v) => ({ Type: 'volume' as const, Source: v.name, Target: v.target })) } : {}),
       },
     });
     const running = new DockerContainer(this.#docker, container);
