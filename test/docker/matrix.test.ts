@@ -83,6 +83,50 @@ describe('matrix plan and matrix build', () => {
   });
 });
 
+describe('a farm killed in the middle of a matrix build', () => {
+  it('the next run removes its leftovers, marks its build abandoned, completes the matrix; the index is consistent', async () => {
+    const { config, index } = await farm({ markupsafe: 'latest: 2\n' });
+    const killed = execa(`${REPO_ROOT}/wheelfarm`, ['--config', config, 'matrix', 'build', '--json'], { cwd: REPO_ROOT, reject: false });
+    await new Promise<void>((resolve) => {
+      killed.stdout!.on('data', (chunk: Buffer) => {
+        if (/"type":"step".*"step":"build","status":"started"/.test(chunk.toString())) resolve();
+      });
+    });
+    killed.kill('SIGKILL');
+    expect((await killed).signal).toBe('SIGKILL');
+    // What the crash left: the build container of its owner (now dead).
+    expect((await wheelfarmContainers('markupsafe')).length).toBeGreaterThan(0);
+
+    const again = await runWheelfarm(['--config', config, 'matrix', 'build', '--json']);
+    expect(again.exitCode, again.stderr).toBe(0);
+    expect(summary(again)).toMatchObject({ built: 2, counts: { published: 2, failed: 0 } });
+    expect(await wheelfarmContainers('markupsafe')).toEqual([]);
+
+    // The index: exactly the two wheels, each with its .metadata, on both pages; nothing half-written.
+    const { readdir, readFile } = await import('node:fs/promises');
+    const files = (await readdir(join(index, 'files', 'markupsafe'))).sort();
+    const wheels = files.filter((f) => f.endsWith('.whl'));
+    expect(wheels).toHaveLength(2);
+    expect(files).toEqual([...wheels.flatMap((w) => [w, `${w}.metadata`])].sort());
+    const page = await readFile(join(index, 'simple', 'markupsafe', 'index.html'), 'utf8');
+    for (const wheel of wheels) expect(page).toContain(`${wheel}#sha256=`);
+    const json = JSON.parse(await readFile(join(index, 'simple', 'markupsafe', 'index.json'), 'utf8')) as { files: { filename: string }[] };
+    expect(json.files.map((f) => f.filename).sort()).toEqual(wheels);
+
+    // The records: the killed build is abandoned (never "published"); one published build per cell; none running.
+    const status = await runWheelfarm(['--config', config, 'status', '--json']);
+    const records = (status.events.find((e) => e.type === 'status') as unknown as { records: { buildId: string; state: string }[] }).records;
+    // One per cell that had started (two slots: one or both).
+    const abandoned = records.filter((r) => r.state === 'abandoned');
+    expect(abandoned.length).toBeGreaterThanOrEqual(1);
+    expect(abandoned.length).toBeLessThanOrEqual(2);
+    expect(records.filter((r) => r.state === 'published').map((r) => r.buildId).sort()).toEqual(
+      [...new Set(records.map((r) => r.buildId))].sort(),
+    );
+    expect(records.filter((r) => r.state === 'running')).toEqual([]);
+  });
+});
+
 describe('wheelfarm schedule', () => {
   it('runs its entries on their cron schedule, builds only what is new, and stops cleanly on SIGTERM', async () => {
     const { config, index, home } = await farm(

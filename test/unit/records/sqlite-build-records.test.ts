@@ -1,4 +1,5 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
@@ -29,5 +30,21 @@ describe('SqliteBuildRecords', () => {
     db.exec('PRAGMA user_version = 99');
     db.close();
     expect(() => new SqliteBuildRecords({ path })).toThrow(expect.objectContaining({ code: 'records-too-new' }));
+  });
+
+  it('a matrix lock left by a dead process of this host is taken over at once; a live holder keeps it', async () => {
+    const path = await newPath();
+    const lockDir = join(path, '..', 'locks', 'matrix.lock');
+    await mkdir(lockDir, { recursive: true });
+    await writeFile(`${lockDir}.owner`, `${hostname()}:999999\n`);
+    const records = new SqliteBuildRecords({ path });
+    const release = await records.tryLock('matrix');
+    expect(release).toBeTypeOf('function');
+    expect((await readFile(`${lockDir}.owner`, 'utf8')).trim()).toBe(`${hostname()}:${process.pid}`);
+    await release!();
+    // pid 1 is alive: its lock stands (until its heartbeat stops for 30 s).
+    await mkdir(lockDir, { recursive: true });
+    await writeFile(`${lockDir}.owner`, `${hostname()}:1\n`);
+    expect(await records.tryLock('matrix')).toBeUndefined();
   });
 });
