@@ -1,17 +1,9 @@
-import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createIndexBucket, makeS3Client } from '../../farm/src/index/s3/s3-bucket-admin.ts';
 import { REPO_ROOT, installWithPipAndUv, makeTempDir, runWheelfarm } from './helpers.ts';
+import { freePort } from '../support/free-port.ts';
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /**
  * `wheelfarm build --index s3://...` against a real S3-compatible server (moto's server mode,

@@ -1,6 +1,5 @@
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -12,6 +11,7 @@ import { openBuildRecords } from '../../../farm/src/records/open-build-records.t
 import { PostgresBuildRecords } from '../../../farm/src/records/postgres-build-records.ts';
 import { SqliteBuildRecords } from '../../../farm/src/records/sqlite-build-records.ts';
 import { BEGIN, describeBuildRecordsContract } from '../../unit/records/build-records-contract.ts';
+import { freePort } from '../../support/free-port.ts';
 
 /**
  * Against a real PostgreSQL server, started here through scripts/start-postgres.sh on a free port.
@@ -22,15 +22,6 @@ const REPO = join(import.meta.dirname, '../../..');
 const SCRIPT = join(REPO, 'scripts/start-postgres.sh');
 const MODULE = pathToFileURL(join(REPO, 'farm/src/records/postgres-build-records.ts')).href;
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 const state = mkdtempSync(join(tmpdir(), 'wheelfarm-pg-'));
 const env = { ...process.env, PGPORT_TEST: String(await freePort()), PG_TEST_STATE_DIR: state };

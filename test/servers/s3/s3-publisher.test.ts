@@ -1,7 +1,6 @@
 import { execFile, execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -12,6 +11,7 @@ import { createIndexBucket, deleteKeys, listKeys, makeS3Client } from '../../../
 import { parseS3IndexUrl, S3Publisher } from '../../../farm/src/index/s3/s3-publisher.ts';
 import { makePureWheel } from '../../fixtures/wheels/make-zip.ts';
 import type { PureWheelOptions } from '../../fixtures/wheels/make-zip.ts';
+import { freePort } from '../../support/free-port.ts';
 
 /**
  * Against a real S3-compatible server: moto, started here through scripts/start-moto.sh on a free port,
@@ -22,15 +22,6 @@ const run = promisify(execFile);
 const SCRIPT = join(import.meta.dirname, '../../../scripts/start-moto.sh');
 const external = process.env.WHEELFARM_TEST_S3_ENDPOINT;
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 const motoState = mkdtempSync(join(tmpdir(), 'wheelfarm-moto-'));
 const motoEnv = { ...process.env, MOTO_PORT: String(await freePort()), MOTO_STATE_DIR: motoState };
