@@ -91,19 +91,23 @@ await records.close();
 console.error(`seeded ${names.length * versions.length * pythons.length} built cells in ${((performance.now() - seeded) / 1000).toFixed(1)} s`);
 
 const times: number[] = [];
+const peaks: number[] = [];
 for (let run = 0; run < runs; run += 1) {
   const started = performance.now();
-  const result = await execa(join(ROOT, 'wheelfarm'), ['--config', config, 'matrix', 'plan', '--json'], { cwd: ROOT, reject: false });
+  // GNU time reports the peak resident memory of the farm's process (the launcher execs node).
+  const result = await execa('/usr/bin/time', ['-f', 'peak-rss-kb=%M', join(ROOT, 'wheelfarm'), '--config', config, 'matrix', 'plan', '--json'], { cwd: ROOT, reject: false });
+  const peakMb = Number(/peak-rss-kb=(\d+)/.exec(result.stderr)?.[1] ?? 0) / 1024;
+  peaks.push(peakMb);
   const seconds = (performance.now() - started) / 1000;
   const summary = JSON.parse(result.stdout.trim().split('\n').pop()!) as { counts: Record<string, number>; toBuild: number; seconds: number };
   if (result.exitCode !== 0 || summary.counts.built !== names.length * versions.length * pythons.length || summary.toBuild !== 0) {
     throw new Error(`unexpected plan (exit ${result.exitCode}): ${JSON.stringify(summary.counts)}\n${result.stderr}`);
   }
   times.push(seconds);
-  console.log(`run ${run + 1}: ${seconds.toFixed(2)} s wall for the whole command (planning itself ${summary.seconds.toFixed(2)} s), ${summary.counts.built} cells built, 0 to build`);
+  console.log(`run ${run + 1}: ${seconds.toFixed(2)} s wall for the whole command (planning itself ${summary.seconds.toFixed(2)} s), ${summary.counts.built} cells built, 0 to build, peak RSS ${peakMb.toFixed(0)} MB`);
 }
 times.sort((a, b) => a - b);
-console.log(`matrix plan, ${recipeCount} recipes x ${versionCount} versions x ${pythons.length} Pythons = ${recipeCount * versionCount * pythons.length} cells, all built: median ${times[Math.floor(times.length / 2)]!.toFixed(2)} s wall (min ${times[0]!.toFixed(2)} s)`);
+console.log(`matrix plan, ${recipeCount} recipes x ${versionCount} versions x ${pythons.length} Pythons = ${recipeCount * versionCount * pythons.length} cells, all built: median ${times[Math.floor(times.length / 2)]!.toFixed(2)} s wall (min ${times[0]!.toFixed(2)} s), peak RSS ${Math.max(...peaks).toFixed(0)} MB`);
 server.close();
 await rm(work, { recursive: true, force: true });
 

@@ -74,7 +74,13 @@ export async function runCommand(
     code = interrupted ? EXIT.interrupted : exitCodeFor(error);
     reportError(reporter, interrupted ? new InterruptedError(interrupted) : error);
   }
+  // Writes to a pipe are asynchronous: exiting at once would cut a long --json line short.
+  await Promise.all([drained(process.stdout), drained(process.stderr)]);
   process.exit(code);
+}
+
+function drained(stream: NodeJS.WriteStream): Promise<void> {
+  return new Promise((resolve) => stream.write('', () => resolve()));
 }
 
 function reportError(reporter: Reporter, error: unknown): void {
