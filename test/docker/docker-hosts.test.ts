@@ -143,7 +143,7 @@ describe('a second engine', () => {
 describe('a matrix build across two hosts, one of them lost in the middle', () => {
   it('finishes every cell on the host that is left; nothing published twice; the records agree', async () => {
     const { writeFile, mkdir, readdir } = await import('node:fs/promises');
-    const { makeTempDir } = await import('./helpers.ts');
+    const { makeTempDir, wheelfarmContainers } = await import('./helpers.ts');
     const dir = await makeTempDir('two-hosts');
     await mkdir(join(dir, 'recipes'));
     await writeFile(join(dir, 'recipes', 'markupsafe.yaml'), 'latest: 2\n');
@@ -199,6 +199,6 @@ describe('a matrix build across two hosts, one of them lost in the middle', () =
     expect(published).toHaveLength(4);
     expect(records.filter((r) => r.state === 'running')).toEqual([]);
     expect(records.filter((r) => r.state === 'failed')).toHaveLength(1);
-    expect(await docker.listContainers({ all: true, filters: { label: ['wheelfarm=1'] } })).toEqual([]);
+    expect(await wheelfarmContainers('markupsafe')).toEqual([]);
   });
 });

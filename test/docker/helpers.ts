@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
 import { chmod, copyFile, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { PassThrough } from 'node:stream';
 import Docker from 'dockerode';
 import { execa } from 'execa';
 import { prepareImageDefinitions } from '../../farm/src/images/ensure-images.ts';
+import { isProcessAlive } from '../../farm/src/runtime/sweep-containers.ts';
 
 export const REPO_ROOT = resolve(import.meta.dirname, '..', '..');
 export const docker = new Docker();
@@ -45,12 +46,17 @@ export async function currentImages(): Promise<{ base: string; build: string; ru
 }
 
 /**
- * Containers the farm made (label wheelfarm=1), in any state; with `project`, only those whose
- * build identifier belongs to it (other farm runs on the machine may have theirs).
+ * Containers the farm made (label wheelfarm=1) that no running farm process owns: what a build
+ * left behind. With `project`, only those whose build identifier belongs to it. Containers of farm
+ * processes still running (another test, a benchmark on the same machine) are not leftovers.
  */
 export async function wheelfarmContainers(project?: string): Promise<Docker.ContainerInfo[]> {
   const all = await docker.listContainers({ all: true, filters: { label: ['wheelfarm=1'] } });
-  return project === undefined ? all : all.filter((c) => (c.Labels['wheelfarm.build-id'] ?? '').startsWith(`${project}-`));
+  return all.filter((c) => {
+    if (project !== undefined && !(c.Labels['wheelfarm.build-id'] ?? '').startsWith(`${project}-`)) return false;
+    const [host, pid] = (c.Labels['wheelfarm.owner'] ?? '').split(':');
+    return !(host === hostname() && pid !== undefined && isProcessAlive(Number(pid)));
+  });
 }
 
 /**

@@ -70,7 +70,12 @@ describe('renderDockerfile with the real template and images.yaml', () => {
 
   it('substitutes the policy, the user and the tool pins', () => {
     const rendered = renderDockerfile(template, real);
-    expect(rendered).toContain('ENV AUDITWHEEL_PLAT=manylinux_2_31_x86_64 WHEELFARM_POLICY=manylinux_2_31_x86_64\n');
+    expect(rendered).toContain('ENV AUDITWHEEL_PLAT=manylinux_2_31_x86_64 WHEELFARM_POLICY=manylinux_2_31_x86_64 \\\n');
+    // The compiler and download caches the farm mounts volumes on.
+    expect(rendered).toContain('PATH=/usr/lib/ccache:$PATH');
+    expect(rendered).toContain('CCACHE_DIR=/home/builder/.cache/ccache');
+    expect(rendered).toContain('PIP_CACHE_DIR=/home/builder/.cache/pip');
+    expect(rendered).toContain('CARGO_HOME=/home/builder/.cargo');
     expect(rendered).toContain('useradd --create-home --uid 1000 --shell /bin/bash builder');
     expect(count(rendered, 'USER builder\n')).toBe(2);
     expect(rendered).toContain('"pip==26.3" "build==1.6.1"');
@@ -146,7 +151,7 @@ describe('renderDockerfile with the real template and images.yaml', () => {
       base: { upstream: { name: 'registry.example/pypa/manylinux_2_28_x86_64', digest: `sha256:${'a'.repeat(64)}`, policy: 'manylinux_2_28_x86_64' } },
     };
     const rendered = renderDockerfile(template, definitions);
-    expect(rendered).toContain('ENV AUDITWHEEL_PLAT=manylinux_2_28_x86_64 WHEELFARM_POLICY=manylinux_2_28_x86_64\n');
+    expect(rendered).toContain('ENV AUDITWHEEL_PLAT=manylinux_2_28_x86_64 WHEELFARM_POLICY=manylinux_2_28_x86_64 \\\n');
     expect(rendered).not.toContain('manylinux_2_31_x86_64');
   });
 
