@@ -67,8 +67,11 @@ export interface PlannedCell {
   expectedSeconds: number;
 }
 
-/** What a cell with no history of its own and no sibling with one is expected to take. */
+/** What a cell with no history of its own and no sibling with one is expected to take... */
 export const DEFAULT_EXPECTED_SECONDS = 120;
+/** ...unless the index gives its sdist's size: big sources are long builds (lxml 4 MB, markupsafe 20 kB). */
+const BASE_SECONDS = 30;
+const SECONDS_PER_MB = 30;
 
 /**
  * The matrix plan (pure): every (package, release, Python) cell with its state. Cells come out in
@@ -84,7 +87,7 @@ export function planMatrix(packages: MatrixPackage[], env: PlanEnvironment): Pla
         const cell: Cell = { name: source.name, version: source.version, python: python.tag, platform: env.platform };
         const buildId = formatBuildId(cell);
         const history = env.histories.get(buildId);
-        const base = { cell, buildId, source, newRelease, expectedSeconds: expectedSeconds(history, pkg, env) };
+        const base = { cell, buildId, source, newRelease, expectedSeconds: expectedSeconds(history, pkg, source, env) };
         const exclusion = !python.inImage ? `Python ${python.minor} is not in the build image` : admitted.get(python.minor);
         if (exclusion !== undefined) {
           planned.push({ ...base, state: 'excluded', reason: exclusion });
@@ -176,10 +179,11 @@ function isNewRelease(pkg: MatrixPackage, source: ResolvedSource, env: PlanEnvir
 }
 
 /**
- * From the records: the cell's own last build; else the mean of the package's other cells; else
- * DEFAULT_EXPECTED_SECONDS. Only an order for the scheduler, so a rough figure is enough.
+ * From the records: the cell's own last build; else the mean of the package's other cells; else a
+ * guess from the sdist's size; else DEFAULT_EXPECTED_SECONDS. Only an order for the scheduler (the
+ * longest first), so a rough figure is enough.
  */
-function expectedSeconds(history: CellHistory | undefined, pkg: MatrixPackage, env: PlanEnvironment): number {
+function expectedSeconds(history: CellHistory | undefined, pkg: MatrixPackage, source: ResolvedSource, env: PlanEnvironment): number {
   const own = history?.done ?? history?.failures[0];
   if (own) return recordSeconds(own);
   const siblings: number[] = [];
@@ -187,5 +191,6 @@ function expectedSeconds(history: CellHistory | undefined, pkg: MatrixPackage, e
     const record = other.done ?? other.failures[0];
     if (record && normalizeName(record.cell.name) === pkg.recipe.name) siblings.push(recordSeconds(record));
   }
-  return siblings.length > 0 ? siblings.reduce((a, b) => a + b, 0) / siblings.length : DEFAULT_EXPECTED_SECONDS;
+  if (siblings.length > 0) return siblings.reduce((a, b) => a + b, 0) / siblings.length;
+  return source.size !== undefined ? BASE_SECONDS + (SECONDS_PER_MB * source.size) / 1_000_000 : DEFAULT_EXPECTED_SECONDS;
 }

@@ -17,6 +17,8 @@ export interface ResolvedSource {
   version: string;
   filename: string;
   requiresPython?: string;
+  /** The sdist's size in bytes, when the index says: a first guess at how long a build takes. */
+  size?: number;
   origin: { kind: 'download'; url: string; sha256: string } | { kind: 'git'; url: string; commit: string };
   /** For people: the index, URL or repository it comes from (credentials redacted). */
   from: string;
@@ -58,6 +60,7 @@ export function indexSource(sdist: SelectedSdist, indexUrl: string): ResolvedSou
     version: sdist.version,
     filename: sdist.filename,
     ...(sdist.requiresPython ? { requiresPython: sdist.requiresPython } : {}),
+    ...(sdist.size !== undefined ? { size: sdist.size } : {}),
     origin: { kind: 'download', url: sdist.url, sha256: sdist.sha256 },
     from: redactUrl(indexUrl),
   };

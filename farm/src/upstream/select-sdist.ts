@@ -25,6 +25,8 @@ export interface SelectedSdist {
   url: string;
   sha256: string;
   requiresPython?: string;
+  /** Bytes, when the index says (PEP 700). */
+  size?: number;
 }
 
 /** Source distribution archive suffixes we build from (PEP 625 allows `.tar.gz`; legacy `.zip`). */
@@ -146,6 +148,7 @@ function toSelected(project: string, candidates: ParsedFile[]): SelectedSdist {
   }
   const selected: SelectedSdist = { name: project, version: best.version, filename: file.filename, url: file.url, sha256: file.sha256 };
   if (file.requiresPython !== undefined) selected.requiresPython = file.requiresPython;
+  if (file.size !== undefined) selected.size = file.size;
   return selected;
 }
 

@@ -146,6 +146,12 @@ describe('planMatrix: cell states', () => {
     expect(plan[0]).toMatchObject({ state: 'failed', wheel: wheelOf('cp311') });
   });
 
+  it('without any record, a bigger sdist is expected to take longer (so it is scheduled first)', () => {
+    const plan = planMatrix([pkg({ releases: [source('6.0.3', { size: 4_000_000 })] }), pkg({ recipe: defaultRecipe('markupsafe'), releases: [source('3.0.4', { name: 'markupsafe', size: 20_000 })] })], env());
+    expect(plan[0]!.expectedSeconds).toBeCloseTo(150);
+    expect(plan[2]!.expectedSeconds).toBeCloseTo(30.6);
+  });
+
   it('a release published by someone else is built, not new', () => {
     const plan = planMatrix([pkg({ indexFiles: [file(wheelOf('cp311'))] })], env());
     expect(plan.map((c) => [c.state, c.newRelease])).toEqual([
