@@ -79,8 +79,20 @@ cd "\${dirs[0]}"
 ${patchCommands(plan.recipe.patches)}${plan.recipe.build.before ? `echo "running the recipe's build.before"\n${plan.recipe.build.before}\n` : ''}${python} --version
 ${python} -m build --wheel --outdir ${WORK}/dist${configSettingArgs(plan.recipe.build.configSettings)} .
 if command -v ccache >/dev/null; then echo "ccache: $(ccache --show-stats 2>/dev/null | grep -E '^cache hit|^cache miss' | tr -s ' ' | paste -sd ';')"; fi
-`;
+${CPU_TIME_LINE}`;
 }
+
+/**
+ * The CPU time of the build's processes (compilers, pip, the build backend), from bash's \`times\`
+ * (its second line: children's user and sys, e.g. \`0m12.340s 0m1.230s\`), on a marked line that
+ * scripts/bench-matrix.sh reads: \`wheelfarm-cpu: user=12.340 sys=1.230\`. \`times\` must run in this
+ * shell (a subshell starts with no children's time), hence the file.
+ */
+const CPU_TIME_LINE = `times > /tmp/wheelfarm-times
+{ read -r _ _; read -r cpu_user cpu_sys; } < /tmp/wheelfarm-times
+cpu_seconds() { local t=\${1%s}; local m=\${t%%m*} s=\${t#*m}; echo "$((10#$m * 60 + 10#\${s%%.*})).\${s#*.}"; }
+echo "wheelfarm-cpu: user=$(cpu_seconds "$cpu_user") sys=$(cpu_seconds "$cpu_sys")"
+`;
 
 /** Patches apply in the recipe's order (whatever their names); `patch -p1` fails loudly on a hunk that does not apply. */
 function patchCommands(patches: string[]): string {
