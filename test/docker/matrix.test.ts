@@ -68,6 +68,17 @@ describe('matrix plan and matrix build', () => {
     expect(logs.stdout).toContain('WHEELFARM_EXPECTED_COMPILE_ERROR');
   });
 
+  it('a cell that fails before its build (its recipe image cannot be built) is recorded and waits for its back-off too', async () => {
+    const { config } = await farm({ markupsafe: 'build:\n  system:\n    apt: [wheelfarm-no-such-package]\n' });
+    const build = await runWheelfarm(['--config', config, 'matrix', 'build', '--json']);
+    expect(build.exitCode, build.stderr).toBe(1);
+    expect(summary(build)).toMatchObject({ counts: { failed: 1 } });
+    expect(summary(build).results[0].error.message).toMatch(/recipe image|wheelfarm-no-such-package/);
+    const plan = await runWheelfarm(['--config', config, 'matrix', 'plan', '--json']);
+    expect(summary(plan).cells[0]).toMatchObject({ name: 'markupsafe', state: 'failed', retryAt: expect.any(String) });
+    expect(await wheelfarmContainers('markupsafe')).toEqual([]);
+  });
+
   it('a second matrix build while one runs is refused (exit 4): one matrix build at a time', async () => {
     const { config } = await farm({ markupsafe: '# defaults\n' });
     const first = execa(`${REPO_ROOT}/wheelfarm`, ['--config', config, 'matrix', 'build', '--json'], { cwd: REPO_ROOT, reject: false });

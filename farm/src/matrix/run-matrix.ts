@@ -154,6 +154,10 @@ async function schedule(context: FarmContext, gathered: GatheredMatrix, cells: P
       if (!(await answers(host))) return loseHost(host, planned, (error as Error).message);
       // Anything else (the sdist cannot be fetched, a recipe image cannot be built) fails this cell only.
       const wrapped = error instanceof WheelfarmError ? error : new WheelfarmError('internal-error', (error as Error).message, { cause: error });
+      // Recorded like a failed build, so the cell gets its back-off instead of being tried every night.
+      const records = context.records();
+      const id = await records.begin({ buildId: planned.buildId, cell: planned.cell, index: context.indexId, inputs: planned.inputs!, buildTag: undefined, log: undefined });
+      await records.finish(id, { state: 'failed', steps: {}, error: wrapped.message });
       context.emit({ type: 'cell', buildId: planned.buildId, outcome: 'failed', seconds: 0, error: { code: wrapped.code, message: wrapped.message, ...(wrapped.hint ? { hint: wrapped.hint } : {}) } });
       results.push({ buildId: planned.buildId, outcome: 'failed', seconds: 0, error: wrapped, host: host.name });
       return;
