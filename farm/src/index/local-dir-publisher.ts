@@ -5,7 +5,7 @@ import { pathToFileURL } from 'node:url';
 import { PublishConflictError, UserInputError, WheelfarmError } from '../errors.ts';
 import { extractCoreMetadata } from '../wheels/extract-core-metadata.ts';
 import { renameDurably, tempPathFor, writeFileAtomic } from './atomic-write.ts';
-import { applyYank, readProjectManifest, writeProjectManifest } from './project-manifest.ts';
+import { applyYank, publishedFiles, readProjectManifest, writeProjectManifest } from './project-manifest.ts';
 import type { ManifestFile, ProjectManifest } from './project-manifest.ts';
 import type { IndexPublisher, PublishedFile, PublishOutcome, WheelToPublish } from './publisher.ts';
 import { renderProjectJson, renderRootJson } from './render-simple-json.ts';
@@ -102,13 +102,7 @@ export class LocalDirPublisher implements IndexPublisher {
   }
 
   async listFiles(project: string): Promise<PublishedFile[]> {
-    const manifest = await readProjectManifest(this.#manifestPath(normalizeProject(project)));
-    return (manifest?.files ?? []).map(({ filename, sha256, size, requiresPython }) => ({
-      filename,
-      sha256,
-      size,
-      ...(requiresPython ? { requiresPython } : {}),
-    }));
+    return publishedFiles(await readProjectManifest(this.#manifestPath(normalizeProject(project))));
   }
 
   /**

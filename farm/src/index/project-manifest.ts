@@ -4,6 +4,7 @@ import { eq, valid } from '@renovatebot/pep440';
 import { UserInputError, WheelfarmError } from '../errors.ts';
 import { parseWheelFilename } from '../wheels/wheel-filename.ts';
 import { writeFileAtomic } from './atomic-write.ts';
+import type { PublishedFile } from './publisher.ts';
 
 const fileSchema = z.object({
   filename: z.string().min(1),
@@ -100,4 +101,14 @@ function versionOf(filename: string): string | undefined {
 function versionMatches(filename: string, version: string): boolean {
   const own = versionOf(filename);
   return own !== undefined && valid(version) !== null && eq(own, version);
+}
+
+/** What a manifest says the index serves, as the publisher port reports it. */
+export function publishedFiles(manifest: ProjectManifest | undefined): PublishedFile[] {
+  return (manifest?.files ?? []).map(({ filename, sha256, size, requiresPython }) => ({
+    filename,
+    sha256,
+    size,
+    ...(requiresPython ? { requiresPython } : {}),
+  }));
 }

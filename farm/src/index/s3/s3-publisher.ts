@@ -9,7 +9,7 @@ import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCom
 import type { PutObjectCommandInput } from '@aws-sdk/client-s3';
 import { PublishConflictError, TransientError, UserInputError, WheelfarmError } from '../../errors.ts';
 import { extractCoreMetadata } from '../../wheels/extract-core-metadata.ts';
-import { applyYank, parseProjectManifest } from '../project-manifest.ts';
+import { applyYank, parseProjectManifest, publishedFiles } from '../project-manifest.ts';
 import type { ManifestFile, ProjectManifest } from '../project-manifest.ts';
 import type { IndexPublisher, PublishedFile, PublishOutcome, WheelToPublish } from '../publisher.ts';
 import { renderProjectJson, renderRootJson, SIMPLE_JSON_TYPE } from '../render-simple-json.ts';
@@ -152,13 +152,7 @@ export class S3Publisher implements IndexPublisher {
   }
 
   async listFiles(project: string): Promise<PublishedFile[]> {
-    const found = await this.#readManifest(normalizeProject(project));
-    return (found?.manifest.files ?? []).map(({ filename, sha256, size, requiresPython }) => ({
-      filename,
-      sha256,
-      size,
-      ...(requiresPython ? { requiresPython } : {}),
-    }));
+    return publishedFiles((await this.#readManifest(normalizeProject(project)))?.manifest);
   }
 
   /** PEP 592 for every file of one version (see applyYank); the pages follow. Returns the filenames that changed. */
