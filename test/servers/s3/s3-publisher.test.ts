@@ -12,6 +12,7 @@ import { parseS3IndexUrl, S3Publisher } from '../../../farm/src/index/s3/s3-publ
 import { makePureWheel } from '../../fixtures/wheels/make-zip.ts';
 import type { PureWheelOptions } from '../../fixtures/wheels/make-zip.ts';
 import { freePort } from '../../support/free-port.ts';
+import { links, rejection } from '../../support/html.ts';
 
 /**
  * Against a real S3-compatible server: moto, started here through scripts/start-moto.sh on a free port,
@@ -91,18 +92,6 @@ async function get(prefix: string, key: string): Promise<{ status: number; type:
   return { status: response.status, type: response.headers.get('content-type'), cache: response.headers.get('cache-control'), body: Buffer.from(await response.arrayBuffer()) };
 }
 
-function links(html: string): string[] {
-  return [...html.matchAll(/<a href="([^"]*)"/g)].map((match) => match[1] ?? '');
-}
-
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  return promise.then(
-    () => {
-      throw new Error('expected a rejection');
-    },
-    (error: unknown) => error,
-  );
-}
 
 describe('parseS3IndexUrl', () => {
   it('reads bucket, prefix, endpoint and region', () => {

@@ -11,6 +11,7 @@ import { LocalDirPublisher } from '../../../farm/src/index/local-dir-publisher.t
 import type { WheelToPublish } from '../../../farm/src/index/publisher.ts';
 import { makePureWheel } from '../../fixtures/wheels/make-zip.ts';
 import type { PureWheelOptions } from '../../fixtures/wheels/make-zip.ts';
+import { links, rejection } from '../../support/html.ts';
 
 const run = promisify(execFile);
 const PUBLISHER_MODULE = pathToFileURL(join(import.meta.dirname, '../../../farm/src/index/local-dir-publisher.ts')).href;
@@ -51,18 +52,6 @@ function page(...segments: string[]): string {
   return readFileSync(join(root, 'simple', ...segments, 'index.html'), 'utf8');
 }
 
-function links(html: string): string[] {
-  return [...html.matchAll(/<a href="([^"]*)"/g)].map((match) => match[1] ?? '');
-}
-
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  return promise.then(
-    () => {
-      throw new Error('expected a rejection');
-    },
-    (error: unknown) => error,
-  );
-}
 
 describe('LocalDirPublisher', () => {
   it('publishes a wheel: file, manifest, project page and root page', async () => {
