@@ -4,6 +4,10 @@ import { defineConfig } from 'vitest/config';
 // (real engine, real images, real pip), which
 // `scripts/test.sh` (and so CI) runs; and `slow` (real builds of big packages such as numpy, tens of
 // minutes on 2 cores), which exists only with WHEELFARM_SLOW=1: run it with `scripts/test-slow.sh`.
+// The CLI colours its messages when it sees a terminal, FORCE_COLOR or a CI variable (picocolors'
+// rules); tests read those messages as text, so every process they start gets NO_COLOR, which wins.
+process.env.NO_COLOR = '1';
+
 const slow = {
   test: {
     name: 'slow',
