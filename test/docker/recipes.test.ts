@@ -44,6 +44,30 @@ ${extra}`;
     expect(check.exitCode, check.output).toBe(0);
   });
 
+  it('extensions are linked without debug sections unless build.debug-info says keep', async () => {
+    const { build } = await currentImages();
+    /** The DWARF sections of the wheel's own extension module, listed by readelf in the build image. */
+    const debugSections = async (index: string) => {
+      const [wheel] = await publishedWheels(index, 'yamlver');
+      const script = `import subprocess, sys, zipfile
+z = zipfile.ZipFile(sys.argv[1])
+so = [n for n in z.namelist() if n.endswith('.so') and '.libs/' not in n]
+assert len(so) == 1, so
+path = z.extract(so[0], '/tmp/x')
+out = subprocess.run(['readelf', '-S', '-W', path], check=True, capture_output=True, text=True).stdout
+print('sections:', ' '.join(sorted({w for w in out.split() if w.startswith('.debug')})) or 'none')`;
+      const result = await runInImage(build, ['/opt/python/cp313-cp313/bin/python', '-c', script, `/index/files/yamlver/${wheel}`], { binds: [`${index}:/index:ro`] });
+      expect(result.exitCode, result.output).toBe(0);
+      return /sections: (.*)/.exec(result.output)![1]!;
+    };
+    const stripped = await buildWithRecipes({ yamlver: yamlverRecipe() }, ['yamlver']);
+    expect(stripped.exitCode, stripped.stderr).toBe(0);
+    expect(await debugSections(stripped.index)).toBe('none');
+    const kept = await buildWithRecipes({ yamlver: yamlverRecipe().replace('build:\n', 'build:\n  debug-info: keep\n') }, ['yamlver']);
+    expect(kept.exitCode, kept.stderr).toBe(0);
+    expect(await debugSections(kept.index)).toContain('.debug_info');
+  });
+
   it('repair.exclude keeps a library out of the wheel, and then the clean-room test fails: nothing is published', async () => {
     const run = await buildWithRecipes({ yamlver: yamlverRecipe('repair:\n  exclude: [libyaml-0.so.2]\n') }, ['yamlver']);
     expect(run.exitCode).toBe(1);

@@ -62,6 +62,7 @@ function effectiveRecipe({ name, file, recipesDir, parsed }: { name: string; fil
     env: { ...build?.env },
     configSettings: { ...build?.['config-settings'] },
     before: build?.before,
+    debugInfo: build?.['debug-info'] ?? 'strip',
   };
   recipe.repair = { exclude: repair?.exclude ?? [] };
   recipe.test = { imports: test?.imports, requires: test?.requires ?? [], command: test?.command };

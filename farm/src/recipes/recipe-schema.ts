@@ -138,6 +138,11 @@ const javaTool = z.enum(['maven', 'ant', 'gradle'], {
   error: (issue) => `unknown tool \`${String(issue.input)}\`: expected one of maven, ant, gradle`,
 });
 
+/** `strip` (default): the linker drops debug sections (`-Wl,--strip-debug`); `keep`: wheels keep them. */
+const debugInfo = z.enum(['strip', 'keep'], {
+  error: (issue) => `expected \`strip\` (the default: wheels without debug sections) or \`keep\`, got ${describeValue(issue.input)}`,
+});
+
 const toolchains = mapping(
   {
     fortran: toolchain('fortran', {}, '`{}`'),
@@ -200,6 +205,7 @@ export const recipeSchema = mapping({
     env: env.optional(),
     'config-settings': configSettings.optional(),
     before: nonEmptyText('a shell script', '`echo hi`').optional(),
+    'debug-info': debugInfo.optional(),
   }).optional(),
   repair: mapping({
     exclude: list(

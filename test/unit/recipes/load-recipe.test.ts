@@ -15,7 +15,7 @@ describe('defaultRecipe', () => {
       file: undefined,
       source: { kind: 'index' },
       patches: [],
-      build: { system: { apt: [], dnf: [] }, toolchains: {}, env: {}, configSettings: {}, before: undefined },
+      build: { system: { apt: [], dnf: [] }, toolchains: {}, env: {}, configSettings: {}, before: undefined, debugInfo: 'strip' },
       repair: { exclude: [] },
       test: { imports: undefined, requires: [], command: undefined },
       python: undefined,

@@ -49,6 +49,7 @@ build:
     builddir: build
   before: |
     echo hi
+  debug-info: keep
 repair:
   exclude: [libcuda.so.1, libnvidia-ml.so]
 test:
@@ -72,6 +73,7 @@ latest: 3
         env: { NPY_NUM_BUILD_JOBS: '2', _X1: '' },
         configSettings: { 'setup-args': ['-Dblas=openblas', '-Dlapack=openblas'], builddir: ['build'] },
         before: 'echo hi\n',
+        debugInfo: 'keep',
       },
       repair: { exclude: ['libcuda.so.1', 'libnvidia-ml.so'] },
       test: {
@@ -127,6 +129,12 @@ latest: 3
     }
   });
 
+  it('strips debug info unless build.debug-info says keep', async () => {
+    expect((await load('build: {}\n')).build.debugInfo).toBe('strip');
+    expect((await load('build:\n  debug-info: keep\n')).build.debugInfo).toBe('keep');
+    expect((await load('build:\n  debug-info: strip\n')).build.debugInfo).toBe('strip');
+  });
+
   it('treats an empty file (or only comments) as all defaults, with its file recorded', async () => {
     const recipe = await load('# nothing special about demo\n');
     expect(recipe.file).toBe(join(dir(), 'demo.yaml'));
@@ -139,6 +147,11 @@ describe('recipe schema: wrong types', () => {
   it('rejects a number in build.env and says to quote it', async () => {
     const text = 'build:\n  env:\n    X: 2\n';
     await expectRejected(text, { line: 'X: 2', field: 'build.env.X', message: /expected a string in quotes.*got `2` \(number\)/ });
+  });
+
+  it('rejects a debug-info that is neither strip nor keep', async () => {
+    await expectRejected('build:\n  debug-info: true\n', { line: 2, field: 'build.debug-info', message: 'expected `strip` (the default: wheels without debug sections) or `keep`, got `true` (boolean)' });
+    await expectRejected('build:\n  debug-info: full\n', { line: 2, field: 'build.debug-info', message: 'or `keep`, got `full` (string)' });
   });
 
   it('rejects a bool in build.env', async () => {
