@@ -39,6 +39,12 @@ export async function makeTempDir(prefix: string): Promise<string> {
   return dir;
 }
 
+/** Work volumes of cells of `project` (wheelfarm-work-<build id>-...) still on the engine. */
+export async function workVolumes(project: string): Promise<string[]> {
+  const { Volumes } = await docker.listVolumes({ filters: { label: ['wheelfarm=1'] } });
+  return (Volumes ?? []).map((v) => v.Name).filter((n) => n.startsWith(`wheelfarm-work-${project}-`));
+}
+
 /** The image tags the current definitions call for. */
 export async function currentImages(): Promise<{ base: string; build: string; runtime: string }> {
   const { plan } = await prepareImageDefinitions(join(REPO_ROOT, 'images'));

@@ -25,4 +25,21 @@ describe('leftover containers', () => {
       await live.remove({ force: true });
     }
   });
+
+  it('a cell work volume whose owner process is gone is removed by the next command, which says so', async () => {
+    const name = `wheelfarm-work-sweeper-test-${process.pid}`;
+    await docker.createVolume({ Name: name, Labels: { wheelfarm: '1', 'wheelfarm.build-id': 'sweeper-test', 'wheelfarm.step': 'work', 'wheelfarm.owner': `${hostname()}:4194999` } });
+    const kept = `wheelfarm-work-sweeper-live-${process.pid}`;
+    await docker.createVolume({ Name: kept, Labels: { wheelfarm: '1', 'wheelfarm.build-id': 'sweeper-test', 'wheelfarm.step': 'work', 'wheelfarm.owner': `${hostname()}:${process.pid}` } });
+    try {
+      const run = await runWheelfarm(['images', 'list', '--json']);
+      expect(run.exitCode, run.stderr).toBe(0);
+      expect(run.events.find((e) => e.type === 'swept')).toMatchObject({ volumes: 1 });
+      expect(((await docker.listVolumes({ filters: { name: [name] } })).Volumes ?? []).map((v) => v.Name)).toEqual([]);
+      expect(((await docker.listVolumes({ filters: { name: [kept] } })).Volumes ?? []).map((v) => v.Name)).toEqual([kept]);
+    } finally {
+      await docker.getVolume(name).remove().catch(() => undefined);
+      await docker.getVolume(kept).remove();
+    }
+  });
 });

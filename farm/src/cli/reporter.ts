@@ -57,6 +57,8 @@ export function describeEvent(event: FarmEvent): string | undefined {
         return `${pc.red('✗')} ${event.buildId}: ${message}${tail}\n    log: ${event.log}`;
       }
       return `${pc.green('✓')} ${event.buildId}: ${event.outcome} ${event.wheel} ${pc.dim(`(${formatSeconds(event.seconds)})`)}`;
+    case 'swept':
+      return pc.dim(`  removed what dead farm runs left behind: ${event.containers} container(s), ${event.volumes} volume(s)`);
     case 'host':
       if (event.status === 'image-copied') return pc.dim(`  host ${event.host}: copied ${event.tag} from ${event.from} in ${formatSeconds(event.seconds)}`);
       return `${pc.red('✗')} host ${event.host} lost: ${event.reason}; its cells go to the other hosts`;

@@ -66,7 +66,10 @@ export async function runCommand(
     });
     if (needsDocker) {
       await context.runtime.ping();
-      await sweepContainers({ runtime: context.runtime });
+      const swept = await sweepContainers({ runtime: context.runtime });
+      if (swept.containers.length + swept.volumes.length > 0) {
+        context.emit({ type: 'swept', containers: swept.containers.length, volumes: swept.volumes.length });
+      }
     }
     code = await body({ context, settings, reporter });
     if (interrupted && !signalStops) code = EXIT.interrupted;

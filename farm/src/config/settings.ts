@@ -70,8 +70,14 @@ export const settingsSchema = z
          * TLS-intercepting proxies); `false`: never; or a path to a PEM bundle.
          */
         'trust-host-ca': z.union([z.literal('auto'), z.literal(false), z.string()]).default('auto'),
+        /** CPU limit of each container in cores, e.g. `2` or `1.5`; default: none. */
+        cpus: z.number('expected a number of cores like `2`').positive('expected more than 0 cores').max(1024).optional(),
+        /** Most processes and threads in one container. */
+        pids: z.int('expected a whole number like `4096`').min(64, 'expected at least 64').max(1_000_000).default(4096),
+        /** Each step of a cell (requires, build, repair, test) is stopped after this long. */
+        timeout: z.string().regex(/^\d+[smhd]$/, 'expected a duration like `3h` or `90m`').default('3h'),
       })
-      .default({ memory: '8g', 'trust-host-ca': 'auto' }),
+      .default({ memory: '8g', 'trust-host-ca': 'auto', pids: 4096, timeout: '3h' }),
     /** How many cells build at once (one local engine; with `hosts`, each host's `slots`). */
     jobs: z.int().min(1).max(64).default(2),
     records: z
@@ -151,6 +157,9 @@ export interface ResolvedSettings {
   upstreamIndexUrl: string | undefined;
   debianMirror: string | undefined;
   containerMemory: string;
+  containerCpus: number | undefined;
+  containerPids: number;
+  stepTimeoutSeconds: number;
   trustHostCa: 'auto' | false | string;
   jobs: number;
   /** Undefined: the SQLite file `<home>/records.db`. */
@@ -208,6 +217,9 @@ export async function loadSettings({
     upstreamIndexUrl: env.WHEELFARM_UPSTREAM_INDEX_URL ?? settings.upstream['index-url'],
     debianMirror: settings.images['debian-mirror'],
     containerMemory: settings.containers.memory,
+    containerCpus: settings.containers.cpus,
+    containerPids: settings.containers.pids,
+    stepTimeoutSeconds: parseDuration(settings.containers.timeout),
     trustHostCa: settings.containers['trust-host-ca'],
     jobs: settings.jobs,
     // An empty variable means "not set": the settings file (or SQLite) decides.

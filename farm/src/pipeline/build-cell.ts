@@ -11,6 +11,7 @@ import type { CellOutcome } from './events.ts';
 import { decideCellState, describeChange } from './cell-state.ts';
 import { timeStep } from './run-step.ts';
 import { testWheel } from './test-wheel.ts';
+import { withWorkVolume } from './with-container.ts';
 
 export interface CellResult {
   buildId: string;
@@ -57,13 +58,17 @@ export async function buildCell(context: FarmContext, basePlan: CellPlan): Promi
   log.note(`build ${plan.buildId} from ${plan.sdist.filename} in ${plan.images.build} (record ${recordId})`);
   if (state.state === 'stale') log.note(`${state.wheel.filename} is stale: ${rebuilt}`);
   try {
-    const wheel = await buildAndRepairWheel(context, { plan, log, stagingDir });
-    const contents = await readWheelContents(wheel.path);
-    await testWheel(context, { plan, wheel, imports: plan.recipe.test.imports ?? contents.topLevelModules, log });
+    // Build, repair and test share the cell's work volume; it is gone before the wheel is published.
+    const { wheel, requires, contents } = await withWorkVolume(context, plan.buildId, async (work) => {
+      const built = await buildAndRepairWheel(context, { plan, log, stagingDir, work });
+      const wheelContents = await readWheelContents(built.wheel.path);
+      await testWheel(context, { plan, wheel: built.wheel, imports: plan.recipe.test.imports ?? wheelContents.topLevelModules, log, work });
+      return { ...built, contents: wheelContents };
+    });
     const outcome = await timeStep(context, { buildId: plan.buildId, step: 'publish', log }, () =>
       publish(context, { plan, wheel, requiresPython: contents.requiresPython }),
     );
-    await records.finish(recordId, { state: outcome, steps: log.steps, wheel: wheel.name, wheelSha256: wheel.sha256 });
+    await records.finish(recordId, { state: outcome, steps: log.steps, wheel: wheel.name, wheelSha256: wheel.sha256, ...(requires ? { requires } : {}) });
     return report(context, {
       buildId: plan.buildId,
       outcome,

@@ -1,7 +1,7 @@
 import type { ImageEvent } from '../images/ensure-images.ts';
 
 /** The steps of one cell, in order; each is announced and timed. */
-export type StepName = 'build' | 'repair' | 'test' | 'publish';
+export type StepName = 'requires' | 'build' | 'repair' | 'test' | 'publish';
 
 export type CellOutcome = 'published' | 'unchanged' | 'skipped' | 'failed';
 
@@ -11,6 +11,8 @@ export type FarmEvent =
   | HostEvent
   | { type: 'resolved'; project: string; version: string; sdist: string; upstream: string }
   | { type: 'fetched'; sdist: string; cached: boolean; path: string }
+  /** Containers and work volumes of farm processes that died, removed before this run starts. */
+  | { type: 'swept'; containers: number; volumes: number }
   | { type: 'planned'; buildIds: string[]; skipped: { python: string; reason: string }[] }
   | { type: 'step'; buildId: string; step: StepName; status: 'started'; host?: string }
   | { type: 'step'; buildId: string; step: StepName; status: 'done' | 'failed'; seconds: number; detail?: string; host?: string }

@@ -3,40 +3,93 @@ import type { RunningContainer } from '../runtime/container-runtime.ts';
 import type { BuildLog } from '../records/build-log.ts';
 import type { FarmContext } from '../farm-context.ts';
 import type { StepName } from './events.ts';
+import { parseDuration } from '../config/settings.ts';
+import type { Recipe } from '../recipes/recipe.ts';
+
+/** How long a step may run: the recipe's `limits.timeout`, else the settings' `containers.timeout`. */
+export function stepTimeoutSeconds(context: FarmContext, recipe: Recipe): number {
+  return recipe.limits.timeout ? parseDuration(recipe.limits.timeout) : context.settings.stepTimeoutSeconds;
+}
+
+/** What a build sees when it reaches for a network it does not have (Python, curl, git, cargo, the C library). */
+const NO_NETWORK =
+  /Network is unreachable|Temporary failure in name resolution|Name or service not known|No address associated with hostname|Could not resolve host|failed to lookup address|getaddrinfo|\[Errno (101|-2|-3)\]/;
 
 /**
  * Run one step of a cell as a bash script in the container: announced, timed, its output in the
- * build's log. A non-zero exit becomes a BuildStepError carrying the log's last lines.
+ * build's log. A non-zero exit becomes a BuildStepError carrying the log's last lines; a step that
+ * outlives `timeoutSeconds` is ended by removing its container. With `offline` (the build phase,
+ * NetworkMode none), a failure whose log shows a network error says that is why.
  */
 export async function runStep(
   context: FarmContext,
-  { container, buildId, step, script, log, env }: {
+  { container, buildId, step, script, log, env, timeoutSeconds, offline = false }: {
     container: RunningContainer;
     buildId: string;
     step: StepName;
     script: string;
     log: BuildLog;
     env?: Record<string, string>;
+    timeoutSeconds?: number;
+    offline?: boolean;
   },
 ): Promise<void> {
   await timeStep(context, { buildId, step, log }, async () => {
-    const exitCode = await container.exec(['bash', '-c', `set -euo pipefail\n${script}`], {
-      onOutput: (chunk) => log.write(chunk),
-      ...(env ? { env } : {}),
-    });
+    let timedOut = false;
+    const timer =
+      timeoutSeconds === undefined
+        ? undefined
+        : setTimeout(() => {
+            timedOut = true;
+            log.note(`step ${step}: still running after ${formatDuration(timeoutSeconds)}, the limit: stopping its container`);
+            void container.remove().catch(() => undefined);
+          }, timeoutSeconds * 1000);
+    let exitCode: number;
+    try {
+      exitCode = await container.exec(['bash', '-c', `set -euo pipefail\nmkdir -p "\${TMPDIR:-/tmp}"\n${script}`], {
+        onOutput: (chunk) => log.write(chunk),
+        ...(env ? { env } : {}),
+      });
+    } catch (error) {
+      if (!timedOut) throw error;
+      exitCode = -1;
+    } finally {
+      clearTimeout(timer);
+    }
     if (context.signal.aborted) throw interruption(context.signal);
-    if (exitCode !== 0) {
+    if (timedOut) {
       throw new BuildStepError({
         buildId,
         step,
-        message: `${buildId}: the ${step} step failed (exit code ${exitCode})`,
+        message: `${buildId}: the ${step} step was stopped after ${formatDuration(timeoutSeconds!)}, its time limit`,
+        logTail: log.tail(25),
+        logPath: log.path,
+        hint: `if it needs longer, raise \`limits.timeout\` in its recipe (or \`containers.timeout\` in the settings); the log is ${log.path}`,
+      });
+    }
+    if (exitCode !== 0) {
+      const network = offline ? log.tail(200).findLast((line) => NO_NETWORK.test(line))?.trim().slice(0, 200) : undefined;
+      throw new BuildStepError({
+        buildId,
+        step,
+        message: network
+          ? `${buildId}: the ${step} step failed (exit code ${exitCode}): it tried to reach the network ("${network}"), and builds run with none`
+          : `${buildId}: the ${step} step failed (exit code ${exitCode})`,
         logTail: log.tail(25),
         logPath: log.path,
         exitCode,
-        hint: `the last lines of the log are above; the whole log is ${log.path}`,
+        hint: network
+          ? `the build requirements were fetched before the build (the requires step in the log). A package that must download while it builds needs \`build.network: "<why>"\` in its recipe. The log is ${log.path}`
+          : `the last lines of the log are above; the whole log is ${log.path}`,
       });
     }
   });
+}
+
+function formatDuration(seconds: number): string {
+  if (seconds % 3600 === 0) return `${seconds / 3600} h`;
+  if (seconds % 60 === 0) return `${seconds / 60} min`;
+  return `${seconds} s`;
 }
 
 /** Announce, time and log a step that runs anywhere (container or host). */

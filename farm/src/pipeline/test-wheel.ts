@@ -4,7 +4,7 @@ import type { CopiedFile } from '../runtime/container-runtime.ts';
 import { containerLabels } from '../runtime/labels.ts';
 import { shellQuote } from './build-wheel.ts';
 import type { CellPlan } from './cell-plan.ts';
-import { runStep } from './run-step.ts';
+import { runStep, stepTimeoutSeconds } from './run-step.ts';
 import { withContainer } from './with-container.ts';
 
 /**
@@ -14,7 +14,7 @@ import { withContainer } from './with-container.ts';
  */
 export async function testWheel(
   context: FarmContext,
-  { plan, wheel, imports, log }: { plan: CellPlan; wheel: CopiedFile; imports: string[]; log: BuildLog },
+  { plan, wheel, imports, log, work }: { plan: CellPlan; wheel: CopiedFile; imports: string[]; log: BuildLog; work: string },
 ): Promise<void> {
   await withContainer(
     context,
@@ -22,12 +22,14 @@ export async function testWheel(
       image: plan.images.runtime,
       labels: containerLabels({ buildId: plan.buildId, step: 'test' }),
       env: { PIP_INDEX_URL: plan.upstreamIndexUrl, PIP_DISABLE_PIP_VERSION_CHECK: '1', PIP_NO_INPUT: '1' },
+      user: plan.user,
+      // The repaired wheel is already in the work volume, where the build container left it.
+      work,
+      limits: plan.recipe.limits,
     },
     async (container) => {
-      await container.putFiles('/work', [
-        { name: `wheelhouse/${wheel.name}`, source: { path: wheel.path }, uid: plan.user.uid, gid: plan.user.uid },
-      ]);
-      await runStep(context, { container, buildId: plan.buildId, step: 'test', log, script: testScript(plan, wheel.name, imports) });
+      const script = testScript(plan, wheel.name, imports);
+      await runStep(context, { container, buildId: plan.buildId, step: 'test', log, script, timeoutSeconds: stepTimeoutSeconds(context, plan.recipe) });
     },
   );
 }

@@ -63,7 +63,9 @@ function effectiveRecipe({ name, file, recipesDir, parsed }: { name: string; fil
     configSettings: { ...build?.['config-settings'] },
     before: build?.before,
     debugInfo: build?.['debug-info'] ?? 'strip',
+    network: build?.network,
   };
+  recipe.limits = { memory: parsed.limits?.memory, cpus: parsed.limits?.cpus, timeout: parsed.limits?.timeout };
   recipe.repair = { exclude: repair?.exclude ?? [] };
   recipe.test = { imports: test?.imports, requires: test?.requires ?? [], command: test?.command };
   recipe.python = parsed.python;

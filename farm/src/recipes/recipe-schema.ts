@@ -206,6 +206,11 @@ export const recipeSchema = mapping({
     'config-settings': configSettings.optional(),
     before: nonEmptyText('a shell script', '`echo hi`').optional(),
     'debug-info': debugInfo.optional(),
+    /**
+     * Builds run with no network: their PEP 517 requirements are fetched first. A recipe whose
+     * build must download (a backend that fetches sources itself) says why here, and gets the network.
+     */
+    network: nonEmptyText('the reason this build needs the network', '`"downloads libxml2 sources at build time"`').optional(),
   }).optional(),
   repair: mapping({
     exclude: list(
@@ -220,6 +225,12 @@ export const recipeSchema = mapping({
     ).optional(),
     requires: list(nonEmptyText('a PEP 508 requirement', '`pytest`'), '`[pytest, hypothesis>=6]`').optional(),
     command: nonEmptyText('a shell command', '`python -c "import numpy"`').optional(),
+  }).optional(),
+  /** Per-container limits of this package's cells, over the settings' `containers`. */
+  limits: mapping({
+    memory: text('a size', '`16g`').regex(/^\d+(\.\d+)?[kmg]?$/i, 'expected a size like `16g` or `512m`').optional(),
+    cpus: z.number({ error: (issue) => `expected a number of cores like \`2\`, got ${describeValue(issue.input)}` }).positive('expected more than 0 cores').max(1024, 'expected at most 1024 cores').optional(),
+    timeout: text('a duration', '`5h`').regex(/^\d+[smhd]$/, 'expected a duration like `5h` or `90m`').optional(),
   }).optional(),
   python: pep440Specifier('>=3.11').optional(),
   versions: pep440Specifier('>=2.0').optional(),

@@ -38,7 +38,11 @@ export interface Recipe {
      * `keep`: as the compiler made them (Python's own CFLAGS have \`-g\`).
      */
     debugInfo: 'strip' | 'keep';
+    /** Why the build needs the network; undefined (the default): it runs with none. */
+    network: string | undefined;
   };
+  /** Per-container limits; undefined: the settings' `containers` values. */
+  limits: { memory: string | undefined; cpus: number | undefined; timeout: string | undefined };
   /** Sonames auditwheel must not graft into the wheel. */
   repair: { exclude: string[] };
   test: {
@@ -62,7 +66,8 @@ export function defaultRecipe(name: string): Recipe {
     file: undefined,
     source: { kind: 'index' },
     patches: [],
-    build: { system: { apt: [], dnf: [] }, toolchains: {}, env: {}, configSettings: {}, before: undefined, debugInfo: 'strip' },
+    build: { system: { apt: [], dnf: [] }, toolchains: {}, env: {}, configSettings: {}, before: undefined, debugInfo: 'strip', network: undefined },
+    limits: { memory: undefined, cpus: undefined, timeout: undefined },
     repair: { exclude: [] },
     test: { imports: undefined, requires: [], command: undefined },
     python: undefined,

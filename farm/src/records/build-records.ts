@@ -40,9 +40,17 @@ export interface BuildRecord {
   wheelSha256: string | undefined;
   log: string | undefined;
   error: string | undefined;
+  /** What the build phase installed, fetched beforehand; undefined for builds with the network on. */
+  requires: BuildRequirement[] | undefined;
   /** The farm process that ran the build (host name and pid), to tell a crash from a build in progress. */
   host: string;
   pid: number;
+}
+
+/** One file of a build's PEP 517 requirements (a wheel), as the fetch phase downloaded it. */
+export interface BuildRequirement {
+  file: string;
+  sha256: string;
 }
 
 export interface BeginBuild {
@@ -60,6 +68,7 @@ export interface FinishBuild {
   wheel?: string;
   wheelSha256?: string;
   error?: string;
+  requires?: BuildRequirement[];
   /** Where the log ended up (compressed), when it moved since `begin`. */
   log?: string;
 }

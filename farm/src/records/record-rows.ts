@@ -1,4 +1,4 @@
-import type { BeginBuild, BuildRecord, BuildState, FinishBuild } from './build-records.ts';
+import type { BeginBuild, BuildRecord, BuildRequirement, BuildState, FinishBuild } from './build-records.ts';
 
 /**
  * The `builds` table as both backends store it (SQLite and PostgreSQL share columns and order), and
@@ -27,6 +27,8 @@ export interface RecordRow {
   wheel_sha256: string | null;
   log: string | null;
   error: string | null;
+  /** JSON: the build requirements the build phase installed (file and sha256 each). */
+  requires: string | null;
   host: string;
   pid: number;
 }
@@ -54,6 +56,7 @@ CREATE TABLE IF NOT EXISTS builds (
   wheel_sha256  TEXT,
   log           TEXT,
   error         TEXT,
+  requires      TEXT,
   host          TEXT NOT NULL,
   pid           INTEGER NOT NULL
 );
@@ -87,11 +90,24 @@ export function beginValues(build: BeginBuild, { now, host, pid }: { now: Date; 
 }
 
 /** `UPDATE builds SET <FINISH_SET> WHERE id = ?`: values by finishValues, then the id. */
-export const FINISH_COLUMNS = ['state', 'finished_at', 'steps', 'wheel', 'wheel_sha256', 'error'] as const;
+export const FINISH_COLUMNS = ['state', 'finished_at', 'steps', 'wheel', 'wheel_sha256', 'error', 'requires'] as const;
 
+/** Values for FINISH_COLUMNS, then the log (which `finish` sets only when given). */
 export function finishValues(result: FinishBuild, now: Date): (string | null)[] {
-  return [result.state, now.toISOString(), JSON.stringify(result.steps), result.wheel ?? null, result.wheelSha256 ?? null, result.error ?? null, result.log ?? null];
+  return [
+    result.state,
+    now.toISOString(),
+    JSON.stringify(result.steps),
+    result.wheel ?? null,
+    result.wheelSha256 ?? null,
+    result.error ?? null,
+    result.requires ? JSON.stringify(result.requires) : null,
+    result.log ?? null,
+  ];
 }
+
+/** Schema 1 had no `requires` column; both backends add it to such a table. */
+export const ADD_REQUIRES_COLUMN = 'ALTER TABLE builds ADD COLUMN requires TEXT';
 
 /** The WHERE clause and values of `list`: a build identifier (a trailing `*` matches a prefix) and a state. */
 export function listFilter(
@@ -132,6 +148,7 @@ export function toRecord(row: RecordRow): BuildRecord {
     wheelSha256: row.wheel_sha256 ?? undefined,
     log: row.log ?? undefined,
     error: row.error ?? undefined,
+    requires: row.requires ? (JSON.parse(row.requires) as BuildRequirement[]) : undefined,
     host: row.host,
     pid: row.pid,
   };

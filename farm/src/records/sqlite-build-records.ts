@@ -6,9 +6,9 @@ import { WheelfarmError } from '../errors.ts';
 import type { BeginBuild, BuildRecord, BuildRecords, BuildState, CellHistory, FinishBuild } from './build-records.ts';
 import { tryDirectoryLock } from './directory-lock.ts';
 import type { RecordRow } from './record-rows.ts';
-import { beginValues, buildsTableSql, FINISH_COLUMNS, finishValues, INSERT_COLUMNS, listFilter, toRecord } from './record-rows.ts';
+import { ADD_REQUIRES_COLUMN, beginValues, buildsTableSql, FINISH_COLUMNS, finishValues, INSERT_COLUMNS, listFilter, toRecord } from './record-rows.ts';
 
-const SCHEMA_VERSION = 1;
+const SCHEMA_VERSION = 2;
 
 const SCHEMA = `
 ${buildsTableSql({ id: 'INTEGER PRIMARY KEY AUTOINCREMENT', steps: 'TEXT' })}`;
@@ -38,6 +38,7 @@ export class SqliteBuildRecords implements BuildRecords {
         });
       }
       this.#db.exec(SCHEMA);
+      if (version === 1) this.#db.exec(ADD_REQUIRES_COLUMN);
       this.#db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
     } catch (error) {
       if (error instanceof WheelfarmError) throw error;

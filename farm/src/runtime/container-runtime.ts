@@ -12,13 +12,33 @@ export interface ContainerSpec {
   /** Run as this user; default: the image's (non-root in wheelfarm images). */
   user?: string;
   workdir?: string;
-  /** Memory limit in bytes. */
+  /** Memory limit in bytes (swap included: no swap beyond it). */
   memoryBytes?: number;
+  /** CPU limit in cores (fractions allowed); undefined: no limit. */
+  cpus?: number;
+  /** Most processes and threads at once (fork bombs end here). */
+  pidsLimit?: number;
+  /** `none`: no network at all, only loopback. Default: the engine's default network. */
+  network?: 'default' | 'none';
+  /**
+   * The root filesystem read-only; what a build writes goes to `volumes` and `tmpfs`. Files can be
+   * copied in (putFiles) only under a volume then.
+   */
+  readOnlyRoot?: boolean;
+  /** Paths mounted as tmpfs, with mount options (\`size=512m,uid=1000,...\`). */
+  tmpfs?: Record<string, string>;
   /**
    * Named volumes of the engine to mount (created on first use, kept across containers): the
-   * compiler and download caches. A new volume takes the owner of the image's directory.
+   * compiler and download caches, the cell's work volume. A new volume takes the owner of the
+   * image's directory. Nothing of the host is ever bind-mounted.
    */
   volumes?: { name: string; target: string }[];
+}
+
+/** A volume the farm made for one cell (its /work), labelled like its containers. */
+export interface VolumeSummary {
+  name: string;
+  labels: Record<string, string>;
 }
 
 export interface FileToCopy {
@@ -100,4 +120,9 @@ export interface ContainerRuntime {
   loadImage(tar: Readable, options?: { signal?: AbortSignal }): Promise<void>;
   listContainers(labelFilter: string[]): Promise<ContainerSummary[]>;
   removeContainer(id: string): Promise<void>;
+  /** Creates a named volume with labels (the sweeper finds a dead run's volumes by them). */
+  createVolume(options: { name: string; labels: Record<string, string> }): Promise<void>;
+  /** Removes a volume; one already gone is fine. */
+  removeVolume(name: string): Promise<void>;
+  listVolumes(labelFilter: string[]): Promise<VolumeSummary[]>;
 }

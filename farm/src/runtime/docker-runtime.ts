@@ -12,6 +12,7 @@ import type {
   FileToCopy,
   ImageInfo,
   RunningContainer,
+  VolumeSummary,
 } from './container-runtime.ts';
 import { extractFiles, packFiles } from './tar-streams.ts';
 
@@ -51,8 +52,14 @@ export class DockerRuntime implements ContainerRuntime {
       ...(spec.workdir ? { WorkingDir: spec.workdir } : {}),
       HostConfig: {
         ...(spec.memoryBytes ? { Memory: spec.memoryBytes, MemorySwap: spec.memoryBytes } : {}),
-        PidsLimit: 4096,
+        ...(spec.cpus ? { NanoCpus: Math.round(spec.cpus * 1e9) } : {}),
+        PidsLimit: spec.pidsLimit ?? 4096,
+        // A build needs no capability: it runs as a plain user and writes only its own files.
+        CapDrop: ['ALL'],
         SecurityOpt: ['no-new-privileges'],
+        ...(spec.network === 'none' ? { NetworkMode: 'none' } : {}),
+        ...(spec.readOnlyRoot ? { ReadonlyRootfs: true } : {}),
+        ...(spec.tmpfs ? { Tmpfs: spec.tmpfs } : {}),
         ...(spec.volumes?.length ? { Mounts: spec.volumes.map((v) => ({ Type: 'volume' as const, Source: v.name, Target: v.target })) } : {}),
       },
     });
@@ -173,6 +180,23 @@ export class DockerRuntime implements ContainerRuntime {
 
   async removeContainer(id: string): Promise<void> {
     await removeQuietly(this.#docker.getContainer(id));
+  }
+
+  async createVolume({ name, labels }: { name: string; labels: Record<string, string> }): Promise<void> {
+    await this.#docker.createVolume({ Name: name, Labels: labels });
+  }
+
+  async removeVolume(name: string): Promise<void> {
+    try {
+      await this.#docker.getVolume(name).remove({ force: true });
+    } catch (error) {
+      if ((error as { statusCode?: number }).statusCode !== 404) throw error;
+    }
+  }
+
+  async listVolumes(labelFilter: string[]): Promise<VolumeSummary[]> {
+    const { Volumes } = await this.#docker.listVolumes({ filters: { label: labelFilter } });
+    return (Volumes ?? []).map((v) => ({ name: v.Name, labels: v.Labels ?? {} }));
   }
 
   /** Follows a JSON-message stream (build, pull, import, load); rejects on the engine's `error`. */

@@ -2,7 +2,8 @@ import { accessSync, constants, statSync } from 'node:fs';
 import { UserInputError } from '../errors.ts';
 
 /** Where the host's CA bundle is put inside containers. */
-export const CONTAINER_CA_PATH = '/tmp/wheelfarm/host-ca.crt';
+/** In the cell's work volume: the root filesystem of a build container is read-only. */
+export const CONTAINER_CA_PATH = '/work/.wheelfarm/host-ca.crt';
 
 const WELL_KNOWN_BUNDLES = ['/etc/ssl/certs/ca-certificates.crt', '/etc/pki/tls/certs/ca-bundle.crt', '/etc/ssl/cert.pem'];
 

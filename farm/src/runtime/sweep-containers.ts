@@ -3,8 +3,9 @@ import type { ContainerRuntime } from './container-runtime.ts';
 import { LABEL } from './labels.ts';
 
 /**
- * Remove wheelfarm containers whose owning process (on this host) is gone: leftovers of a run
- * that was killed before it could clean up. Containers of live runs, and of other hosts, stay.
+ * Remove wheelfarm containers, then cell work volumes, whose owning process (on this host) is
+ * gone: leftovers of a run that was killed before it could clean up. Those of live runs, and of
+ * other hosts, stay.
  */
 export async function sweepContainers({
   runtime,
@@ -12,17 +13,25 @@ export async function sweepContainers({
 }: {
   runtime: ContainerRuntime;
   isAlive?: (pid: number) => boolean;
-}): Promise<string[]> {
-  const containers = await runtime.listContainers([`${LABEL.managed}=1`]);
-  const removed: string[] = [];
-  for (const container of containers) {
-    const [host, pid] = (container.labels[LABEL.owner] ?? '').split(':');
-    const orphaned = host === hostname() && pid !== undefined && !isAlive(Number(pid));
-    if (!orphaned) continue;
+}): Promise<{ containers: string[]; volumes: string[] }> {
+  const orphaned = (labels: Record<string, string>) => {
+    const [host, pid] = (labels[LABEL.owner] ?? '').split(':');
+    return host === hostname() && pid !== undefined && !isAlive(Number(pid));
+  };
+  const containers: string[] = [];
+  for (const container of await runtime.listContainers([`${LABEL.managed}=1`])) {
+    if (!orphaned(container.labels)) continue;
     await runtime.removeContainer(container.id);
-    removed.push(container.id);
+    containers.push(container.id);
   }
-  return removed;
+  // After the containers: a volume still mounted cannot be removed.
+  const volumes: string[] = [];
+  for (const volume of await runtime.listVolumes([`${LABEL.managed}=1`])) {
+    if (!orphaned(volume.labels)) continue;
+    await runtime.removeVolume(volume.name);
+    volumes.push(volume.name);
+  }
+  return { containers, volumes };
 }
 
 export function isProcessAlive(pid: number): boolean {

@@ -42,6 +42,9 @@ describe('loadSettings', () => {
       upstreamIndexUrl: undefined,
       debianMirror: undefined,
       containerMemory: '8g',
+      containerCpus: undefined,
+      containerPids: 4096,
+      stepTimeoutSeconds: 3 * 3600,
       trustHostCa: 'auto',
       jobs: 2,
       recordsUrl: undefined,
@@ -102,6 +105,9 @@ describe('loadSettings', () => {
         'containers:',
         '  memory: 512m',
         '  trust-host-ca: false',
+        '  cpus: 1.5',
+        '  pids: 512',
+        '  timeout: 90m',
         'jobs: 7',
         'records:',
         '  url: postgres://farm:secret@db.example/wheelfarm',
@@ -143,6 +149,9 @@ describe('loadSettings', () => {
       upstreamIndexUrl: 'https://pypi.example/simple/',
       debianMirror: 'http://mirror.example/debian/',
       containerMemory: '512m',
+      containerCpus: 1.5,
+      containerPids: 512,
+      stepTimeoutSeconds: 90 * 60,
       trustHostCa: false,
       jobs: 7,
       recordsUrl: 'postgres://farm:secret@db.example/wheelfarm',
@@ -245,11 +254,11 @@ describe('loadSettings', () => {
   });
 
   it('rejects an unknown key, naming the file, the line and the field', async () => {
-    const text = 'jobs: 2\ncontainers:\n  memory: 8g\n  cpus: 4\n';
+    const text = 'jobs: 2\ncontainers:\n  memory: 8g\n  cores: 4\n';
     await writeFile(join(root, 'wheelfarm.yaml'), text);
     const error = await rejection(loadSettings({ root, env: {} }));
     expect(error.code).toBe('bad-settings-file');
-    expect(error.message).toMatch(new RegExp(`${join(root, 'wheelfarm.yaml').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:\\d+: \`containers\`: .*"cpus"`));
+    expect(error.message).toMatch(new RegExp(`${join(root, 'wheelfarm.yaml').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:\\d+: \`containers\`: .*"cores"`));
   });
 
   it('rejects an unknown top-level key', async () => {
@@ -267,6 +276,10 @@ describe('loadSettings', () => {
     ['containers:\n  memory: 8gb', 'memory: 8gb', 'containers.memory'],
     ['upstream:\n  index-url: not a url', 'index-url: not a url', 'upstream.index-url'],
     ['images:\n  debian-mirror: mirror', 'debian-mirror: mirror', 'images.debian-mirror'],
+    ['containers:\n  cpus: 0', 'cpus: 0', 'containers.cpus'],
+    ['containers:\n  cpus: two', 'cpus: two', 'containers.cpus'],
+    ['containers:\n  pids: 10', 'pids: 10', 'containers.pids'],
+    ['containers:\n  timeout: 2 hours', 'timeout: 2 hours', 'containers.timeout'],
   ])('rejects %j at its line, naming the field', async (text, line, field) => {
     await writeFile(join(root, 'wheelfarm.yaml'), `${text}\n`);
     const error = await rejection(loadSettings({ root, env: {} }));

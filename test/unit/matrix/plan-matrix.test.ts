@@ -55,6 +55,7 @@ function record(python: string, state: BuildRecord['state'], overrides: Partial<
     wheelSha256: undefined,
     log: undefined,
     error: state === 'failed' ? 'the build step failed' : undefined,
+    requires: undefined,
     host: 'farm',
     pid: 1,
     ...overrides,

@@ -29,6 +29,7 @@ function record(wheel: string, inputs: BuildInputs = INPUTS): BuildRecord {
     wheelSha256: undefined,
     log: undefined,
     error: undefined,
+    requires: undefined,
     host: 'farm',
     pid: 1,
   };

@@ -50,12 +50,14 @@ build:
   before: |
     echo hi
   debug-info: keep
+  network: "downloads its test data while it builds"
 repair:
   exclude: [libcuda.so.1, libnvidia-ml.so]
 test:
   imports: [numpy, numpy.linalg, _private_mod]
   requires: [pytest, "hypothesis>=6; python_version >= '3.11'"]
   command: python -c "import numpy; numpy.test()"
+limits: { memory: 16g, cpus: 1.5, timeout: 5h }
 python: ">=3.11"
 versions: ">=2.0,<3,!=2.1.*"
 latest: 3
@@ -74,7 +76,9 @@ latest: 3
         configSettings: { 'setup-args': ['-Dblas=openblas', '-Dlapack=openblas'], builddir: ['build'] },
         before: 'echo hi\n',
         debugInfo: 'keep',
+        network: 'downloads its test data while it builds',
       },
+      limits: { memory: '16g', cpus: 1.5, timeout: '5h' },
       repair: { exclude: ['libcuda.so.1', 'libnvidia-ml.so'] },
       test: {
         imports: ['numpy', 'numpy.linalg', '_private_mod'],
@@ -154,6 +158,19 @@ describe('recipe schema: wrong types', () => {
     await expectRejected('build:\n  debug-info: full\n', { line: 2, field: 'build.debug-info', message: 'or `keep`, got `full` (string)' });
   });
 
+  it('rejects limits that are not a size, a positive number of cores or a duration', async () => {
+    await expectRejected('limits:\n  memory: lots\n', { line: 2, field: 'limits.memory', message: 'expected a size like `16g` or `512m`' });
+    await expectRejected('limits:\n  cpus: 0\n', { line: 2, field: 'limits.cpus', message: 'expected more than 0 cores' });
+    await expectRejected('limits:\n  cpus: "2"\n', { line: 2, field: 'limits.cpus', message: 'expected a number of cores like `2`, got `2` (string)' });
+    await expectRejected('limits:\n  timeout: 2 hours\n', { line: 2, field: 'limits.timeout', message: 'expected a duration like `5h` or `90m`' });
+    await expectRejected('limits:\n  disk: 10g\n', { line: 2, field: 'limits', message: 'unknown key `disk`' });
+  });
+
+  it('rejects an empty build.network reason', async () => {
+    await expectRejected('build:\n  network: ""\n', { line: 2, field: 'build.network', message: 'expected the reason this build needs the network' });
+    await expectRejected('build:\n  network: true\n', { line: 2, field: 'build.network', message: 'in quotes' });
+  });
+
   it('rejects a bool in build.env', async () => {
     await expectRejected('build:\n  env:\n    X: true\n', { line: 3, field: 'build.env.X', message: 'in quotes' });
   });
@@ -220,7 +237,7 @@ describe('recipe schema: wrong types', () => {
 describe('recipe schema: unknown keys, each at its own line', () => {
   it('rejects an unknown top-level key and lists the known ones', async () => {
     const text = 'python: ">=3.11"\n\nbuidl:\n  env: {}\n';
-    await expectRejected(text, { line: 'buidl', field: '(top level)', message: 'unknown key `buidl`: expected one of source, build, repair, test, python, versions' });
+    await expectRejected(text, { line: 'buidl', field: '(top level)', message: 'unknown key `buidl`: expected one of source, build, repair, test, limits, python, versions' });
   });
 
   it('rejects unknown nested keys', async () => {

@@ -80,7 +80,7 @@ describe('trustEnv', () => {
 
   it('uses the container path, never the host path', () => {
     expect(Object.values(trustEnv('/host/ca.pem'))).not.toContain('/host/ca.pem');
-    expect(CONTAINER_CA_PATH).toBe('/tmp/wheelfarm/host-ca.crt');
+    expect(CONTAINER_CA_PATH).toBe('/work/.wheelfarm/host-ca.crt');
   });
 
   it('is empty without a bundle', () => {
