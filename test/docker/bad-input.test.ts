@@ -99,8 +99,10 @@ describe('bad input gets a clear error, a meaningful exit code, and nothing half
       env: { WHEELFARM_RECIPES_DIR: await makeTempDir('no-recipes') },
     });
     expect(run.exitCode).toBe(1);
-    expect(run.stderr).toMatch(/build failed/);
+    // setup.py looks for pg_config as soon as it runs: when pip asks for the build requirements.
+    expect(run.stderr).toMatch(/the requires step failed/);
     expect(run.stderr).toMatch(/\| .*pg_config/);
+    expect(run.stderr).toMatch(/\| .*the build backend failed when asked for its build requirements/);
     expect(run.stderr).toMatch(/log: .*logs\/psycopg2-[\d.]+-cp313-manylinux_2_31_x86_64\/.*\.log/);
     expect(existsSync(join(index, 'files', 'psycopg2'))).toBe(false);
     expect(await wheelfarmContainers('psycopg2')).toEqual([]);

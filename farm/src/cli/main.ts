@@ -44,9 +44,17 @@ program
 const images = program.command('images').summary('show or build the build and runtime images');
 images
   .command('build')
-  .description('Build the base, build and runtime images that are missing for images/images.yaml.')
+  .description(
+    'Build the base, build and runtime images that are missing for images/images.yaml.\n' +
+      'With --refresh, also apply the distribution\'s pending (security) updates on top of the build and runtime\n' +
+      'images; the farm then uses the refreshed images, and the next matrix build rebuilds every wheel built\n' +
+      'before (the image changed), each with its next build tag.',
+  )
+  .option('--refresh', 'apply the distribution\'s security updates to the images now (new tags; wheels built before become stale)')
   .addOption(jsonOption)
-  .action((options: CommonOptions) => runCommand({ ...program.opts<CommonOptions>(), ...options }, {}, async (env) => (await import('./commands/images-command.ts')).runImagesBuild(env)));
+  .action((options: CommonOptions & { refresh?: boolean }) =>
+    runCommand({ ...program.opts<CommonOptions>(), ...options }, {}, async (env) => (await import('./commands/images-command.ts')).runImagesBuild(env, { refresh: options.refresh === true })),
+  );
 images
   .command('list')
   .description('List the images the definitions call for (tagged by the hash of their inputs) and whether they exist.')

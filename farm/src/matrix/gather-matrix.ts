@@ -2,6 +2,7 @@ import PQueue from 'p-queue';
 import { UserInputError, WheelfarmError } from '../errors.ts';
 import type { FarmContext } from '../farm-context.ts';
 import { prepareImageDefinitions } from '../images/ensure-images.ts';
+import { applyImageRefresh, readImageRefresh } from '../images/refresh-images.ts';
 import type { PreparedDefinitions } from '../images/ensure-images.ts';
 import { effectivePolicy, pythonTag } from '../images/image-definitions.ts';
 import { recipeHash } from '../pipeline/build-inputs.ts';
@@ -46,7 +47,9 @@ export async function gatherMatrix(
   context: FarmContext,
   { names, now = new Date(), rebuild = false }: { names?: string[]; now?: Date; rebuild?: boolean } = {},
 ): Promise<GatheredMatrix> {
-  const prepared = await prepareImageDefinitions(context.settings.imagesDir);
+  const definitions0 = await prepareImageDefinitions(context.settings.imagesDir);
+  // The refreshed images, when `images build --refresh` made them: their tags are the cells' image input.
+  const prepared = { ...definitions0, plan: applyImageRefresh(definitions0.plan, await readImageRefresh(context.settings.home)) };
   const { definitions } = prepared.loaded;
   const problems: MatrixProblem[] = [];
   const recipes = await loadRecipes(context, names, problems);

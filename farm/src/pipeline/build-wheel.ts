@@ -139,7 +139,7 @@ fi
 }
 
 const FETCH_REQUIREMENTS_PY = `import hashlib, json, os, pathlib, subprocess, sys
-from build import ProjectBuilder
+from build import BuildBackendException, ProjectBuilder
 from build.env import DefaultIsolatedEnv
 
 dest, listing, settings = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2]), json.loads(sys.argv[3]) or None
@@ -169,14 +169,19 @@ def install(env, requirements):
             else:
                 os.environ[k] = v
 
-with DefaultIsolatedEnv() as env:
-    builder = ProjectBuilder.from_isolated_env(env, ".")
-    static = set(builder.build_system_requires)
-    fetch(static, "build-system.requires")
-    install(env, static)
-    dynamic = set(builder.get_requires_for_build("wheel", settings)) - static
-    fetch(dynamic, "asked for by the build backend")
-    install(env, dynamic)
+try:
+    with DefaultIsolatedEnv() as env:
+        builder = ProjectBuilder.from_isolated_env(env, ".")
+        static = set(builder.build_system_requires)
+        fetch(static, "build-system.requires")
+        install(env, static)
+        dynamic = set(builder.get_requires_for_build("wheel", settings)) - static
+        fetch(dynamic, "asked for by the build backend")
+        install(env, dynamic)
+except BuildBackendException as error:
+    sys.exit(f"the build backend failed when asked for its build requirements (its output is above): {error}")
+except subprocess.CalledProcessError as error:
+    sys.exit(f"pip failed ({' '.join(error.cmd[3:5])}): its output is above")
 
 files = sorted(p for p in dest.iterdir() if p.name.endswith(".whl"))
 found = [{"file": p.name, "sha256": hashlib.sha256(p.read_bytes()).hexdigest()} for p in files]

@@ -72,8 +72,9 @@ export async function withContainer<T>(context: FarmContext, spec: ContainedSpec
     network: spec.network ?? 'default',
     readOnlyRoot: true,
     tmpfs: {
-      '/tmp': 'rw,nosuid,nodev,size=1g,mode=1777',
-      [home]: `rw,nosuid,nodev,size=1g,mode=0755,${owned}`,
+      // exec: Docker's tmpfs default is noexec, and test venvs in /tmp load the wheel's extension modules.
+      '/tmp': 'rw,exec,nosuid,nodev,size=1g,mode=1777',
+      [home]: `rw,exec,nosuid,nodev,size=1g,mode=0755,${owned}`,
     },
     volumes: [{ name: spec.work, target: WORK }, ...(spec.volumes ?? [])],
   } satisfies ContainerSpec);

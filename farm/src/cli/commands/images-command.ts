@@ -2,16 +2,17 @@ import pc from 'picocolors';
 import { prepareImageDefinitions } from '../../images/ensure-images.ts';
 import { effectivePolicy } from '../../images/image-definitions.ts';
 import { IMAGE_REPOSITORY } from '../../images/image-plan.ts';
+import { applyImageRefresh, readImageRefresh } from '../../images/refresh-images.ts';
 import { LABEL } from '../../runtime/labels.ts';
 import { prepareImages } from '../../pipeline/prepare-images.ts';
 import { EXIT } from '../exit-codes.ts';
 import { formatSeconds } from '../reporter.ts';
 import type { CommandEnvironment } from '../run-command.ts';
 
-/** `wheelfarm images build`: build what is missing for the current definitions. */
-export async function runImagesBuild({ context, reporter }: CommandEnvironment): Promise<number> {
+/** `wheelfarm images build [--refresh]`: build what is missing for the current definitions (and refresh them). */
+export async function runImagesBuild({ context, reporter }: CommandEnvironment, { refresh = false }: { refresh?: boolean } = {}): Promise<number> {
   const started = performance.now();
-  const { plan } = await prepareImages(context);
+  const { plan } = await prepareImages(context, { refresh });
   const images = [plan.base, plan.build, plan.runtime];
   reporter.result(
     { type: 'summary', images: images.map(({ kind, tag }) => ({ kind, tag })) },
@@ -22,7 +23,10 @@ export async function runImagesBuild({ context, reporter }: CommandEnvironment):
 
 /** `wheelfarm images list`: the images the definitions call for, whether each exists, and older ones. */
 export async function runImagesList({ context, settings, reporter }: CommandEnvironment): Promise<number> {
-  const { plan, loaded } = await prepareImageDefinitions(settings.imagesDir);
+  const definitions = await prepareImageDefinitions(settings.imagesDir);
+  const { loaded } = definitions;
+  const refresh = await readImageRefresh(settings.home);
+  const plan = applyImageRefresh(definitions.plan, refresh);
   const wanted = [plan.base, plan.build, plan.runtime];
   const rows = [];
   for (const image of wanted) {
@@ -37,6 +41,7 @@ export async function runImagesList({ context, settings, reporter }: CommandEnvi
   }
   const text = [
     `definitions: ${loaded.file} (policy ${effectivePolicy(loaded.definitions)}, CPython ${loaded.definitions.pythons.map((p) => p.version).join(', ')})`,
+    ...(refresh && plan !== definitions.plan ? [`refreshed with the distribution's updates at ${refresh.refreshedAt} (./wheelfarm images build --refresh)`] : []),
     ...rows.map((r) =>
       [
         r.kind.padEnd(8),
