@@ -31,10 +31,51 @@ export class EnvironmentError extends WheelfarmError {}
 /** A fault in something outside our control that may pass: HTTP 429/5xx, a reset connection. */
 export class TransientError extends WheelfarmError {
   readonly retryable = true;
+  /** How long the server asked us to wait before trying again (its `Retry-After`), when it said. */
+  readonly retryAfterMs: number | undefined;
+
+  constructor(code: string, message: string, options: WheelfarmErrorOptions & { retryAfterMs?: number | undefined } = {}) {
+    super(code, message, options);
+    this.retryAfterMs = options.retryAfterMs;
+  }
 }
 
-/** Downloaded bytes do not match the hash they were promised to have. Never retried silently. */
+/**
+ * An index backend (S3, devpi, pypiserver) kept failing through every try of one request. The message
+ * names the request, the endpoint and what the last try met; nothing retries it again.
+ */
+export class IndexUnavailableError extends TransientError {
+  /** Tries made, the first included. */
+  readonly tries: number;
+
+  constructor(code: string, message: string, options: WheelfarmErrorOptions & { tries: number }) {
+    super(code, message, options);
+    this.tries = options.tries;
+  }
+}
+
+/**
+ * Bytes that cannot be trusted: a download that does not match the hash it was promised to have, an
+ * index entry without a hash, an archive that is unsafe to unpack. Never retried silently.
+ */
 export class IntegrityError extends WheelfarmError {}
+
+/**
+ * An archive that is unsafe to unpack or install: an sdist before any container unpacks it, a wheel
+ * before any index serves it (see archives/). The message names the archive and the member.
+ */
+export class UnsafeArchiveError extends IntegrityError {
+  /** The archive's file name, as the message shows it. */
+  readonly archive: string;
+  /** The member at fault (as stored, unescaped); undefined when the fault is the archive as a whole. */
+  readonly member: string | undefined;
+
+  constructor(options: { code: string; archive: string; member?: string | undefined; message: string } & WheelfarmErrorOptions) {
+    super(options.code, options.message, options);
+    this.archive = options.archive;
+    this.member = options.member;
+  }
+}
 
 /** A build step failed inside a container. Carries the build identifier and the log's last lines. */
 export class BuildStepError extends WheelfarmError {
@@ -54,6 +95,22 @@ export class BuildStepError extends WheelfarmError {
     this.step = options.step;
     this.logTail = options.logTail ?? [];
     this.logPath = options.logPath;
+  }
+}
+
+/**
+ * A cell's Docker engine went away under it (stopped, crashed, restarted): its containers died or
+ * its API refused. Not the build's fault; the cell is run again from the start once the engine answers.
+ */
+export class EngineLostError extends TransientError {
+  readonly buildId: string;
+  /** The engine, as its runtime describes it (host name and URL). */
+  readonly engine: string;
+
+  constructor(options: { buildId: string; engine: string; message: string } & WheelfarmErrorOptions) {
+    super('engine-lost', options.message, options);
+    this.buildId = options.buildId;
+    this.engine = options.engine;
   }
 }
 

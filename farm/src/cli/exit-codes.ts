@@ -24,9 +24,10 @@ export const EXIT_CODES_HELP = `Exit status:
   0    every requested wheel is in the index (built now or already there)
   1    at least one build failed (its log tail is shown; nothing of it was published)
   2    bad input: unknown package or version, bad flag, invalid settings or definitions
-  3    the machine is not ready: no Docker engine, an image that cannot be built
-  4    a passing fault upstream (HTTP 429/5xx, network): try again later
-  5    integrity: a download's sha256 did not match, or the index refused different bytes
+  3    the machine is not ready: no Docker engine, an image that cannot be built, a full disk
+  4    a passing fault upstream or at the index (HTTP 429/5xx, network, timeout): try again later
+  5    integrity: a download's sha256 did not match, an sdist or wheel was unsafe to unpack
+       (path traversal, links outside, device files, archive bombs), or the index refused different bytes
   70   an internal error (a bug: please report it with the log)
   130  interrupted`;
 

@@ -1,10 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { explainDiskFull } from './explain-disk-full.ts';
 
 /**
  * Writes a file so that readers see either the old content or the new, never a partial file, even
  * across a crash: temp file in the same directory, fsync, rename, fsync the directory. Creates the directory.
+ * On a full disk the temp file is removed and the error is the `disk-full` EnvironmentError.
  */
 export async function writeFileAtomic(path: string, content: string | Uint8Array): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
@@ -20,7 +22,7 @@ export async function writeFileAtomic(path: string, content: string | Uint8Array
     await renameDurably(temp, path);
   } catch (error) {
     await rm(temp, { force: true });
-    throw error;
+    throw await explainDiskFull(error, { path, bytes: typeof content === 'string' ? Buffer.byteLength(content) : content.byteLength });
   }
 }
 

@@ -19,14 +19,16 @@ export function createPublisher(target: IndexTarget): IndexPublisher {
         prefix: target.prefix,
         ...(target.endpoint ? { endpoint: target.endpoint } : {}),
         ...(target.region ? { region: target.region } : {}),
+        retry: target.retry,
       });
     case 'devpi':
-      return new DevpiPublisher({ url: target.url, user: target.user, password: target.password, index: target.index, create: target.create });
+      return new DevpiPublisher({ url: target.url, user: target.user, password: target.password, index: target.index, create: target.create, retry: target.retry });
     case 'pypiserver':
       return new PypiserverPublisher({
         url: target.url,
         ...(target.user ? { user: target.user } : {}),
         ...(target.password ? { password: target.password } : {}),
+        retry: target.retry,
       });
   }
 }

@@ -1,10 +1,11 @@
 import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { normalizeProject, validateWheel } from './validate-wheel.ts';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { PublishConflictError, UserInputError, WheelfarmError } from '../errors.ts';
+import { EnvironmentError, PublishConflictError, UserInputError, WheelfarmError } from '../errors.ts';
 import { extractCoreMetadata } from '../wheels/extract-core-metadata.ts';
 import { renameDurably, tempPathFor, writeFileAtomic } from './atomic-write.ts';
+import { explainDiskFull } from './explain-disk-full.ts';
 import { applyYank, publishedFiles, readProjectManifest, writeProjectManifest } from './project-manifest.ts';
 import type { ManifestFile, ProjectManifest } from './project-manifest.ts';
 import type { IndexPublisher, PublishedFile, PublishOutcome, WheelToPublish } from './publisher.ts';
@@ -65,7 +66,9 @@ export class LocalDirPublisher implements IndexPublisher {
     const metadataTemp = tempPathFor(`${destination}.metadata`);
     let committed = false;
     try {
-      const metadata = await extractCoreMetadata(staged.tempPath, metadataTemp);
+      const metadata = await extractCoreMetadata(staged.tempPath, metadataTemp).catch(async (error: unknown) => {
+        throw await explainDiskFull(error, { path: `${destination}.metadata` });
+      });
       return await this.#withProjectLock(normalized, async (assertHeld) => {
         const manifest = await readProjectManifest(this.#manifestPath(normalized));
         if (manifest?.files.some((file) => file.filename === wheel.filename)) return this.#settleExisting(normalized, request);
@@ -92,8 +95,8 @@ export class LocalDirPublisher implements IndexPublisher {
           files: [...(manifest?.files ?? []), entry],
         };
         assertHeld();
-        await writeProjectManifest(this.#manifestPath(normalized), updated);
-        await this.#refreshPages(updated);
+        await this.#writeManifestOrUndo(updated, destination);
+        await this.#refreshPagesOf(updated, wheel.filename);
         return 'published';
       });
     } finally {
@@ -177,8 +180,45 @@ export class LocalDirPublisher implements IndexPublisher {
       );
     }
     // Finishes the page updates of a publish that crashed after writing the manifest.
-    await this.#refreshPages(manifest);
+    await this.#refreshPagesOf(manifest, wheel.filename);
     return 'unchanged';
+  }
+
+  /**
+   * Writes the manifest that adds the wheel at `destination`; if that fails (a full disk), takes the
+   * wheel and its metadata away again, so the failed publish leaves the index as it was and frees
+   * the space it took. Unless the manifest did land (the write can fail after its rename): then the
+   * files are listed and stay.
+   */
+  async #writeManifestOrUndo(updated: ProjectManifest, destination: string): Promise<void> {
+    const path = this.#manifestPath(updated.normalized);
+    try {
+      await writeProjectManifest(path, updated);
+    } catch (error) {
+      const filename = basename(destination);
+      const landed = await readProjectManifest(path).then(
+        (current) => current?.files.some((file) => file.filename === filename) ?? false,
+        () => true,
+      );
+      if (!landed) await Promise.all([rm(destination, { force: true }), rm(`${destination}.metadata`, { force: true })]);
+      throw error;
+    }
+  }
+
+  /**
+   * The pages after the manifest lists `filename`. If the disk fills up now, the wheel is stored and
+   * listed but not linked (each page is still whole, old or new): the error says so, and how to finish.
+   */
+  async #refreshPagesOf(manifest: ProjectManifest, filename: string): Promise<void> {
+    try {
+      await this.#refreshPages(manifest);
+    } catch (error) {
+      if (!(error instanceof EnvironmentError) || error.code !== 'disk-full') throw error;
+      throw new EnvironmentError('disk-full', `${error.message}; ${filename} is stored and in the manifest, but the pages were not brought up to date`, {
+        hint: 'Free space, then run `wheelfarm index repair` (or publish again): it rewrites the pages from the manifests. Until then the pages serve what they served before.',
+        cause: error,
+      });
+    }
   }
 
   async #refreshPages(manifest: ProjectManifest): Promise<void> {

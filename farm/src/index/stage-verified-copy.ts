@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { rm, stat } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { IntegrityError } from '../errors.ts';
 import { tempPathFor } from './atomic-write.ts';
+import { explainDiskFull } from './explain-disk-full.ts';
 
 export interface StagedCopy {
   /** A temp file next to `destination`, fsynced; rename it into place or remove it. */
@@ -13,7 +14,7 @@ export interface StagedCopy {
 
 /**
  * Streams `source` to a temp file beside `destination`, hashing on the way, so a wheel of several GB
- * is read once and never held in memory. On a hash mismatch nothing is left behind.
+ * is read once and never held in memory. On a hash mismatch or a full disk (`disk-full`) nothing is left behind.
  */
 export async function stageVerifiedCopy(source: string, destination: string, expectedSha256: string): Promise<StagedCopy> {
   const tempPath = tempPathFor(destination);
@@ -36,7 +37,7 @@ export async function stageVerifiedCopy(source: string, destination: string, exp
     return { tempPath, size };
   } catch (error) {
     await rm(tempPath, { force: true });
-    throw error;
+    throw await explainDiskFull(error, { path: destination, bytes: (await stat(source).catch(() => undefined))?.size });
   }
 }
 

@@ -61,7 +61,7 @@ export async function discardBody(response: Response): Promise<void> {
 }
 
 /** fetch() reports `TypeError: fetch failed` with the useful part (ECONNREFUSED, ...) as its cause. */
-function describeNetworkError(error: unknown): string {
+export function describeNetworkError(error: unknown): string {
   const parts: string[] = [];
   let current: unknown = error;
   for (let depth = 0; depth < 4 && current instanceof Error; depth++) {

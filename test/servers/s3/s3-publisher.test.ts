@@ -1,4 +1,4 @@
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,34 +11,17 @@ import { createIndexBucket, deleteKeys, listKeys, makeS3Client } from '../../../
 import { parseS3IndexUrl, S3Publisher } from '../../../farm/src/index/s3/s3-publisher.ts';
 import { makePureWheel } from '../../fixtures/wheels/make-zip.ts';
 import type { PureWheelOptions } from '../../fixtures/wheels/make-zip.ts';
-import { freePort } from '../../support/free-port.ts';
 import { links, rejection } from '../../support/html.ts';
+import { startS3TestServer } from './s3-test-server.ts';
 
 /**
- * Against a real S3-compatible server: moto, started here through scripts/start-moto.sh on a free port,
- * or whatever WHEELFARM_TEST_S3_ENDPOINT points at (MinIO, real S3; credentials from the usual AWS
- * environment, and the bucket WHEELFARM_TEST_S3_BUCKET must allow anonymous GETs for the pip test).
+ * Against a real S3-compatible server (see s3-test-server.ts): moto started here, or
+ * WHEELFARM_TEST_S3_ENDPOINT (the bucket WHEELFARM_TEST_S3_BUCKET must then allow anonymous GETs
+ * for the pip test).
  */
 const run = promisify(execFile);
-const SCRIPT = join(import.meta.dirname, '../../../scripts/start-moto.sh');
-const external = process.env.WHEELFARM_TEST_S3_ENDPOINT;
-
-
-const motoState = mkdtempSync(join(tmpdir(), 'wheelfarm-moto-'));
-const motoEnv = { ...process.env, MOTO_PORT: String(await freePort()), MOTO_STATE_DIR: motoState };
-let endpoint = external?.replace(/\/+$/, '') ?? '';
-let skipReason: string | undefined;
-if (!external) {
-  try {
-    execFileSync(SCRIPT, ['install'], { stdio: ['ignore', 'ignore', 'pipe'], timeout: 10 * 60_000 });
-  } catch (error) {
-    skipReason = `moto could not be installed (scripts/start-moto.sh install): ${String((error as { stderr?: Buffer }).stderr ?? error).trim().split('\n').slice(-3).join(' ')}`;
-  }
-  if (!skipReason) endpoint = execFileSync(SCRIPT, [], { env: motoEnv, encoding: 'utf8' }).trim();
-  // moto accepts any credentials, but the SDK's default chain needs some.
-  process.env.AWS_ACCESS_KEY_ID ??= 'wheelfarm-test';
-  process.env.AWS_SECRET_ACCESS_KEY ??= 'wheelfarm-test';
-}
+const server = await startS3TestServer();
+const { endpoint, external, skipReason } = server;
 if (skipReason) console.warn(`skipping the S3 publisher tests: ${skipReason}`);
 
 const bucket = process.env.WHEELFARM_TEST_S3_BUCKET ?? `wheelfarm-test-${randomBytes(4).toString('hex')}`;
@@ -55,8 +38,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   if (work) rmSync(work, { recursive: true, force: true });
-  if (!external && !skipReason) await run(SCRIPT, ['stop'], { env: motoEnv });
-  rmSync(motoState, { recursive: true, force: true });
+  await server.stop();
 });
 
 function sha256(data: Buffer | string): string {
@@ -106,7 +88,7 @@ describe('parseS3IndexUrl', () => {
   });
 });
 
-describe.skipIf(skipReason !== undefined)(`S3Publisher against ${external ? external : 'moto'}`, () => {
+describe.skipIf(skipReason !== undefined)(`S3Publisher against ${external ? endpoint : 'moto'}`, () => {
   it('publishes wheels: files, metadata, manifest, pages at both keys, JSON, root', async () => {
     const prefix = newPrefix();
     const index = publisher(prefix);

@@ -72,8 +72,12 @@ describe.skipIf(skipReason !== undefined)(`PypiserverPublisher against a real py
   });
 
   it('reports a server that is not there as transient', async () => {
-    const dead = await startPypiserver(workDir(), USER, PASSWORD);
+    const deadDir = workDir();
+    const dead = await startPypiserver(deadDir, USER, PASSWORD);
     await dead.stop();
-    await expect(new PypiserverPublisher({ url: dead.url }).listFiles('anything')).rejects.toThrow(TransientError);
+    removeDir(deadDir);
+    const error = await rejection(new PypiserverPublisher({ url: dead.url, retry: { tries: 2, retryDelayMs: 50 } }).listFiles('anything'));
+    expect(error).toBeInstanceOf(TransientError);
+    expect(error).toMatchObject({ code: 'index-connection-failed', tries: 2 });
   }, 60_000);
 });

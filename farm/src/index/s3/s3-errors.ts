@@ -1,4 +1,5 @@
 import { EnvironmentError, IntegrityError, TransientError, WheelfarmError } from '../../errors.ts';
+import { parseRetryAfter } from '../../upstream/with-retry.ts';
 
 /**
  * The S3 boundary: every SDK error is turned into one of these or a WheelfarmError here, so nothing
@@ -22,6 +23,7 @@ interface SdkError {
   message?: string;
   $retryable?: unknown;
   $metadata?: { httpStatusCode?: number };
+  $response?: { headers?: Record<string, string | undefined> };
 }
 
 const THROTTLING = new Set([
@@ -33,12 +35,21 @@ const THROTTLING = new Set([
   'RequestTimeoutException',
   'ServiceUnavailable',
   'InternalError',
-  'TimeoutError',
 ]);
-const NETWORK = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNABORTED', 'UND_ERR_SOCKET']);
+const NETWORK = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNABORTED', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_SOCKET']);
 const ACCESS = new Set(['AccessDenied', 'InvalidAccessKeyId', 'SignatureDoesNotMatch', 'ExpiredToken', 'InvalidToken', 'CredentialsProviderError', 'AllAccessDisabled']);
 
-/** Translates an SDK (or network) error from `what` (e.g. `PUT s3://bucket/key`) into our hierarchy. */
+const STILL_SERVED =
+  ' The index still serves what it served before: its pages only link files stored whole. Publish again once the storage answers; what this publish stored is adopted then.';
+
+/** The three ways a try can fail that are worth another: what each means and what to check. */
+const TRANSIENT_HINTS = {
+  's3-unavailable': `The storage answered with a server error (5xx or throttling).${STILL_SERVED}`,
+  's3-timeout': `The storage took the connection but then nothing moved for the whole timeout. Check the endpoint's health; on a slow link give the index URL a longer \`timeout=\` (e.g. \`?timeout=120s\`).${STILL_SERVED}`,
+  's3-connection-failed': `No connection to the storage, or it broke in the middle. Check that the endpoint is up and reachable (address, proxy, firewall).${STILL_SERVED}`,
+} as const;
+
+/** Translates an SDK (or network) error from `what` (e.g. `PUT s3://bucket/key on http://host:9000`) into our hierarchy. */
 export function convertS3Error(error: unknown, what: string): Error {
   if (error instanceof WheelfarmError) return error;
   const e = (error ?? {}) as SdkError;
@@ -54,11 +65,13 @@ export function convertS3Error(error: unknown, what: string): Error {
       cause: error,
     });
   }
-  const detail = `${name || 'error'}${status ? ` (HTTP ${status})` : ''}: ${e.message ?? String(error)}`;
-  if ((status !== undefined && (status >= 500 || status === 429)) || THROTTLING.has(name) || NETWORK.has(code) || NETWORK.has(name) || e.$retryable) {
-    return new TransientError('s3-unavailable', `${what} failed: ${detail}`, {
-      hint: 'The storage is busy or unreachable; this usually passes, try again.',
+  const detail = describeSdkError(e, name, code, status, error);
+  const transient = transientKind(e, name, code, status);
+  if (transient) {
+    return new TransientError(transient, `${what} failed: ${detail}`, {
+      hint: TRANSIENT_HINTS[transient],
       cause: error,
+      retryAfterMs: parseRetryAfter(e.$response?.headers?.['retry-after']),
     });
   }
   if (name === 'NoSuchBucket') {
@@ -74,4 +87,21 @@ export function convertS3Error(error: unknown, what: string): Error {
     });
   }
   return new WheelfarmError('s3-error', `${what} failed: ${detail}`, { cause: error });
+}
+
+function transientKind(e: SdkError, name: string, code: string, status: number | undefined): keyof typeof TRANSIENT_HINTS | undefined {
+  // The SDK's own timeouts (connection, socket inactivity) are named TimeoutError.
+  if (name === 'TimeoutError' || code === 'ETIMEDOUT') return 's3-timeout';
+  if (NETWORK.has(code) || NETWORK.has(name)) return 's3-connection-failed';
+  if ((status !== undefined && (status >= 500 || status === 429)) || THROTTLING.has(name) || e.$retryable) return 's3-unavailable';
+  return undefined;
+}
+
+/** `InternalError (HTTP 500): We encountered...`, `ECONNREFUSED: connect ECONNREFUSED 127.0.0.1:9000`. */
+function describeSdkError(e: SdkError, name: string, code: string, status: number | undefined, error: unknown): string {
+  const label = name && name !== 'Error' ? name : code || 'error';
+  const message = (e.message ?? String(error))
+    .replace(/^@smithy\/node-http-handler - /, '')
+    .replace(/ \(configured by client requestHandler\)/, '');
+  return `${label}${status ? ` (HTTP ${status})` : ''}: ${message}`;
 }

@@ -1,17 +1,20 @@
 import { createHash } from 'node:crypto';
 import { normalizeProject, validateWheel } from '../validate-wheel.ts';
 import { createReadStream } from 'node:fs';
+import type { ReadStream } from 'node:fs';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { PutObjectCommandInput } from '@aws-sdk/client-s3';
-import { PublishConflictError, TransientError, UserInputError, WheelfarmError } from '../../errors.ts';
+import { IndexUnavailableError, PublishConflictError, TransientError, UserInputError, WheelfarmError } from '../../errors.ts';
 import { extractCoreMetadata } from '../../wheels/extract-core-metadata.ts';
 import { applyYank, parseProjectManifest, publishedFiles } from '../project-manifest.ts';
 import type { ManifestFile, ProjectManifest } from '../project-manifest.ts';
 import type { IndexPublisher, PublishedFile, PublishOutcome, WheelToPublish } from '../publisher.ts';
+import { resolveIndexRetryPolicy, retryIndexRequest } from '../retry-policy.ts';
+import type { IndexRetryPolicy } from '../retry-policy.ts';
 import { renderProjectJson, renderRootJson, SIMPLE_JSON_TYPE } from '../render-simple-json.ts';
 import { renderProjectPage, renderRootPage } from '../render-simple-page.ts';
 import { assertSha256, sha256OfFile } from '../stage-verified-copy.ts';
@@ -24,8 +27,13 @@ export interface S3PublisherOptions {
   /** An S3-compatible endpoint (MinIO, moto, Ceph...), e.g. `http://127.0.0.1:9000`; path-style addressing is used then. */
   endpoint?: string;
   region?: string;
-  /** A ready client (tests, custom credentials); `endpoint` and `region` are then ignored for requests. */
+  /**
+   * A ready client (custom credentials); `endpoint` and `region` are then ignored for requests, and so
+   * is `retry.timeoutMs`. Give it `maxAttempts: 1`: the publisher retries by itself.
+   */
   client?: S3Client;
+  /** Tries, back-off and timeout of each request (see DEFAULT_INDEX_RETRY_POLICY). */
+  retry?: Partial<IndexRetryPolicy> | undefined;
 }
 
 const HTML_TYPE = 'text/html; charset=utf-8';
@@ -70,6 +78,9 @@ export class S3Publisher implements IndexPublisher {
   readonly #client: S3Client;
   readonly #bucket: string;
   readonly #prefix: string;
+  readonly #retry: IndexRetryPolicy;
+  /** ` on http://host:port`, or ` on AWS S3`: for messages. */
+  readonly #on: string;
 
   constructor(options: S3PublisherOptions) {
     if (typeof options?.bucket !== 'string' || !/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(options.bucket)) {
@@ -79,12 +90,21 @@ export class S3Publisher implements IndexPublisher {
     }
     this.#bucket = options.bucket;
     this.#prefix = (options.prefix ?? '').replace(/^\/+|\/+$/g, '');
+    this.#retry = resolveIndexRetryPolicy(options.retry);
     const endpoint = options.endpoint?.replace(/\/+$/, '');
+    this.#on = endpoint ? ` on ${endpoint}` : ' on AWS S3';
     this.#client =
       options.client ??
       new S3Client({
         ...(endpoint ? { endpoint, forcePathStyle: true, requestChecksumCalculation: 'WHEN_REQUIRED' as const } : {}),
         ...(options.region ? { region: options.region } : endpoint ? { region: process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1' } : {}),
+        // Retries are ours (#send): the SDK never retries a streamed body such as the wheel's, and one
+        // policy for every request keeps the tries countable and the final error clear.
+        maxAttempts: 1,
+        // Both are inactivity limits, so a slow but moving upload of a large wheel is never cut.
+        requestHandler: { connectionTimeout: this.#retry.timeoutMs, socketTimeout: this.#retry.timeoutMs },
+        // Its one message that reaches us ("non-retryable streaming request") is wrong here: we retry.
+        logger: SILENT_SDK_LOGGER,
       });
     const where = `s3://${this.#bucket}/${this.#prefix}`;
     this.indexUrl = endpoint ? `${endpoint}/${this.#bucket}/${this.#key('simple/')}` : undefined;
@@ -107,6 +127,7 @@ export class S3Publisher implements IndexPublisher {
 
     const size = (await stat(wheel.path)).size;
     const wheelKey = this.#fileKey(normalized, wheel.filename);
+    // A fresh stream for each try: a failed one has spent its predecessor.
     const created = await this.#putNew(wheelKey, sha256, () => ({
       Body: createReadStream(wheel.path),
       ContentLength: size,
@@ -147,7 +168,7 @@ export class S3Publisher implements IndexPublisher {
     };
     if (wheel.requiresPython) entry.requiresPython = wheel.requiresPython;
     const added = await this.#addToManifest(normalized, wheel.project, entry);
-    await this.#refreshPages(normalized);
+    await this.#refreshPagesOf(normalized, wheel.filename);
     return added ? 'published' : 'unchanged';
   }
 
@@ -177,18 +198,36 @@ export class S3Publisher implements IndexPublisher {
   async #settleExisting(normalized: string, wheel: WheelToPublish, existing: ManifestFile): Promise<PublishOutcome> {
     if (existing.sha256 !== wheel.sha256) throw conflict(wheel.filename, existing.sha256, wheel.sha256, this.#fileKey(normalized, wheel.filename));
     // Finishes the page updates of a publish that stopped after writing the manifest; writes nothing otherwise.
-    await this.#refreshPages(normalized);
+    await this.#refreshPagesOf(normalized, wheel.filename);
     return 'unchanged';
   }
 
-  /** Adds `entry` to the manifest. False if it was there already (same bytes). */
+  /**
+   * The pages after the manifest lists `filename`. If the storage gives out now, the wheel is stored
+   * and listed but not linked: the error says so, and how to finish.
+   */
+  async #refreshPagesOf(normalized: string, filename: string): Promise<void> {
+    try {
+      await this.#refreshPages(normalized);
+    } catch (error) {
+      if (!(error instanceof IndexUnavailableError)) throw error;
+      throw new IndexUnavailableError(error.code, `${error.message}; ${filename} is stored and in the manifest, but the pages were not brought up to date`, {
+        hint: `Run \`wheelfarm index repair\` (or publish again) once the storage answers: it rewrites the pages from the manifests. Until then the pages serve what they served before.`,
+        cause: error,
+        tries: error.tries,
+      });
+    }
+  }
+
+  /** Adds `entry` to the manifest. False if it was there already (same bytes) from another publish. */
   async #addToManifest(normalized: string, project: string, entry: ManifestFile): Promise<boolean> {
     const key = this.#manifestKey(normalized);
     return this.#editManifest(normalized, (current) => {
       const existing = current?.files.find((file) => file.filename === entry.filename);
       if (existing) {
         if (existing.sha256 !== entry.sha256) throw conflict(entry.filename, existing.sha256, entry.sha256, key);
-        return { result: false };
+        // Our own entry when a try's answer was lost after the write landed (the retry met 412).
+        return { result: existing.uploadTime === entry.uploadTime };
       }
       const files = [...(current?.files ?? []), entry];
       return { manifest: { schemaVersion: 1, name: current?.name ?? project, normalized, files }, result: true };
@@ -269,9 +308,9 @@ export class S3Publisher implements IndexPublisher {
     let pending = pages;
     for (let attempt = 0; attempt < MAX_ATTEMPTS && pending.length > 0; attempt += 1) {
       if (attempt > 0) await backoff(attempt - 1);
-      const heads = await Promise.all(pending.map((page) => this.#head(page.key)));
+      const heads = await settleAll(pending.map((page) => this.#head(page.key)));
       await load();
-      const written = await Promise.all(
+      const written = await settleAll(
         pending.map(async (page, index) => {
           const body = page.render();
           const sha256 = sha256Of(body);
@@ -293,9 +332,15 @@ export class S3Publisher implements IndexPublisher {
   /** Creates `key` only if absent (`If-None-Match: *`). False if it exists already. */
   async #putNew(key: string, sha256: string, body: () => Omit<PutObjectCommandInput, 'Bucket' | 'Key'>): Promise<boolean> {
     try {
-      await this.#send(`PUT ${this.#url(key)}`, () =>
-        this.#client.send(new PutObjectCommand({ ...body(), Bucket: this.#bucket, Key: key, IfNoneMatch: '*', Metadata: { sha256 } })),
-      );
+      await this.#send(`PUT ${this.#url(key)}`, async () => {
+        const input = body();
+        try {
+          return await this.#client.send(new PutObjectCommand({ ...input, Bucket: this.#bucket, Key: key, IfNoneMatch: '*', Metadata: { sha256 } }));
+        } finally {
+          // A cut upload leaves its file stream open otherwise.
+          (input.Body as ReadStream | undefined)?.destroy?.();
+        }
+      });
       return true;
     } catch (error) {
       if (error instanceof PreconditionFailed) return false;
@@ -374,12 +419,21 @@ export class S3Publisher implements IndexPublisher {
     return names;
   }
 
-  async #send<T>(what: string, call: () => Promise<T>): Promise<T> {
-    try {
-      return await call();
-    } catch (error) {
-      throw convertS3Error(error, what);
-    }
+  /**
+   * One request, tried as the retry policy says: `call` runs afresh for each try, so it must build
+   * its command (and body) inside. `what` is e.g. `PUT s3://bucket/key`; messages add the endpoint.
+   */
+  #send<T>(what: string, call: () => Promise<T>): Promise<T> {
+    return retryIndexRequest(
+      async () => {
+        try {
+          return await call();
+        } catch (error) {
+          throw convertS3Error(error, `${what}${this.#on}`);
+        }
+      },
+      { policy: this.#retry },
+    );
   }
 
   #key(rest: string): string {
@@ -440,10 +494,24 @@ function contention(key: string): TransientError {
   });
 }
 
+/** The SDK's middleware logs (we report through errors). */
+const SILENT_SDK_LOGGER = { trace() {}, debug() {}, info() {}, warn() {}, error() {} };
+
 /** Exponential backoff with full jitter, capped, so racing publishers spread out. */
 function backoff(attempt: number): Promise<void> {
   const cap = Math.min(1000, 20 * 2 ** attempt);
   return sleep(5 + Math.random() * cap);
+}
+
+/**
+ * Promise.all that waits for every promise before it rejects (with the first failure), so a failed
+ * publish returns with none of its requests still in flight.
+ */
+async function settleAll<T>(promises: Promise<T>[]): Promise<T[]> {
+  const results = await Promise.allSettled(promises);
+  const failed = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+  if (failed) throw failed.reason;
+  return results.map((result) => (result as PromiseFulfilledResult<T>).value);
 }
 
 function sha256Of(text: string): string {

@@ -3,6 +3,8 @@ import { discardBody } from '../../upstream/http-request.ts';
 import { redactUrl } from '../../upstream/redact-url.ts';
 import { splitUrlCredentials } from '../../upstream/split-url-credentials.ts';
 import type { IndexPublisher, PublishedFile, PublishOutcome, WheelToPublish } from '../publisher.ts';
+import { resolveIndexRetryPolicy } from '../retry-policy.ts';
+import type { IndexRetryPolicy } from '../retry-policy.ts';
 import { indexRequest, statusError } from './http.ts';
 import type { IndexContext, IndexRequest } from './http.ts';
 import { listIndexFiles, publishToIndex } from './publish-by-upload.ts';
@@ -18,6 +20,8 @@ export interface DevpiPublisherOptions {
   /** Create the user (with this password) and a non-volatile index when they do not exist. */
   create?: boolean | undefined;
   signal?: AbortSignal | undefined;
+  /** Tries, back-off and timeout of each request (see DEFAULT_INDEX_RETRY_POLICY). */
+  retry?: Partial<IndexRetryPolicy> | undefined;
 }
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
@@ -81,6 +85,7 @@ export class DevpiPublisher implements IndexPublisher {
     this.indexUrl = new URL('+simple/', this.#indexPath).href;
     this.description = `devpi index ${this.#indexPath.href} (pip install --index-url ${this.indexUrl})`;
     this.#context = {
+      retry: resolveIndexRetryPolicy(options.retry),
       shown: `devpi index ${this.#indexPath.href}`,
       credentialsHint:
         `Check the devpi user \`${this.#user}\` and its password (in the URL \`devpi+http://user:password@host:port/user/index\` or the publisher settings), ` +

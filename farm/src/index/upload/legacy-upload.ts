@@ -2,8 +2,9 @@ import { openAsBlob } from 'node:fs';
 import { TransientError } from '../../errors.ts';
 import { discardBody } from '../../upstream/http-request.ts';
 import { parseWheelFilename } from '../../wheels/wheel-filename.ts';
-import { bodySnippet, errorForStatus, indexRequest, statusError } from './http.ts';
-import type { IndexContext } from './http.ts';
+import { retryIndexRequest } from '../retry-policy.ts';
+import { bodySnippet, errorForStatus, sendIndexRequest, statusError, wasRefused } from './http.ts';
+import type { IndexContext, IndexRequest } from './http.ts';
 
 export interface LegacyUploadInput {
   /** Where to POST, e.g. `http://host/` (pypiserver) or `http://host/user/index/` (devpi). No credentials. */
@@ -26,7 +27,8 @@ export type LegacyUploadResult = 'uploaded' | 'exists';
  * Uploads one wheel through the legacy upload API (the one twine speaks, `:action=file_upload`), which
  * pypiserver, devpi and warehouse accept: a multipart POST of the core metadata fields and the wheel
  * as `content`, streamed from disk. 401/403 -> UserInputError `index-auth`; 408/429/5xx and network
- * faults -> TransientError; any other refusal -> WheelfarmError `index-error`.
+ * faults are tried again as `context.retry` says, then -> IndexUnavailableError; any other refusal
+ * -> WheelfarmError `index-error`.
  */
 export async function legacyUpload(input: LegacyUploadInput, context: IndexContext): Promise<LegacyUploadResult> {
   const parts = parseWheelFilename(input.filename);
@@ -47,10 +49,30 @@ export async function legacyUpload(input: LegacyUploadInput, context: IndexConte
   const blob = await openAsBlob(input.path, { type: 'application/octet-stream' });
   form.append('content', blob, input.filename);
 
-  const request = { method: 'POST', url: input.uploadUrl, headers: input.headers, body: form, signal: input.signal };
+  // No timeout of ours: the upload's length grows with the wheel (see IndexRequest.timed).
+  const request: IndexRequest = { method: 'POST', url: input.uploadUrl, headers: input.headers, body: form, signal: input.signal, timed: false };
+  // A try that failed once the server may have had the wheel (its answer lost): a later `exists`
+  // is then most likely that very upload, not someone else's.
+  let mayHaveLanded = false;
+  const result = await retryIndexRequest(
+    async () => {
+      try {
+        return await uploadOnce(request, input, context);
+      } catch (error) {
+        if (error instanceof TransientError && !wasRefused(error)) mayHaveLanded = true;
+        throw error;
+      }
+    },
+    { policy: context.retry, signal: input.signal },
+  );
+  return result === 'exists' && mayHaveLanded ? 'uploaded' : result;
+}
+
+/** One try; the FormData is encoded afresh by each fetch, the wheel read again from disk. */
+async function uploadOnce(request: IndexRequest, input: LegacyUploadInput, context: IndexContext): Promise<LegacyUploadResult> {
   let response: Response;
   try {
-    response = await indexRequest(request, context);
+    response = await sendIndexRequest(request, context);
   } catch (error) {
     throw await explainCutUpload(error, input, context);
   }
@@ -75,7 +97,7 @@ export async function legacyUpload(input: LegacyUploadInput, context: IndexConte
  * fails as a cut connection. A small upload without the wheel then tells a refusal from a real fault.
  */
 async function explainCutUpload(error: unknown, input: LegacyUploadInput, context: IndexContext): Promise<unknown> {
-  if (!(error instanceof TransientError) || error.code !== 'network-error') return error;
+  if (!(error instanceof TransientError) || error.code !== 'index-connection-failed' || wasRefused(error)) return error;
   const probe = new FormData();
   probe.append(':action', 'file_upload');
   probe.append('protocol_version', '1');
@@ -83,7 +105,7 @@ async function explainCutUpload(error: unknown, input: LegacyUploadInput, contex
   // The probe itself may be cut the same way (a server closing with unread bytes resets the connection).
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
-      const response = await indexRequest(request, context);
+      const response = await sendIndexRequest(request, context);
       if (response.status === 401 || response.status === 403) return await statusError(response, request, context);
       await discardBody(response);
       return error;

@@ -1,5 +1,8 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { normalizeProject, validateWheel } from '../validate-wheel.ts';
-import { PublishConflictError, WheelfarmError } from '../../errors.ts';
+import { IntegrityError, PublishConflictError, WheelfarmError } from '../../errors.ts';
 import type { PublishedFile, PublishOutcome, WheelToPublish } from '../publisher.ts';
 import { assertSha256, sha256OfFile } from '../stage-verified-copy.ts';
 import type { IndexContext } from './http.ts';
@@ -24,6 +27,7 @@ export function publishToIndex(wheel: WheelToPublish, index: UploadIndex, upload
   return publishByUpload(wheel, {
     shown: index.context.shown,
     list: (normalized) => readProjectPage(index, normalized),
+    sizeOf: async (file) => file.size ?? headSize(file.url, index.readHeaders, index.context, index.signal),
     upload: (request) =>
       legacyUpload(
         {
@@ -57,6 +61,8 @@ export interface UploadBackend {
   shown: string;
   /** The files the index lists for a (normalized) project. */
   list(normalized: string): Promise<IndexFile[]>;
+  /** The size of a listed file, undefined when the server does not say. */
+  sizeOf(file: IndexFile): Promise<number | undefined>;
   upload(wheel: WheelToPublish & { sha256: string }): Promise<LegacyUploadResult>;
 }
 
@@ -79,17 +85,18 @@ async function publishByUpload(wheel: WheelToPublish, backend: UploadBackend): P
     });
   }
   // Someone else's upload of the same filename won the race: settle as if it had been there before.
-  const outcome = settleExisting(listed, request, backend);
+  const outcome = await settleExisting(listed, request, backend);
   return result === 'exists' ? outcome : 'published';
 }
 
-function settleExisting(existing: IndexFile, wheel: WheelToPublish & { sha256: string }, backend: UploadBackend): PublishOutcome {
+async function settleExisting(existing: IndexFile, wheel: WheelToPublish & { sha256: string }, backend: UploadBackend): Promise<PublishOutcome> {
   if (existing.sha256 === undefined) {
     throw new WheelfarmError('index-no-hash', `the ${backend.shown} lists ${wheel.filename} without a sha256, so it cannot tell whether it holds these bytes`, {
       hint: 'Configure the index to publish sha256 hashes in its simple pages (pypiserver: `--hash-algo sha256`).',
     });
   }
   if (existing.sha256 !== wheel.sha256) {
+    await assertNotTruncatedCopy({ ...existing, sha256: existing.sha256 }, wheel, backend);
     throw new PublishConflictError(
       'publish-conflict',
       `${wheel.filename} is already published on the ${backend.shown} with sha256 ${existing.sha256}; refusing to replace it with different bytes (sha256 ${wheel.sha256})`,
@@ -110,3 +117,26 @@ function toPublishedFiles(files: IndexFile[], sizes: (number | undefined)[]): Pu
   }));
 }
 
+/**
+ * pypiserver stores whatever arrived of an upload that broke off, under the wheel's name. Such a file
+ * is the start of our wheel: if the listed file is a proper prefix of it, say so rather than call it
+ * a conflict, since the way out is to delete it on the server, not to give the wheel a new name.
+ */
+async function assertNotTruncatedCopy(existing: IndexFile & { sha256: string }, wheel: WheelToPublish, backend: UploadBackend): Promise<void> {
+  const size = await backend.sizeOf(existing);
+  const full = (await stat(wheel.path)).size;
+  if (size === undefined || size <= 0 || size >= full || (await sha256OfPrefix(wheel.path, size)) !== existing.sha256) return;
+  throw new IntegrityError(
+    'index-partial-upload',
+    `the ${backend.shown} serves a truncated ${wheel.filename}: the first ${size} of its ${full} bytes, left by an upload that broke off`,
+    {
+      hint: `The server kept what arrived of a cut upload, and installing it fails. Delete that file on the server (pypiserver: from its package directory, ${existing.url}), then publish again.`,
+    },
+  );
+}
+
+async function sha256OfPrefix(path: string, bytes: number): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path, { start: 0, end: bytes - 1 }) as AsyncIterable<Buffer>) hash.update(chunk);
+  return hash.digest('hex');
+}

@@ -1,6 +1,7 @@
 import { UserInputError } from '../../errors.ts';
 import { redactUrl } from '../../upstream/redact-url.ts';
 import type { IndexPublisher } from '../publisher.ts';
+import type { IndexRetryPolicy } from '../retry-policy.ts';
 import { DevpiPublisher } from './devpi-publisher.ts';
 import { PypiserverPublisher } from './pypiserver-publisher.ts';
 
@@ -12,7 +13,7 @@ import { PypiserverPublisher } from './pypiserver-publisher.ts';
  *
  * Returns undefined for any other scheme, so callers can fall through to other publishers.
  */
-export function publisherFromUrl(url: string, options: { signal?: AbortSignal } = {}): IndexPublisher | undefined {
+export function publisherFromUrl(url: string, options: { signal?: AbortSignal; retry?: Partial<IndexRetryPolicy> } = {}): IndexPublisher | undefined {
   const match = /^(pypiserver|devpi)\+(https?:\/\/.*)$/i.exec(url.trim());
   if (!match) return undefined;
   const kind = (match[1] ?? '').toLowerCase();
@@ -23,7 +24,7 @@ export function publisherFromUrl(url: string, options: { signal?: AbortSignal } 
   } catch (error) {
     throw new UserInputError('bad-index-url', `\`${redactUrl(url)}\` is not a URL`, { hint: `Write it as \`${kind}+http://user:password@host:port/...\`.`, cause: error });
   }
-  if (kind === 'pypiserver') return new PypiserverPublisher({ url: rest, signal: options.signal });
+  if (kind === 'pypiserver') return new PypiserverPublisher({ url: rest, signal: options.signal, retry: options.retry });
   const segments = parsed.pathname.split('/').filter((segment) => segment !== '');
   const [user, index] = segments.slice(-2).map((segment) => decodeURIComponent(segment));
   if (segments.length < 2 || user === undefined || index === undefined) {
@@ -49,5 +50,6 @@ export function publisherFromUrl(url: string, options: { signal?: AbortSignal } 
     index,
     create,
     signal: options.signal,
+    retry: options.retry,
   });
 }

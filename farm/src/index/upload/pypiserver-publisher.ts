@@ -2,6 +2,8 @@ import { UserInputError } from '../../errors.ts';
 import { redactUrl } from '../../upstream/redact-url.ts';
 import { splitUrlCredentials } from '../../upstream/split-url-credentials.ts';
 import type { IndexPublisher, PublishedFile, PublishOutcome, WheelToPublish } from '../publisher.ts';
+import { resolveIndexRetryPolicy } from '../retry-policy.ts';
+import type { IndexRetryPolicy } from '../retry-policy.ts';
 import { basicAuthorization } from './http.ts';
 import type { IndexContext } from './http.ts';
 import { listIndexFiles, publishToIndex } from './publish-by-upload.ts';
@@ -14,6 +16,8 @@ export interface PypiserverPublisherOptions {
   user?: string | undefined;
   password?: string | undefined;
   signal?: AbortSignal | undefined;
+  /** Tries, back-off and timeout of each request (see DEFAULT_INDEX_RETRY_POLICY). */
+  retry?: Partial<IndexRetryPolicy> | undefined;
 }
 
 /**
@@ -56,6 +60,7 @@ export class PypiserverPublisher implements IndexPublisher {
     this.indexUrl = new URL('simple/', root).href;
     this.description = `pypiserver at ${root.href} (pip install --index-url ${this.indexUrl})`;
     this.#context = {
+      retry: resolveIndexRetryPolicy(options.retry),
       shown: `pypiserver at ${root.href}`,
       credentialsHint:
         'Check the upload user and password: in the index URL (`pypiserver+http://user:password@host:port/`) or the publisher settings; ' +

@@ -1,6 +1,6 @@
 import { discardBody } from '../../upstream/http-request.ts';
-import { withRetry } from '../../upstream/with-retry.ts';
-import { indexRequest, statusError } from './http.ts';
+import { retryIndexRequest } from '../retry-policy.ts';
+import { indexRequest, readBodyText, sendIndexRequest, statusError } from './http.ts';
 import type { IndexContext } from './http.ts';
 
 /** One file as an index's simple page lists it. */
@@ -29,17 +29,23 @@ export async function readSimpleProject(
   signal?: AbortSignal,
 ): Promise<IndexFile[]> {
   const request = { url: pageUrl, headers: { ...headers, Accept: ACCEPT }, signal };
-  // GETs are safe to repeat: a reused connection the server already closed fails only the first try.
-  const response = await withRetry(() => indexRequest(request, context), { retries: 2, retryDelayMs: 200, signal });
-  if (response.status === 404 || (response.status >= 300 && response.status < 400)) {
-    await discardBody(response);
-    return [];
-  }
-  if (!response.ok) throw await statusError(response, request, context);
-  const type = (response.headers.get('content-type') ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
-  const text = await response.text();
-  if (type === SIMPLE_JSON_V1 || type === 'application/json') return parseJsonPage(text, pageUrl);
-  return parseHtmlPage(text, pageUrl);
+  // The body is read inside the try, so a page cut short is fetched again like a failed request.
+  const page = await retryIndexRequest(
+    async () => {
+      const response = await sendIndexRequest(request, context);
+      if (response.status === 404 || (response.status >= 300 && response.status < 400)) {
+        await discardBody(response);
+        return undefined;
+      }
+      if (!response.ok) throw await statusError(response, request, context);
+      const type = (response.headers.get('content-type') ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+      return { type, text: await readBodyText(response, request, context) };
+    },
+    { policy: context.retry, signal },
+  );
+  if (!page) return [];
+  if (page.type === SIMPLE_JSON_V1 || page.type === 'application/json') return parseJsonPage(page.text, pageUrl);
+  return parseHtmlPage(page.text, pageUrl);
 }
 
 /** The size of a file from a HEAD request's Content-Length, or undefined. */
