@@ -89,38 +89,29 @@ USER ${user}
 `;
 }
 
-/**
- * Build the refreshed build and runtime images of `plan` (which must exist) and record them.
- * Returns the plan with the refreshed tags.
- */
-export async function refreshImages({
-  runtime,
-  home,
-  plan,
-  user,
-  buildArgs,
-  onEvent,
-  signal,
-  now = new Date(),
-}: {
+/** Where and how refreshed images are built: the engine, the farm's home (logs, the record), the images' user. */
+export interface RefreshEnvironment {
   runtime: ContainerRuntime;
   home: string;
-  plan: ImagePlan;
   user: string;
   buildArgs: Record<string, string>;
   onEvent: (event: ImageEvent) => void;
   signal: AbortSignal;
-  now?: Date;
-}): Promise<ImagePlan> {
+}
+
+/**
+ * Build the refreshed build and runtime images of `plan` (which must exist) and record them.
+ * Returns the plan with the refreshed tags.
+ */
+export async function refreshImages({ plan, now = new Date(), ...environment }: RefreshEnvironment & { plan: ImagePlan; now?: Date }): Promise<ImagePlan> {
+  const { home } = environment;
   const refreshedAt = now.toISOString();
   const refresh: ImageRefresh = {
     refreshedAt,
     build: { from: plan.build.tag, tag: refreshedTag('build', plan.build.tag, refreshedAt) },
     runtime: { from: plan.runtime.tag, tag: refreshedTag('runtime', plan.runtime.tag, refreshedAt) },
   };
-  for (const kind of ['build', 'runtime'] as const) {
-    await buildRefreshed({ runtime, home, kind, entry: refresh[kind], refreshedAt, user, buildArgs, onEvent, signal });
-  }
+  for (const kind of ['build', 'runtime'] as const) await buildRefreshed(environment, { kind, entry: refresh[kind], refreshedAt });
   await mkdir(join(home, 'images'), { recursive: true });
   await writeFileAtomic(refreshFile(home), `${JSON.stringify(refresh, null, 2)}\n`);
   return applyImageRefresh(plan, refresh);
@@ -130,48 +121,22 @@ export async function refreshImages({
  * A refreshed image the record names but the engine lacks (pruned, or another host's engine) is
  * built again under the same tag: the updates of today, on the same base.
  */
-export async function ensureRefreshedImages(options: {
-  runtime: ContainerRuntime;
-  home: string;
-  refresh: ImageRefresh;
-  plan: ImagePlan;
-  user: string;
-  buildArgs: Record<string, string>;
-  onEvent: (event: ImageEvent) => void;
-  signal: AbortSignal;
-}): Promise<void> {
+export async function ensureRefreshedImages({ refresh, plan, ...environment }: RefreshEnvironment & { refresh: ImageRefresh; plan: ImagePlan }): Promise<void> {
   for (const kind of ['build', 'runtime'] as const) {
-    const entry = options.refresh[kind];
-    if (options.plan[kind].tag !== entry.tag) continue;
-    if (await options.runtime.inspectImage(entry.tag)) {
-      options.onEvent({ type: 'image', kind, tag: entry.tag, status: 'present' });
+    const entry = refresh[kind];
+    if (plan[kind].tag !== entry.tag) continue;
+    if (await environment.runtime.inspectImage(entry.tag)) {
+      environment.onEvent({ type: 'image', kind, tag: entry.tag, status: 'present' });
       continue;
     }
-    await buildRefreshed({ ...options, kind, entry, refreshedAt: options.refresh.refreshedAt });
+    await buildRefreshed(environment, { kind, entry, refreshedAt: refresh.refreshedAt });
   }
 }
 
-async function buildRefreshed({
-  runtime,
-  home,
-  kind,
-  entry,
-  refreshedAt,
-  user,
-  buildArgs,
-  onEvent,
-  signal,
-}: {
-  runtime: ContainerRuntime;
-  home: string;
-  kind: 'build' | 'runtime';
-  entry: { from: string; tag: string };
-  refreshedAt: string;
-  user: string;
-  buildArgs: Record<string, string>;
-  onEvent: (event: ImageEvent) => void;
-  signal: AbortSignal;
-}): Promise<void> {
+async function buildRefreshed(
+  { runtime, home, user, buildArgs, onEvent, signal }: RefreshEnvironment,
+  { kind, entry, refreshedAt }: { kind: 'build' | 'runtime'; entry: { from: string; tag: string }; refreshedAt: string },
+): Promise<void> {
   await withImageBuildLog({ home, onEvent }, { kind, tag: entry.tag, hint: 'the distribution\'s mirrors must be reachable from the engine (proxies are passed as build arguments)' }, async (write) => {
     await runtime.buildImage({
       context: packBuildContext({ dockerfile: refreshDockerfile({ from: entry.from, user }), scripts: {}, sources: [], hostCaPath: undefined }),
