@@ -120,9 +120,10 @@ cd "\${dirs[0]}"
 
 /**
  * The requires step: see buildAndRepairWheel. The discovery runs the target Python's \`build\`
- * package in an isolated environment, like \`python -m build\` will; pip installs into it only from
- * what was downloaded, so a requirement missing from /work/wheels fails here, with the network on
- * and a clear pip message, not in the build phase.
+ * package in an isolated environment, like \`python -m build\` will; pip installs the static
+ * requirements into it only from what was downloaded (the backend must run to name the dynamic ones),
+ * so a wheel that does not install offline fails here, with a clear pip message. The dynamic ones are
+ * resolved by \`pip download\` with their dependencies, and installed for the first time by the build.
  */
 function requiresScript(plan: CellPlan): string {
   const python = `/opt/python/${plan.pythonDir}/bin/python`;
@@ -177,7 +178,6 @@ try:
         install(env, static)
         dynamic = set(builder.get_requires_for_build("wheel", settings)) - static
         fetch(dynamic, "asked for by the build backend")
-        install(env, dynamic)
 except BuildBackendException as error:
     sys.exit(f"the build backend failed when asked for its build requirements (its output is above): {error}")
 except subprocess.CalledProcessError as error:
