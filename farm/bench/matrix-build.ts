@@ -4,8 +4,9 @@
 //                                   [--cache-packages a,b] [--keep]
 //
 // cpu           a cold matrix build (empty ccache volume, fresh home and index) of the packages x
-//               Pythons 3.11 and 3.13 with N slots: the build steps' CPU seconds (each build log's
-//               `wheelfarm-cpu:` line, from bash's `times`) / (wall x cores), target >= 0.85, and the
+//               Pythons 3.11 and 3.13 with N slots: the PEP 517 build's CPU seconds (the requires and
+//               build steps' `wheelfarm-cpu:` lines in each build log, from bash's `times`: the backend,
+//               Cython, the compilers) / (wall x cores), target >= 0.85, and the
 //               whole machine's busy share from /proc/stat. Below the target, once more with N+1 slots.
 // cache         for each --cache-packages (default lxml, brotli): a cold cp313 build, a rebuild after a
 //               recipe change that touches no C source (warm ccache), cp311 after cp313 (warm) against
@@ -220,10 +221,11 @@ async function farmRun(label: string, config: string, names: string[], jobs: num
       const record = records.filter((x) => x.buildId === r.buildId).sort((a, b) => b.id - a.id)[0];
       if (record?.steps?.build !== undefined) cell.buildSeconds = record.steps.build;
       const log = String((await run(WHEELFARM, ['--config', config, 'logs', String(record?.id ?? r.buildId)])).stdout);
-      const cpu = /^wheelfarm-cpu: user=([\d.]+) sys=([\d.]+)$/m.exec(log);
-      if (!cpu) throw new Error(`${label}: no wheelfarm-cpu line in the log of ${r.buildId} (is farm/src/pipeline/build-wheel.ts's build script the one that prints it?)`);
-      cell.cpuUser = Number(cpu[1]);
-      cell.cpuSys = Number(cpu[2]);
+      // One line per step of the PEP 517 build: requires (the backend's egg_info, Cython...) and build.
+      const cpu = [...log.matchAll(/^wheelfarm-cpu: user=([\d.]+) sys=([\d.]+)$/gm)];
+      if (cpu.length === 0) throw new Error(`${label}: no wheelfarm-cpu line in the log of ${r.buildId} (is farm/src/pipeline/build-wheel.ts's build script the one that prints it?)`);
+      cell.cpuUser = cpu.reduce((sum, m) => sum + Number(m[1]), 0);
+      cell.cpuSys = cpu.reduce((sum, m) => sum + Number(m[2]), 0);
       const image = /^== wheelfarm: build \S+ from \S+ in (\S+)/m.exec(log);
       if (image) cell.image = image[1]!;
       const ccache = /^ccache: (.*)$/m.exec(log);

@@ -136,7 +136,7 @@ if command -v cargo >/dev/null; then
     cargo fetch --manifest-path "$manifest"
   done < <(find . -name Cargo.toml -not -path '*/target/*' | sort)
 fi
-`;
+${CPU_TIME_LINE}`;
 }
 
 const FETCH_REQUIREMENTS_PY = `import hashlib, json, os, pathlib, subprocess, sys
