@@ -1,4 +1,5 @@
 import { stat } from 'node:fs/promises';
+import { checkWheel } from '../archives/index.ts';
 import { UserInputError } from '../errors.ts';
 import { isValidProjectName, normalizeName } from '../wheels/names.ts';
 import { parseWheelFilename } from '../wheels/wheel-filename.ts';
@@ -8,7 +9,8 @@ const SHA256 = /^[0-9a-f]{64}$/;
 
 /**
  * What every backend checks before publishing: the filename is a wheel of the named project, the
- * sha256 is a hex digest, and the file exists. Returns the normalized project and lower-case sha256.
+ * sha256 is a hex digest, the file exists, and it is safe to install (archives/check-wheel.ts: no
+ * member that lands outside, no zip bomb). Returns the normalized project and lower-case sha256.
  */
 export async function validateWheel(wheel: WheelToPublish): Promise<{ normalized: string; sha256: string }> {
   const parts = parseWheelFilename(wheel.filename);
@@ -33,6 +35,7 @@ export async function validateWheel(wheel: WheelToPublish): Promise<{ normalized
       hint: 'Check the path; the build may not have produced the wheel.',
     });
   }
+  await checkWheel({ path: wheel.path, displayName: wheel.filename });
   return { normalized, sha256 };
 }
 

@@ -1,5 +1,6 @@
 import { basename, join } from 'node:path';
 import { eq } from '@renovatebot/pep440';
+import { checkSdist } from '../archives/index.ts';
 import { UserInputError } from '../errors.ts';
 import type { FarmContext } from '../farm-context.ts';
 import type { Recipe } from '../recipes/recipe.ts';
@@ -89,7 +90,11 @@ export function recipeOwnSource(name: string, recipe: Recipe): ResolvedSource | 
   return undefined;
 }
 
-/** fetch: the sdist into the content-addressed cache (a second build never downloads again). */
+/**
+ * fetch: the sdist into the content-addressed cache (a second build never downloads again), then
+ * checked on the host as a hostile archive before any container sees it (a cached one too: the
+ * limits or the checks may have changed since it was fetched).
+ */
 export async function fetchSource(context: FarmContext, source: ResolvedSource): Promise<{ path: string; filename: string }> {
   const { origin } = source;
   const result =
@@ -106,6 +111,7 @@ export async function fetchSource(context: FarmContext, source: ResolvedSource):
           ...(await context.sdistCache.fetchVerified({ urls: [origin.url], sha256: origin.sha256, filename: source.filename, signal: context.signal })),
           filename: source.filename,
         };
+  await checkSdist({ path: result.path, displayName: result.filename, signal: context.signal });
   context.emit({ type: 'fetched', sdist: result.filename, cached: !result.downloaded, path: result.path });
   return { path: result.path, filename: result.filename };
 }

@@ -8,6 +8,7 @@ import {
   InterruptedError,
   PublishConflictError,
   TransientError,
+  UnsafeArchiveError,
   UserInputError,
   WheelfarmError,
 } from '../../../farm/src/errors.ts';
@@ -19,6 +20,7 @@ describe('exitCodeFor', () => {
     ['TransientError', new TransientError('http-503', 'try later'), 4],
     ['IntegrityError', new IntegrityError('sha256-mismatch', 'bytes differ'), 5],
     ['PublishConflictError', new PublishConflictError('publish-conflict', 'different bytes'), 5],
+    ['UnsafeArchiveError', new UnsafeArchiveError({ code: 'archive-path-traversal', archive: 'x-1.0.tar.gz', member: '../x', message: 'climbs out' }), 5],
     ['BuildStepError', new BuildStepError({ buildId: 'demo-1.0-cp313-manylinux_2_31_x86_64', step: 'build', message: 'failed' }), 1],
     ['InterruptedError', new InterruptedError('SIGINT'), 130],
     ['a bare WheelfarmError', new WheelfarmError('oops', 'unclassified'), 70],
