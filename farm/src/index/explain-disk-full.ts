@@ -1,6 +1,7 @@
 import { statfs } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import { EnvironmentError } from '../errors.ts';
+import { formatBytes } from '../archives/archive-limits.ts';
 
 /**
  * `error` as the `disk-full` EnvironmentError when it is ENOSPC (or EDQUOT) from writing `path`,
@@ -30,17 +31,4 @@ async function freeBytes(directory: string): Promise<number | undefined> {
   } catch {
     return undefined;
   }
-}
-
-/** `812 B`, `4.0 KiB`, `1.5 MiB`. (archives/archive-limits.ts, in the works, has one to share.) */
-function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes / 1024;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit += 1;
-  }
-  return `${value.toFixed(1)} ${units[unit]}`;
 }
