@@ -171,5 +171,10 @@ describe('wheelfarm schedule', () => {
     const run = await runWheelfarm(['--config', config, 'schedule']);
     expect(run.exitCode).toBe(2);
     expect(run.stderr).toMatch(/`schedule\[0\]\.cron` \(broken\): `every night` is not a cron expression/);
+    // --once checks the entries too: it must not run a matrix the schedule itself could never start.
+    const once = await runWheelfarm(['--config', config, 'schedule', '--once', 'broken', '--json']);
+    expect(once.exitCode).toBe(2);
+    expect(once.events.find((e) => e.type === 'error')).toMatchObject({ code: 'bad-schedule' });
+    expect(once.events.find((e) => e.type === 'run-started')).toBeUndefined();
   });
 });

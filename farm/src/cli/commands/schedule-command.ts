@@ -30,6 +30,9 @@ export async function runSchedule(env: CommandEnvironment, { once }: { once?: st
         hint: settings.schedule.length > 0 ? `entries: ${settings.schedule.map((e) => e.name).join(', ')}` : 'add `schedule:` entries to wheelfarm.yaml',
       });
     }
+    // The entries are checked as the long-running schedule would (cron expressions, names): a bad
+    // one is bad input for --once too, not a reason to run a matrix the schedule could never start.
+    await new Schedule(settings.schedule, { run, onEvent: () => undefined }).stop();
     onEvent({ type: 'run-started', name: entry.name, run: entry.run });
     const started = performance.now();
     const result = await run(entry);
