@@ -76,8 +76,13 @@ export const settingsSchema = z
         pids: z.int('expected a whole number like `4096`').min(64, 'expected at least 64').max(1_000_000).default(4096),
         /** Each step of a cell (requires, build, repair, test) is stopped after this long. */
         timeout: z.string().regex(/^\d+[smhd]$/, 'expected a duration like `3h` or `90m`').default('3h'),
+        /**
+         * How long a cell whose engine went away (restarted, crashed) waits for it to answer again
+         * before the run gives up on that engine; the cell then runs again from the start.
+         */
+        'engine-wait': z.string().regex(/^\d+[smh]$/, 'expected a duration like `2m` or `90s`').default('2m'),
       })
-      .default({ memory: '8g', 'trust-host-ca': 'auto', pids: 4096, timeout: '3h' }),
+      .default({ memory: '8g', 'trust-host-ca': 'auto', pids: 4096, timeout: '3h', 'engine-wait': '2m' }),
     /** How many cells build at once (one local engine; with `hosts`, each host's `slots`). */
     jobs: z.int().min(1).max(64).default(2),
     records: z
@@ -160,6 +165,8 @@ export interface ResolvedSettings {
   containerCpus: number | undefined;
   containerPids: number;
   stepTimeoutSeconds: number;
+  /** How long to wait for an engine that went away to answer again (`containers.engine-wait`). */
+  engineWaitSeconds: number;
   trustHostCa: 'auto' | false | string;
   jobs: number;
   /** Undefined: the SQLite file `<home>/records.db`. */
@@ -220,6 +227,7 @@ export async function loadSettings({
     containerCpus: settings.containers.cpus,
     containerPids: settings.containers.pids,
     stepTimeoutSeconds: parseDuration(settings.containers.timeout),
+    engineWaitSeconds: parseDuration(settings.containers['engine-wait']),
     trustHostCa: settings.containers['trust-host-ca'],
     jobs: settings.jobs,
     // An empty variable means "not set": the settings file (or SQLite) decides.

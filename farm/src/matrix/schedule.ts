@@ -40,7 +40,10 @@ export class Schedule {
     }
     const names = new Set<string>();
     entries.forEach((entry, index) => {
-      if (names.has(entry.name)) throw new UserInputError('bad-schedule', `two schedule entries are named \`${entry.name}\``, { hint: 'give each entry its own name' });
+      if (names.has(entry.name)) {
+        for (const made of this.#jobs) made.stop();
+        throw new UserInputError('bad-schedule', `two schedule entries are named \`${entry.name}\``, { hint: 'give each entry its own name' });
+      }
       names.add(entry.name);
       let job: Cron;
       try {
@@ -55,6 +58,8 @@ export class Schedule {
           () => this.#fire(job, entry, run, onEvent, now),
         );
       } catch (error) {
+        // croner keeps job names for the whole process: the jobs made so far must go with this schedule.
+        for (const made of this.#jobs) made.stop();
         throw new UserInputError('bad-schedule', `\`schedule[${index}].cron\` (${entry.name}): \`${entry.cron}\` is not a cron expression: ${(error as Error).message}`, {
           hint: 'five fields (minute hour day month weekday), e.g. `0 2 * * *` for 02:00 every night; a sixth, leading field is seconds',
         });

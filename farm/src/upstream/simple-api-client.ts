@@ -112,7 +112,7 @@ async function fetchOnce(input: FetchOnceInput): Promise<ProjectFiles> {
   const mediaType = (response.headers.get('content-type') ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
   if (mediaType !== SIMPLE_JSON_V1 && mediaType !== 'application/json') {
     await discardBody(response);
-    throw new WheelfarmError(
+    throw new UserInputError(
       'upstream-not-json',
       `the upstream index ${input.shownIndex} answered with \`${mediaType || 'no content type'}\` instead of PEP 691 JSON`,
       { hint: `The index must serve the PEP 691 JSON simple API (\`${SIMPLE_JSON_V1}\`); point \`upstream.index-url\` in the settings file at one that does.` },
@@ -162,7 +162,7 @@ function parsePage(text: string, shownIndex: string): SimpleProjectPage {
   }
   const major = result.data.meta['api-version'].split('.')[0];
   if (major !== '1') {
-    throw new WheelfarmError('upstream-api-version', `the upstream index ${shownIndex} speaks simple API version ${result.data.meta['api-version']}, not 1.x`, {
+    throw new UserInputError('upstream-api-version', `the upstream index ${shownIndex} speaks simple API version ${result.data.meta['api-version']}, not 1.x`, {
       hint: 'Use an index that serves version 1 of the PEP 691 JSON simple API.',
     });
   }
@@ -170,7 +170,8 @@ function parsePage(text: string, shownIndex: string): SimpleProjectPage {
 }
 
 function badResponse(shownIndex: string, reason: string, cause: unknown): WheelfarmError {
-  return new WheelfarmError('upstream-not-json', `the upstream index ${shownIndex} sent a malformed PEP 691 page: ${reason}`, {
+  // A page that is not the JSON simple API: \`upstream.index-url\` points at something else (exit 2).
+  return new UserInputError('upstream-not-json', `the upstream index ${shownIndex} sent a malformed PEP 691 page: ${reason}`, {
     hint: 'The index must serve the PEP 691 JSON simple API; check `upstream.index-url` in the settings file.',
     cause,
   });

@@ -89,7 +89,7 @@ describe.skipIf(skipReason !== undefined)(`PypiserverPublisher when pypiserver f
     expect(env.proxy.requests('GET', '/simple/absent/').map((seen) => seen.status)).toEqual([502, 502, 404]);
   });
 
-  it('gives up on a permanent 503 with a clear error, and the env.server lists nothing', async () => {
+  it('gives up on a permanent 503 with a clear error, and the server lists nothing', async () => {
     env.proxy.inject({ method: 'POST', path: '/', fault: { status: 503, body: 'maintenance until noon' } });
 
     const error = await rejection(publisher(env.proxy.url).publish(wheel(work, { name: 'refused', version: '1.0' })));
@@ -177,7 +177,7 @@ describe.skipIf(skipReason !== undefined)(`DevpiPublisher when devpi-server fail
     expect((await publisher(env.server.url).listFiles('cut')).map((file) => [file.filename, file.sha256])).toEqual([[big.filename, big.sha256]]);
   });
 
-  it('rides out a env.server that refuses connections for a moment', async () => {
+  it('rides out a server that refuses connections for a moment', async () => {
     await env.proxy.refuseConnections();
     const back = setTimeout(() => void env.proxy.acceptConnections(), 700);
     try {

@@ -45,6 +45,7 @@ describe('loadSettings', () => {
       containerCpus: undefined,
       containerPids: 4096,
       stepTimeoutSeconds: 3 * 3600,
+      engineWaitSeconds: 120,
       trustHostCa: 'auto',
       jobs: 2,
       recordsUrl: undefined,
@@ -108,6 +109,7 @@ describe('loadSettings', () => {
         '  cpus: 1.5',
         '  pids: 512',
         '  timeout: 90m',
+        '  engine-wait: 45s',
         'jobs: 7',
         'records:',
         '  url: postgres://farm:secret@db.example/wheelfarm',
@@ -152,6 +154,7 @@ describe('loadSettings', () => {
       containerCpus: 1.5,
       containerPids: 512,
       stepTimeoutSeconds: 90 * 60,
+      engineWaitSeconds: 45,
       trustHostCa: false,
       jobs: 7,
       recordsUrl: 'postgres://farm:secret@db.example/wheelfarm',
@@ -299,8 +302,8 @@ describe('loadSettings', () => {
     const file = join(root, 'missing.yaml');
     const error = await rejection(loadSettings({ root, file, env: {} }));
     expect(error.code).toBe('file-unreadable');
-    expect(error.message).toContain(file);
-    expect(error.hint).toContain(file);
+    expect(error.message).toBe(`cannot read the settings file ${file}: ENOENT: no such file or directory, open '${file}'`);
+    expect(error.hint).toBe(`check that ${file} exists and is readable`);
   });
 
   it('a WHEELFARM_CONFIG that does not exist is a file-unreadable error', async () => {
@@ -319,5 +322,32 @@ describe('loadSettings', () => {
     await writeFile(join(root, 'wheelfarm.yaml'), text);
     const error = await rejection(loadSettings({ root, env: {} }));
     expect(error.message).toMatch(message);
+  });
+});
+
+/** The exact text each kind of bad value gets: the rows of docs/bad-input.md that name this file. */
+describe('what a bad settings file is told', () => {
+  it.each([
+    ['jobs: 0', 1, 'jobs', 'Too small: expected number to be >=1'],
+    ['containers:\n  memory: lots', 2, 'containers.memory', 'expected a size like `8g` or `512m`'],
+    ['containers:\n  timeout: 2 hours', 2, 'containers.timeout', 'expected a duration like `3h` or `90m`'],
+    ['upstream:\n  index-url: not a url', 2, 'upstream.index-url', 'Invalid URL'],
+    ['schedule:\n  - name: n\n    cron: "* * * * *"\n    run: everything', 4, 'schedule[0].run', 'Invalid option: expected one of "matrix"|"new-releases"'],
+  ])('%j: the field, its line and what it expects', async (text, line, field, expected) => {
+    const file = join(root, 'wheelfarm.yaml');
+    await writeFile(file, `${text}\n`);
+    const error = await rejection(loadSettings({ root, env: {} }));
+    expect(error.code).toBe('bad-settings-file');
+    expect(error.message).toBe(`invalid settings file:\n  ${file}:${line}: \`${field}\`: ${expected}`);
+    expect(error.hint).toBe(`fix the field(s) named above in ${file}`);
+  });
+
+  it('YAML that does not parse: its line and what the parser says', async () => {
+    const file = join(root, 'wheelfarm.yaml');
+    await writeFile(file, 'jobs: 2\ncontainers:\n  memory: 8g\n trust-host-ca: auto\n');
+    const error = await rejection(loadSettings({ root, env: {} }));
+    expect(error.code).toBe('bad-yaml');
+    expect(error.message).toBe(`${file}:4: the settings file is not valid YAML: All mapping items must start at the same column`);
+    expect(error.hint).toBe('fix the YAML syntax at that line');
   });
 });
