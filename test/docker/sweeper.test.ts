@@ -34,7 +34,8 @@ describe('leftover containers', () => {
     try {
       const run = await runWheelfarm(['images', 'list', '--json']);
       expect(run.exitCode, run.stderr).toBe(0);
-      expect(run.events.find((e) => e.type === 'swept')).toMatchObject({ volumes: 1 });
+      // At least ours: leftovers of other killed runs on this machine may go with it.
+      expect((run.events.find((e) => e.type === 'swept') as { volumes?: number } | undefined)?.volumes).toBeGreaterThanOrEqual(1);
       expect(((await docker.listVolumes({ filters: { name: [name] } })).Volumes ?? []).map((v) => v.Name)).toEqual([]);
       expect(((await docker.listVolumes({ filters: { name: [kept] } })).Volumes ?? []).map((v) => v.Name)).toEqual([kept]);
     } finally {

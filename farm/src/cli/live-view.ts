@@ -60,6 +60,9 @@ export function createLiveReporter(err: NodeJS.WriteStream = process.stderr): Re
         case 'step':
           if (event.status === 'started') running.set(event.buildId, { step: event.step, since: Date.now() });
           break;
+        case 'retry':
+          running.delete(event.buildId);
+          break;
         case 'cell':
           running.delete(event.buildId);
           done[event.outcome] += 1;

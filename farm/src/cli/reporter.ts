@@ -57,11 +57,18 @@ export function describeEvent(event: FarmEvent): string | undefined {
         return `${pc.red('✗')} ${event.buildId}: ${message}${tail}\n    log: ${event.log}`;
       }
       return `${pc.green('✓')} ${event.buildId}: ${event.outcome} ${event.wheel} ${pc.dim(`(${formatSeconds(event.seconds)})`)}`;
+    case 'abandoned':
+      return pc.dim(
+        `  marked ${event.builds} build(s) of dead farm runs abandoned${event.repairedProjects === undefined ? '' : `; rebuilt the index pages of ${event.repairedProjects} project(s) after them`}`,
+      );
     case 'swept':
       return pc.dim(`  removed what dead farm runs left behind: ${event.containers} container(s), ${event.volumes} volume(s)`);
     case 'host':
       if (event.status === 'image-copied') return pc.dim(`  host ${event.host}: copied ${event.tag} from ${event.from} in ${formatSeconds(event.seconds)}`);
-      return `${pc.red('✗')} host ${event.host} lost: ${event.reason}; its cells go to the other hosts`;
+      if (event.status === 'back') return `${pc.green('✓')} host ${event.host} answers again after ${formatSeconds(event.seconds)}: back in the run`;
+      return `${pc.red('✗')} host ${event.host} lost: ${event.reason}; waiting up to ${formatSeconds(event.waitSeconds)} for it (its cells run again, there or on another host)`;
+    case 'retry':
+      return `${pc.yellow('↻')} ${event.buildId}: runs again from the start (${event.reason.replace(`${event.buildId}: `, '')})`;
     default:
       return undefined;
   }

@@ -2,6 +2,8 @@ import PQueue from 'p-queue';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   BuildStepError,
+  EngineLostError,
+  EnvironmentError,
   IntegrityError,
   InterruptedError,
   interruption,
@@ -17,9 +19,13 @@ import { buildCell } from '../pipeline/build-cell.ts';
 import type { CellPlan } from '../pipeline/cell-plan.ts';
 import { prepareImages } from '../pipeline/prepare-images.ts';
 import { prepareRecipeImage } from '../pipeline/prepare-recipe-image.ts';
+import { MAX_ENGINE_LOSSES } from '../pipeline/detect-engine-loss.ts';
+import { recoverFromCrashes } from '../pipeline/recover-from-crashes.ts';
 import { fetchSource } from '../pipeline/resolve-source.ts';
+import { engineAnswers } from '../runtime/engine-answers.ts';
+import { removeCellLeftovers } from '../runtime/remove-cell-leftovers.ts';
 import { replicateImage } from '../runtime/replicate-image.ts';
-import { isProcessAlive } from '../runtime/sweep-containers.ts';
+import { waitForEngine } from '../runtime/wait-for-engine.ts';
 import { normalizeName } from '../wheels/names.ts';
 import type { GatheredMatrix } from './gather-matrix.ts';
 import type { PlannedCell } from './plan-matrix.ts';
@@ -37,7 +43,7 @@ export interface MatrixCellResult extends CellResult {
 
 export interface MatrixRunResult {
   results: MatrixCellResult[];
-  /** Hosts taken out of the run because their engine stopped answering, with why. */
+  /** Hosts taken out of the run because their engine stopped answering, with why, and not back by its end. */
   lostHosts: { name: string; reason: string }[];
 }
 
@@ -46,9 +52,10 @@ export const MATRIX_LOCK = 'matrix';
 
 /**
  * Builds the given cells across the hosts. Longest expected build first, never more cells on a host
- * than its slots; a host whose engine stops answering is taken out and its cells go to the others.
- * Every release's sdist is fetched once, every (host, recipe) image prepared once. Keeps going past
- * failed cells; only an interruption (or losing every host) stops it early.
+ * than its slots; a host whose engine stops answering is taken out, its cells go to the others, and
+ * it takes cells again if it answers within `containers.engine-wait`. Every release's sdist is
+ * fetched once, every (host, recipe) image prepared once. Keeps going past failed cells; only an
+ * interruption (or losing every host for good) stops it early.
  */
 export async function runMatrix(
   context: FarmContext,
@@ -61,7 +68,7 @@ export async function runMatrix(
     });
   }
   try {
-    await context.records().abandonOrphans(isProcessAlive);
+    await recoverFromCrashes(context);
     return await schedule(context, gathered, cells, hosts);
   } finally {
     await release();
@@ -85,6 +92,13 @@ async function schedule(context: FarmContext, gathered: GatheredMatrix, cells: P
   let settle!: () => void;
   const finished = new Promise<void>((resolve) => (settle = resolve));
   let running = 0;
+  /** Lost hosts whose engine is being waited for; the cells each host lost there; who did not come back. */
+  const returning = new Map<string, Promise<void>>();
+  const lostCells = new Map<string, Set<string>>();
+  const gaveUp = new Map<string, WheelfarmError>();
+  const lossesOf = new Map<string, number>();
+  const waits = new AbortController();
+  context.signal.addEventListener('abort', () => waits.abort(), { once: true, signal: waits.signal });
 
   const planFor = async (host: BuildHost, planned: PlannedCell): Promise<CellPlan> => {
     const pkg = packages.get(normalizeName(planned.cell.name))!;
@@ -151,7 +165,7 @@ async function schedule(context: FarmContext, gathered: GatheredMatrix, cells: P
     } catch (error) {
       if (error instanceof InterruptedError || context.signal.aborted) throw error;
       // Preparing the host (images) failed: if its engine is gone, another host takes the cell.
-      if (!(await answers(host))) return loseHost(host, planned, (error as Error).message);
+      if (!(await engineAnswers(host.context.runtime))) return loseHost(host, planned, (error as Error).message);
       // Anything else (the sdist cannot be fetched, a recipe image cannot be built) fails this cell only.
       const wrapped = error instanceof WheelfarmError ? error : new WheelfarmError('internal-error', (error as Error).message, { cause: error });
       // Recorded like a failed build, so the cell gets its back-off instead of being tried every night.
@@ -163,25 +177,94 @@ async function schedule(context: FarmContext, gathered: GatheredMatrix, cells: P
       return;
     }
     const result = await buildCell(host.context, plan);
+    if (result.error instanceof EngineLostError) return loseHost(host, planned, result.error.message, result);
     if (result.outcome === 'failed' && (await engineWentAway(host, result.error))) {
-      return loseHost(host, planned, `its engine stopped answering (${result.error?.message ?? 'no answer'})`);
+      return loseHost(host, planned, `its engine stopped answering (${result.error?.message ?? 'no answer'})`, result);
     }
     results.push({ ...result, host: host.name });
   };
 
-  const loseHost = (host: BuildHost, planned: PlannedCell, reason: string): void => {
+  /**
+   * The host's engine went away under a cell: the host is out until it answers again (see
+   * awaitReturn), and the cell runs again from the start, on another host or on this one once it
+   * is back; after MAX_ENGINE_LOSSES losses it counts as failed.
+   */
+  const loseHost = (host: BuildHost, planned: PlannedCell, reason: string, attempt?: CellResult): void => {
+    lostOn(host).add(planned.buildId);
     if (live.delete(host.name)) {
       lostHosts.push({ name: host.name, reason });
-      context.emit({ type: 'host', host: host.name, status: 'lost', reason });
+      context.emit({ type: 'host', host: host.name, status: 'lost', reason, waitSeconds: context.settings.engineWaitSeconds });
+      awaitReturn(host);
     }
+    const losses = (lossesOf.get(planned.buildId) ?? 0) + 1;
+    lossesOf.set(planned.buildId, losses);
+    if (losses >= MAX_ENGINE_LOSSES) {
+      const error = new EnvironmentError('engine-lost-repeatedly', `${planned.buildId}: its Docker engine went away under it ${losses} times (last: ${reason})`, {
+        hint: 'check the engines of the hosts (their logs: `journalctl -u docker`); the next matrix build tries the cell again',
+      });
+      host.context.emit({ type: 'cell', buildId: planned.buildId, outcome: 'failed', seconds: attempt?.seconds ?? 0, ...(attempt?.log ? { log: attempt.log } : {}), error: { code: error.code, message: error.message, ...(error.hint ? { hint: error.hint } : {}) } });
+      results.push({ buildId: planned.buildId, outcome: 'failed', seconds: attempt?.seconds ?? 0, ...(attempt?.log ? { log: attempt.log } : {}), error, host: host.name });
+      return;
+    }
+    host.context.emit({ type: 'retry', buildId: planned.buildId, reason });
     pending.unshift(planned);
     pending.sort((a, b) => b.expectedSeconds - a.expectedSeconds);
   };
 
+  /**
+   * Pings a lost host's engine (back-off, up to `containers.engine-wait`) in the background. Once it
+   * answers, what its lost cells left there is removed and it takes cells again; a host that does
+   * not come back stays out of this run. Waiting ends with the run.
+   */
+  const awaitReturn = (host: BuildHost): void => {
+    const wait = waitForEngine({ runtime: host.context.runtime, timeoutSeconds: context.settings.engineWaitSeconds, signal: waits.signal })
+      .then(async ({ seconds }) => {
+        const cells = [...lostOn(host)];
+        await removeCellLeftovers({ runtime: host.context.runtime, buildIds: cells });
+        for (const buildId of cells) lostOn(host).delete(buildId);
+        // What was placed there before may be gone with a wiped engine: looked at again.
+        placed.forget((key) => key.startsWith(`${host.name}\0`));
+        live.add(host.name);
+        lostHosts.splice(0, lostHosts.length, ...lostHosts.filter((h) => h.name !== host.name));
+        context.emit({ type: 'host', host: host.name, status: 'back', seconds: Math.round(seconds * 10) / 10 });
+      })
+      .catch((error: unknown) => {
+        if (!waits.signal.aborted) gaveUp.set(host.name, error instanceof WheelfarmError ? error : new EnvironmentError('engine-did-not-come-back', (error as Error).message, { cause: error }));
+      })
+      .finally(() => {
+        // (Lost again meanwhile: a newer wait is in its place.)
+        if (returning.get(host.name) === wait) returning.delete(host.name);
+        dispatch();
+      });
+    returning.set(host.name, wait);
+  };
+
+  const lostOn = (host: BuildHost): Set<string> => {
+    let cells = lostCells.get(host.name);
+    if (!cells) lostCells.set(host.name, (cells = new Set()));
+    return cells;
+  };
+
+  /** Every host is out and none came back in time: the run ends, naming the engines. */
+  const noHostsLeft = (): EnvironmentError => {
+    const notBuilt = `${pending.length} cell(s) not built`;
+    const errors = [...gaveUp.values()];
+    if (errors.length === 0) return new EnvironmentError('no-hosts-left', `every Docker host stopped answering; ${notBuilt}`, { hint: 'start the engines again and run the matrix build again: only what is missing is built' });
+    if (errors.length === 1) return new EnvironmentError(errors[0]!.code, `${errors[0]!.message}; ${notBuilt}`, { cause: errors[0], ...(errors[0]!.hint ? { hint: errors[0]!.hint } : {}) });
+    return new EnvironmentError('engine-did-not-come-back', `every Docker host stopped answering and none came back: ${errors.map((e) => e.message).join('; ')}; ${notBuilt}`, {
+      cause: errors[0],
+      hint: 'start the engines again and run the matrix build again: only what is missing is built',
+    });
+  };
+
   let failure: unknown;
+  const end = (): void => {
+    waits.abort();
+    settle();
+  };
   const dispatch = (): void => {
     if (failure !== undefined || context.signal.aborted) {
-      if (running === 0) settle();
+      if (running === 0) end();
       return;
     }
     for (const host of hosts) {
@@ -200,13 +283,10 @@ async function schedule(context: FarmContext, gathered: GatheredMatrix, cells: P
           });
       }
     }
-    if (running === 0) {
-      if (pending.length > 0 && live.size === 0) {
-        failure ??= new TransientError('no-hosts-left', `every Docker host stopped answering (${lostHosts.map((h) => h.name).join(', ')}); ${pending.length} cell(s) not built`, {
-          hint: 'start the engines again and run the matrix build again: only what is missing is built',
-        });
-      }
-      settle();
+    // Cells left and every host out: wait while a host may still come back.
+    if (running === 0 && (pending.length === 0 || returning.size === 0)) {
+      if (pending.length > 0) failure ??= noHostsLeft();
+      end();
     }
   };
   dispatch();
@@ -227,24 +307,15 @@ const KILLED_PING_EVERY_MS = 2_000;
  * build's failure.
  */
 async function engineWentAway(host: BuildHost, error: WheelfarmError | undefined): Promise<boolean> {
-  if (!(await answers(host))) return true;
+  if (!(await engineAnswers(host.context.runtime))) return true;
   const ownFault = error instanceof PublishConflictError || error instanceof IntegrityError || error instanceof UserInputError;
   const suspicious = error instanceof BuildStepError ? error.exitCode !== undefined && error.exitCode >= 128 : !ownFault;
   if (!suspicious) return false;
   for (let waited = 0; waited < KILLED_WATCH_MS; waited += KILLED_PING_EVERY_MS) {
     await sleep(KILLED_PING_EVERY_MS);
-    if (!(await answers(host))) return true;
+    if (!(await engineAnswers(host.context.runtime))) return true;
   }
   return false;
-}
-
-async function answers(host: BuildHost): Promise<boolean> {
-  try {
-    await host.context.runtime.ping();
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** One promise per key: concurrent callers share the first call's work (and its failure). */
@@ -255,5 +326,10 @@ class Memo<T> {
     let value = this.#values.get(key);
     if (!value) this.#values.set(key, (value = make()));
     return value;
+  }
+
+  /** The next `get` of these keys does the work again. */
+  forget(matches: (key: string) => boolean): void {
+    for (const key of [...this.#values.keys()]) if (matches(key)) this.#values.delete(key);
   }
 }

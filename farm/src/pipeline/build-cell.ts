@@ -9,6 +9,7 @@ import { buildAndRepairWheel, stagingDirFor } from './build-wheel.ts';
 import type { CellPlan } from './cell-plan.ts';
 import type { CellOutcome } from './events.ts';
 import { decideCellState, describeChange } from './cell-state.ts';
+import { detectEngineLoss } from './detect-engine-loss.ts';
 import { timeStep } from './run-step.ts';
 import { testWheel } from './test-wheel.ts';
 import { withWorkVolume } from './with-container.ts';
@@ -27,7 +28,9 @@ export interface CellResult {
  * One cell, start to end: skip it if the index already serves its wheel built from the same
  * inputs; otherwise build and repair (with the next build tag when the served wheel is stale),
  * test in the runtime image, publish. The build record is written at the start and at the end.
- * Never throws for a failed build (the result says so); rethrows only an interruption.
+ * Never throws for a failed build (the result says so); rethrows only an interruption. A cell whose
+ * engine went away under it ends with an EngineLostError and no `cell` event: its caller decides
+ * whether it runs again (build-package.ts, run-matrix.ts).
  */
 export async function buildCell(context: FarmContext, basePlan: CellPlan): Promise<CellResult> {
   const started = performance.now();
@@ -57,6 +60,8 @@ export async function buildCell(context: FarmContext, basePlan: CellPlan): Promi
   });
   log.note(`build ${plan.buildId} from ${plan.sdist.filename} in ${plan.images.build} (record ${recordId})`);
   if (state.state === 'stale') log.note(`${state.wheel.filename} is stale: ${rebuilt}`);
+  // Past the containers (publishing runs on this machine), a failure is never the engine's.
+  let containersDone = false;
   try {
     // Build, repair and test share the cell's work volume; it is gone before the wheel is published.
     const { wheel, requires, contents } = await withWorkVolume(context, plan.buildId, async (work) => {
@@ -65,6 +70,7 @@ export async function buildCell(context: FarmContext, basePlan: CellPlan): Promi
       await testWheel(context, { plan, wheel: built.wheel, imports: plan.recipe.test.imports ?? wheelContents.topLevelModules, log, work });
       return { ...built, contents: wheelContents };
     });
+    containersDone = true;
     const outcome = await timeStep(context, { buildId: plan.buildId, step: 'publish', log }, () =>
       publish(context, { plan, wheel, requiresPython: contents.requiresPython }),
     );
@@ -81,6 +87,13 @@ export async function buildCell(context: FarmContext, basePlan: CellPlan): Promi
     if (error instanceof InterruptedError || context.signal.aborted) {
       await records.finish(recordId, { state: 'interrupted', steps: log.steps });
       throw interruption(context.signal);
+    }
+    const lost = containersDone ? undefined : await detectEngineLoss(context, { buildId: plan.buildId, error });
+    if (lost) {
+      // Not the build's failure: the caller runs the cell again once the engine answers, so no cell event.
+      log.note(`${lost.message}: this attempt ends here, the cell runs again from the start`);
+      await records.finish(recordId, { state: 'failed', steps: log.steps, error: lost.message });
+      return { buildId: plan.buildId, outcome: 'failed', seconds: seconds(), log: log.path, error: lost };
     }
     const wrapped =
       error instanceof WheelfarmError

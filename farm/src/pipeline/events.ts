@@ -13,9 +13,13 @@ export type FarmEvent =
   | { type: 'fetched'; sdist: string; cached: boolean; path: string }
   /** Containers and work volumes of farm processes that died, removed before this run starts. */
   | { type: 'swept'; containers: number; volumes: number }
+  /** Builds of farm processes that died, marked abandoned; the index's pages rebuilt after them. */
+  | { type: 'abandoned'; builds: number; repairedProjects?: number }
   | { type: 'planned'; buildIds: string[]; skipped: { python: string; reason: string }[] }
   | { type: 'step'; buildId: string; step: StepName; status: 'started'; host?: string }
   | { type: 'step'; buildId: string; step: StepName; status: 'done' | 'failed'; seconds: number; detail?: string; host?: string }
+  /** A cell whose engine went away under it runs again from the start (fresh containers). */
+  | { type: 'retry'; buildId: string; reason: string; host?: string }
   | {
       type: 'cell';
       buildId: string;
@@ -29,9 +33,13 @@ export type FarmEvent =
       error?: { code: string; message: string; hint?: string; logTail?: string[] };
     };
 
-/** A Docker host of a matrix build: taken out when its engine stops answering. */
+/**
+ * A Docker host: taken out when its engine stops answering under a cell (its cells go to the other
+ * hosts), and back in once it answers again within `waitSeconds` (`containers.engine-wait`).
+ */
 export type HostEvent =
-  | { type: 'host'; host: string; status: 'lost'; reason: string }
+  | { type: 'host'; host: string; status: 'lost'; reason: string; waitSeconds: number }
+  | { type: 'host'; host: string; status: 'back'; seconds: number }
   /** An image the host lacked, copied from another host's engine (save/load, no registry). */
   | { type: 'host'; host: string; status: 'image-copied'; tag: string; from: string; seconds: number };
 

@@ -5,6 +5,7 @@ import type { FarmContext } from '../farm-context.ts';
 import type { StepName } from './events.ts';
 import { parseDuration } from '../config/settings.ts';
 import type { Recipe } from '../recipes/recipe.ts';
+import { detectContainerLoss } from './detect-container-loss.ts';
 
 /** How long a step may run: the recipe's `limits.timeout`, else the settings' `containers.timeout`. */
 export function stepTimeoutSeconds(context: FarmContext, recipe: Recipe): number {
@@ -18,8 +19,9 @@ const NO_NETWORK =
 /**
  * Run one step of a cell as a bash script in the container: announced, timed, its output in the
  * build's log. A non-zero exit becomes a BuildStepError carrying the log's last lines; a step that
- * outlives `timeoutSeconds` is ended by removing its container. With `offline` (the build phase,
- * NetworkMode none), a failure whose log shows a network error says that is why.
+ * outlives `timeoutSeconds` is ended by removing its container. A step whose container died under
+ * it (its engine restarted or stopped) is an EngineLostError, not the build's failure. With
+ * `offline` (the build phase, NetworkMode none), a failure whose log shows a network error says that is why.
  */
 export async function runStep(
   context: FarmContext,
@@ -51,12 +53,18 @@ export async function runStep(
         ...(env ? { env } : {}),
       });
     } catch (error) {
-      if (!timedOut) throw error;
+      if (!timedOut) throw context.signal.aborted ? error : ((await detectContainerLoss(context, { container, buildId, step, ending: (error as Error).message })) ?? error);
       exitCode = -1;
     } finally {
       clearTimeout(timer);
     }
     if (context.signal.aborted) throw interruption(context.signal);
+    // Killed by a signal (>= 128), or no exit code known (the stream was cut): the engine stopping
+    // (restart, crash), or the build's own death (OOM killer, crash)?
+    if (!timedOut && (exitCode >= 128 || exitCode < 0)) {
+      const lost = await detectContainerLoss(context, { container, buildId, step, ending: `exit code ${exitCode}` });
+      if (lost) throw lost;
+    }
     if (timedOut) {
       throw new BuildStepError({
         buildId,

@@ -1,0 +1,177 @@
+// Fault injection: does the farm lose or corrupt anything, or leave containers behind, when it is
+// killed or its engine restarts? Run by scripts/bench-faults.sh:
+//   node farm/bench/faults.ts [--trials N] [--faults kill-build,kill-publish,engine-restart,leftovers] [--keep]
+//
+// kill-build      `kill -9` of `wheelfarm build netfix` at a moment drawn uniformly over the cell's
+//                 duration (measured by a first, clean build), then the next run into the same index
+// kill-publish    the same, right after the publish step's `started` event, or a random small delay
+//                 after it (up to the publish step's measured time)
+// engine-restart  the cell's engine, a second dockerd of its own (scripts/start-second-engine.sh),
+//                 killed and started again during the build step; `wheelfarm build` and `matrix build`
+//                 (one host) in turn
+// leftovers       containers (with mounted work volumes) and volumes labelled by dead farm pids and
+//                 by a live one: `wheelfarm images list` must remove the dead ones only
+//
+// After each kill: what installers see is checked right away (every link's file exists with its
+// sha256) and again after the next run, strictly (pages, JSON pages and manifests agree, every
+// `.metadata`, `pip download` from the index, no record left running, no published record without
+// its wheel); leftovers of the dead run are looked for once the next run has started and after it.
+// The checks live in farm/bench/faults/ and are the ones test/docker/faults.test.ts makes.
+//
+// Defaults: 25 kill-build + 25 kill-publish, 3 engine-restart, 3 leftovers trials (--trials N: N of
+// each). Each kill trial reuses one warm home (images, sdist, pip cache) and gets a fresh index.
+// Exit status: 0 when no trial lost or corrupted anything and nothing was orphaned; 1 otherwise; 2 bad option.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { prepareImageDefinitions } from '../src/images/ensure-images.ts';
+import { DockerRuntime } from '../src/runtime/docker-runtime.ts';
+import { calibrate, prepareNetfixFarm, runEngineRestartTrial, runKillTrial, runLeftoversTrial } from './faults/fault-trials.ts';
+import type { FaultName, TrialOutcome } from './faults/fault-trials.ts';
+import { SecondEngine } from './faults/second-engine.ts';
+
+const ROOT = resolve(import.meta.dirname, '..', '..');
+const FAULTS: FaultName[] = ['kill-build', 'kill-publish', 'engine-restart', 'leftovers'];
+const DEFAULT_TRIALS: Record<FaultName, number> = { 'kill-build': 25, 'kill-publish': 25, 'engine-restart': 3, leftovers: 3 };
+/** The bench's own second engine: not the tests' (they may run at the same time). */
+const ENGINE = {
+  dir: process.env.WHEELFARM_BENCH_ENGINE_DIR ?? join(tmpdir(), 'wheelfarm-bench-faults-engine'),
+  bridge: 'wfbenchfaults',
+  address: '172.31.253.1/24',
+};
+/** How long the engine-restart trials' build sleeps: long enough to restart the engine under it. */
+const RESTART_BUILD_SECONDS = 10;
+
+// ---- options --------------------------------------------------------------------------------------
+const args = process.argv.slice(2);
+let trials: number | undefined;
+let faults = FAULTS;
+let keep = false;
+for (let i = 0; i < args.length; i += 1) {
+  const [flag, inline] = args[i]!.split(/=(.*)/s, 2) as [string, string | undefined];
+  const value = inline ?? args[i + 1];
+  switch (flag) {
+    case '--trials':
+      trials = Number(value);
+      if (inline === undefined) i += 1;
+      break;
+    case '--faults':
+      faults = (value ?? '').split(',').filter(Boolean) as FaultName[];
+      if (inline === undefined) i += 1;
+      break;
+    case '--keep':
+      keep = true;
+      break;
+    default:
+      usage(`unknown argument ${args[i]}`);
+  }
+}
+if (trials !== undefined && (!Number.isInteger(trials) || trials < 1 || trials > 1000)) usage(`--trials expects a whole number from 1 to 1000, got ${String(trials)}`);
+const unknown = faults.filter((f) => !FAULTS.includes(f));
+if (faults.length === 0 || unknown.length > 0) usage(`--faults expects a comma-separated list of ${FAULTS.join(', ')}; got ${faults.join(',') || 'nothing'}`);
+
+function usage(message: string): never {
+  console.error(`bench-faults: ${message}\nusage: scripts/bench-faults.sh [--trials N] [--faults ${FAULTS.join(',')}] [--keep]`);
+  process.exit(2);
+}
+
+// ---- clean-up -------------------------------------------------------------------------------------
+const work = await mkdtemp(join(tmpdir(), 'wheelfarm-bench-faults-'));
+let engine: SecondEngine | undefined;
+async function cleanUp(): Promise<void> {
+  await engine?.stop().catch((error: unknown) => console.error(`bench-faults: stopping the second engine: ${String(error)}`));
+  if (keep) console.error(`kept ${work}`);
+  else await rm(work, { recursive: true, force: true });
+}
+let stopping = false;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    if (stopping) process.exit(130);
+    stopping = true;
+    console.error(`\n${signal}: cleaning up`);
+    void cleanUp().finally(() => process.exit(130));
+  });
+}
+for (const event of ['uncaughtException', 'unhandledRejection'] as const) {
+  process.on(event, (error: unknown) => {
+    console.error(`bench-faults: error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    void cleanUp().finally(() => process.exit(1));
+  });
+}
+
+// ---- trials ---------------------------------------------------------------------------------------
+const main = new DockerRuntime();
+const outcomes = new Map<FaultName, TrialOutcome[]>(faults.map((f) => [f, []]));
+const count = (fault: FaultName) => trials ?? DEFAULT_TRIALS[fault];
+const record = (outcome: TrialOutcome, n: number): void => {
+  outcomes.get(outcome.fault)!.push(outcome);
+  const verdict = outcome.corrupt.length + outcome.orphans.length > 0 ? 'FAILED' : outcome.debris.length > 0 ? 'ok, debris left' : 'ok';
+  console.error(`${outcome.fault} ${n}/${count(outcome.fault)}: ${outcome.hit} (${outcome.detail}); ${outcome.seconds.toFixed(1)} s; ${verdict}`);
+  for (const line of [...outcome.corrupt, ...outcome.orphans, ...outcome.debris]) console.error(`    ${line}`);
+};
+
+if (faults.includes('kill-build') || faults.includes('kill-publish')) {
+  const farm = await prepareNetfixFarm({ dir: join(work, 'kill'), sleepSeconds: 0, runtime: main });
+  const measured = await calibrate(farm, join(farm.dir, 'index-calibration'));
+  console.error(`calibration: the cell takes ${(measured.cellMs / 1000).toFixed(1)} s, its publish step ${measured.publishMs.toFixed(0)} ms`);
+  for (const fault of ['kill-build', 'kill-publish'] as const) {
+    if (!faults.includes(fault)) continue;
+    for (let n = 1; n <= count(fault); n += 1) {
+      const delayMs = fault === 'kill-build' ? Math.random() * measured.cellMs : n === 1 ? 0 : Math.random() * measured.publishMs;
+      record(await runKillTrial(farm, { fault, delayMs, index: join(farm.dir, `index-${fault}-${n}`) }), n);
+    }
+  }
+}
+
+if (faults.includes('engine-restart')) {
+  engine = await SecondEngine.start(ENGINE);
+  const farm = await prepareNetfixFarm({ dir: join(work, 'engine'), sleepSeconds: RESTART_BUILD_SECONDS, runtime: engine.runtime, dockerHost: engine.url });
+  for (let n = 1; n <= count('engine-restart'); n += 1) {
+    const mode = n % 2 === 1 ? 'build' : 'matrix';
+    const delayMs = 1_000 + Math.random() * (RESTART_BUILD_SECONDS - 4) * 1000;
+    record(await runEngineRestartTrial(farm, { engine, mode, index: join(farm.dir, `index-${n}`), delayMs }), n);
+  }
+  await engine.stop();
+  engine = undefined;
+}
+
+if (faults.includes('leftovers')) {
+  const { plan } = await prepareImageDefinitions(join(ROOT, 'images'));
+  for (let n = 1; n <= count('leftovers'); n += 1) {
+    record(await runLeftoversTrial({ runtime: main, image: plan.runtime.tag, env: { WHEELFARM_HOME: join(work, 'leftovers-home') } }), n);
+  }
+}
+
+// ---- report ---------------------------------------------------------------------------------------
+const rows = faults.map((fault) => {
+  const done = outcomes.get(fault)!;
+  const total = done.reduce((sum, o) => sum + o.seconds, 0);
+  return [
+    fault,
+    String(done.length),
+    String(done.filter((o) => o.corrupt.length > 0).length),
+    String(done.reduce((sum, o) => sum + o.orphans.length, 0)),
+    String(done.filter((o) => o.debris.length > 0).length),
+    `${(total / Math.max(1, done.length)).toFixed(1)} s`,
+    `${total.toFixed(0)} s`,
+  ];
+});
+const heads = ['FAULT', 'TRIALS', 'LOST/CORRUPT', 'ORPHANED', 'DEBRIS LEFT', 'TIME/TRIAL', 'TIME'];
+const widths = heads.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+console.log(line(heads));
+for (const row of rows) console.log(line(row));
+console.log('');
+console.log('LOST/CORRUPT: trials after which the index served something wrong (or right after the kill), the records lied, or the next run failed');
+console.log('ORPHANED: containers and volumes of the dead farm process left once the next run had started (or after it)');
+console.log('DEBRIS LEFT: trials after which a temp file of the killed process (unlinked, never served) was still in the index');
+console.log('');
+console.log('where the faults landed:');
+for (const fault of faults) {
+  const hits = new Map<string, number>();
+  for (const o of outcomes.get(fault)!) hits.set(o.hit, (hits.get(o.hit) ?? 0) + 1);
+  console.log(`  ${fault}: ${[...hits].map(([hit, n]) => `${hit} x${n}`).join('; ')}`);
+}
+const failed = [...outcomes.values()].flat().filter((o) => o.corrupt.length + o.orphans.length > 0);
+await cleanUp();
+process.exit(failed.length > 0 ? 1 : 0);

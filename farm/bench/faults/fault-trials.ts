@@ -1,0 +1,299 @@
+// One trial of each fault the farm must survive, with the same checks for the benchmark
+// (farm/bench/faults.ts) and the tests (test/docker/faults.test.ts, engine-restart.test.ts):
+//   kill-build      `kill -9` of `wheelfarm build` at a chosen moment of its cell, then the next run
+//   kill-publish    the same, aimed at the publish step
+//   engine-restart  the cell's Docker engine (a second one) crashes and starts again mid-build
+//   leftovers       containers and volumes of dead farm processes, swept by the next command
+import { createHash } from 'node:crypto';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { pathToFileURL } from 'node:url';
+import { execa } from 'execa';
+import type { ContainerRuntime } from '../../src/runtime/container-runtime.ts';
+import { LABEL, containerLabels, ownerLabel } from '../../src/runtime/labels.ts';
+import { checkIndex, pipDownload } from './check-index.ts';
+import { countLeftovers, findLeftovers } from './check-leftovers.ts';
+import type { Leftovers } from './check-leftovers.ts';
+import { checkRecords } from './check-records.ts';
+import { FarmProcess, stepEvent } from './farm-process.ts';
+import type { FarmEventLine, FarmExit } from './farm-process.ts';
+import type { SecondEngine } from './second-engine.ts';
+
+const ROOT = resolve(import.meta.dirname, '..', '..', '..');
+const PROJECT = 'netfix';
+
+export type FaultName = 'kill-build' | 'kill-publish' | 'engine-restart' | 'leftovers';
+
+export interface TrialOutcome {
+  fault: FaultName;
+  seconds: number;
+  /** Where the fault landed, e.g. `build step`, `publish: wheel stored, not listed`. */
+  hit: string;
+  /** The trial's particulars: the delay, how long the engine took to come back. */
+  detail: string;
+  /** Anything lost or corrupted: what installers are served, the records, a recovery that failed. Must stay empty. */
+  corrupt: string[];
+  /** Containers and volumes of dead farm processes left after the next run started. Must stay empty. */
+  orphans: string[];
+  /** Temp files of the killed process still in the index after the recovery: never linked, never served. */
+  debris: string[];
+  /** The farm process the fault killed (kill-build, kill-publish). */
+  killedPid?: number;
+}
+
+/** A farm of the netfix fixture (a pure-Python build that sleeps `sleepSeconds`), with a home kept warm across trials. */
+export interface NetfixFarm {
+  dir: string;
+  home: string;
+  /** The environment of its `wheelfarm` runs (home, recipes, the engine). */
+  env: Record<string, string>;
+  runtime: ContainerRuntime;
+  /** `wheelfarm build` of the cell into a directory index. */
+  buildArgs(index: string): string[];
+}
+
+/**
+ * A farm in `dir` (created) building the test fixture netfix from a file:// source: home,
+ * recipes, the packed sdist. `docker` is the engine (default: the local one, as DOCKER_HOST says).
+ */
+export async function prepareNetfixFarm({
+  dir,
+  sleepSeconds,
+  runtime,
+  dockerHost,
+}: {
+  dir: string;
+  sleepSeconds: number;
+  runtime: ContainerRuntime;
+  dockerHost?: string;
+}): Promise<NetfixFarm> {
+  await mkdir(join(dir, 'recipes'), { recursive: true });
+  // Containers read the sdist as their non-root user.
+  await chmod(dir, 0o755);
+  const sdist = join(dir, `${PROJECT}-0.1.0.tar.gz`);
+  await execa('tar', ['-czf', sdist, '--transform', `s,^\\.,${PROJECT}-0.1.0,`, '-C', join(ROOT, 'test', 'fixtures', 'sdists', PROJECT), '.']);
+  const sha256 = createHash('sha256').update(await readFile(sdist)).digest('hex');
+  const env = sleepSeconds > 0 ? `\nbuild:\n  env: { NETFIX_SLEEP: "${sleepSeconds}" }` : '';
+  await writeFile(join(dir, 'recipes', `${PROJECT}.yaml`), `source:\n  url: ${pathToFileURL(sdist).href}\n  sha256: ${sha256}${env}\n`);
+  const home = join(dir, 'home');
+  return {
+    dir,
+    home,
+    env: { WHEELFARM_HOME: home, WHEELFARM_RECIPES_DIR: join(dir, 'recipes'), ...(dockerHost ? { DOCKER_HOST: dockerHost } : {}) },
+    runtime,
+    buildArgs: (index) => ['build', PROJECT, '--python', '3.13', '--index', index, '--json'],
+  };
+}
+
+export interface Calibration {
+  /** From the `planned` event to the `cell` event of a cold-index build. */
+  cellMs: number;
+  publishMs: number;
+}
+
+/** One clean build into a fresh index: warms the home (sdist, pip cache) and measures how long the cell takes. */
+export async function calibrate(farm: NetfixFarm, index: string): Promise<Calibration> {
+  const run = new FarmProcess(farm.buildArgs(index), { env: farm.env });
+  const exit = await run.done;
+  if (exit.exitCode !== 0) throw new Error(`the calibration build failed (exit ${exit.exitCode}):\n${exit.stderr.slice(-3000)}`);
+  // From the events' own times: a step's `seconds` are rounded to a tenth, and publishing takes less.
+  const at = (matches: (e: FarmEventLine) => boolean) => Date.parse(exit.events.find(matches)?.time ?? '');
+  return {
+    cellMs: at((e) => e.type === 'cell') - at((e) => e.type === 'planned'),
+    publishMs: Math.max(1, at(stepEvent('publish', 'done')) - at(stepEvent('publish', 'started'))),
+  };
+}
+
+/**
+ * `kill -9` of `wheelfarm build` `delayMs` after the moment aimed at (kill-build: the cell is
+ * planned; kill-publish: the publish step started), then the next run into the same index. Checked:
+ * right after the crash, what installers see (debris allowed); after the next run, the index
+ * strictly, `pip download`, the records, and the dead run's containers and volumes once the next
+ * run has started.
+ */
+export async function runKillTrial(
+  farm: NetfixFarm,
+  { fault, delayMs, index, pip = true }: { fault: 'kill-build' | 'kill-publish'; delayMs: number; index: string; pip?: boolean },
+): Promise<TrialOutcome> {
+  const started = performance.now();
+  const outcome: TrialOutcome = { fault, seconds: 0, hit: '', detail: '', corrupt: [], orphans: [], debris: [] };
+  const victim = new FarmProcess(farm.buildArgs(index), { env: farm.env });
+  try {
+    await victim.event(fault === 'kill-build' ? (e) => e.type === 'planned' : stepEvent('publish', 'started'));
+    if (delayMs > 0) await sleep(delayMs);
+  } catch (error) {
+    outcome.corrupt.push(`the run to kill failed on its own: ${(error as Error).message}`);
+  }
+  victim.kill('SIGKILL');
+  const killed = await victim.done;
+  outcome.killedPid = victim.pid;
+  const crashed = await checkIndex(index);
+  outcome.corrupt.push(...crashed.problems.map((p) => `right after the crash: ${p}`));
+  outcome.hit = describeHit(killed, crashed);
+  outcome.detail = `killed ${delayMs.toFixed(0)} ms after ${fault === 'kill-build' ? 'the cell was planned' : 'publish started'}`;
+
+  const next = new FarmProcess(farm.buildArgs(index), { env: farm.env });
+  // The run sweeps what dead runs left before it resolves anything.
+  const swept = await next.event((e) => e.type === 'resolved' || e.type === 'error').then(
+    () => findLeftovers({ runtime: farm.runtime, pids: [victim.pid] }),
+    () => undefined,
+  );
+  const recovered = await next.done;
+  await checkRecovery(farm, { index, pip, exit: recovered, outcome });
+  addOrphans(outcome, 'after the next run started', swept);
+  addOrphans(outcome, 'after the next run', await findLeftovers({ runtime: farm.runtime, pids: [victim.pid, next.pid] }));
+  outcome.seconds = (performance.now() - started) / 1000;
+  return outcome;
+}
+
+/**
+ * The cell's engine (a second one, `engine`) crashes `delayMs` after the build step started and
+ * starts again; the run (`wheelfarm build` on it, or `matrix build` with it as the one host) must
+ * run the cell again and finish: exit 0, one wheel, one failed and one published record, nothing
+ * left on the engine.
+ */
+export async function runEngineRestartTrial(
+  farm: NetfixFarm,
+  { engine, mode, index, delayMs }: { engine: SecondEngine; mode: 'build' | 'matrix'; index: string; delayMs: number },
+): Promise<TrialOutcome & { exit: FarmExit }> {
+  const started = performance.now();
+  const outcome: TrialOutcome = { fault: 'engine-restart', seconds: 0, hit: '', detail: '', corrupt: [], orphans: [], debris: [] };
+  const args = mode === 'build' ? farm.buildArgs(index) : ['--config', await matrixSettings(farm, engine, index), 'matrix', 'build', '--json'];
+  const run = new FarmProcess(args, { env: farm.env });
+  await run.event(stepEvent('build', 'started')).then(
+    () => sleep(delayMs),
+    (error: unknown) => outcome.corrupt.push(`the run failed before its build step: ${(error as Error).message}`),
+  );
+  const restarting = performance.now();
+  await engine.restart();
+  const restartSeconds = (performance.now() - restarting) / 1000;
+  const exit = await run.done;
+  const back = exit.events.find((e) => e.type === 'host' && e.status === 'back');
+  const lastStep = run.events.filter((e) => e.type === 'step' && e.status === 'failed').at(0);
+  outcome.hit = `${mode}: ${lastStep ? `${String(lastStep.step)} step` : 'no step'} lost, ${back ? 'engine back in the run' : 'engine never back in the run'}`;
+  outcome.detail = `restarted ${delayMs.toFixed(0)} ms into the build step, in ${restartSeconds.toFixed(1)} s${back ? `; back in the run after ${String(back.seconds)} s` : ''}`;
+  const { records } = await checkRecovery(farm, { index, pip: false, exit, outcome });
+  const failed = records.filter((r) => r.state === 'failed');
+  const published = records.filter((r) => r.state === 'published');
+  if (published.length !== 1) outcome.corrupt.push(`${published.length} published records for the cell, expected 1`);
+  if (failed.length !== 1 || !/Docker engine/.test(failed[0]?.error ?? '')) {
+    outcome.corrupt.push(`expected one failed record saying the engine went away, got: ${JSON.stringify(failed.map((r) => r.error))}`);
+  }
+  if (!exit.events.some((e) => e.type === 'retry')) outcome.corrupt.push('no `retry` event: the cell was not run again');
+  addOrphans(outcome, `on ${engine.url} after the run`, await findLeftovers({ runtime: engine.runtime, pids: 'all' }));
+  outcome.seconds = (performance.now() - started) / 1000;
+  return { ...outcome, exit };
+}
+
+/**
+ * Containers (running, with a mounted work volume) and volumes labelled by two dead farm processes
+ * and one live one (this process): the next command (`images list`) must remove the dead ones,
+ * containers before their volumes, and leave the live ones.
+ */
+export async function runLeftoversTrial({ runtime, image, env = {} }: { runtime: ContainerRuntime; image: string; env?: Record<string, string> }): Promise<TrialOutcome> {
+  const started = performance.now();
+  const outcome: TrialOutcome = { fault: 'leftovers', seconds: 0, hit: '', detail: '', corrupt: [], orphans: [], debris: [] };
+  // A process that has just ended, and a pid above the kernel's pid_max: neither can be alive.
+  const exited = execa('true');
+  await exited;
+  const pidMax = Number((await readFile('/proc/sys/kernel/pid_max', 'utf8')).trim());
+  const dead = [exited.pid!, pidMax + 1];
+  const live = await makeLeftovers(runtime, image, ownerLabel(), 'live');
+  for (const pid of dead) await makeLeftovers(runtime, image, ownerLabel(pid), `dead-${pid}`);
+  try {
+    const made = await findLeftovers({ runtime, pids: dead });
+    const run = await new FarmProcess(['images', 'list', '--json'], { env }).done;
+    if (run.exitCode !== 0) outcome.corrupt.push(`wheelfarm images list failed (exit ${run.exitCode}): ${run.stderr.slice(-500)}`);
+    const sweptEvent = run.events.find((e) => e.type === 'swept');
+    outcome.hit = 'dead runs\' containers and volumes, a live run\'s';
+    outcome.detail = `${made.containers.length} container(s), ${made.volumes.length} volume(s) of dead pids ${dead.join(', ')}; the command swept ${String(sweptEvent?.containers ?? 0)} + ${String(sweptEvent?.volumes ?? 0)}`;
+    addOrphans(outcome, 'after the next command', await findLeftovers({ runtime, pids: dead }));
+    const kept = await findLeftovers({ runtime, pids: [process.pid] });
+    if (!live.containers.every((c) => kept.containers.includes(c.slice(0, 12))) || !live.volumes.every((v) => kept.volumes.includes(v))) {
+      outcome.corrupt.push(`the sweep removed a live farm process's container or volume (had ${JSON.stringify(live)}, left ${JSON.stringify(kept)})`);
+    }
+  } finally {
+    for (const id of live.containers) await runtime.removeContainer(id);
+    for (const name of live.volumes) await runtime.removeVolume(name);
+  }
+  outcome.seconds = (performance.now() - started) / 1000;
+  return outcome;
+}
+
+/** A cell's worth of leftovers for `owner`: a running container with its work volume mounted, and a volume of its own. */
+async function makeLeftovers(runtime: ContainerRuntime, image: string, owner: string, tag: string): Promise<Leftovers> {
+  const buildId = `faults-leftovers-${tag}-${process.pid}`;
+  const labels = { ...containerLabels({ buildId, step: 'build' }), [LABEL.owner]: owner };
+  const work = `wheelfarm-work-${buildId}-a`;
+  const spare = `wheelfarm-work-${buildId}-b`;
+  await runtime.createVolume({ name: work, labels: { ...labels, [LABEL.step]: 'work' } });
+  await runtime.createVolume({ name: spare, labels: { ...labels, [LABEL.step]: 'work' } });
+  const container = await runtime.startContainer({ image, labels, volumes: [{ name: work, target: '/work' }] });
+  return { containers: [container.id], volumes: [work, spare] };
+}
+
+/** After the run that follows a fault: it succeeded, the index is consistent and serves the cell, the records agree. */
+async function checkRecovery(
+  farm: NetfixFarm,
+  { index, pip, exit, outcome }: { index: string; pip: boolean; exit: FarmExit; outcome: TrialOutcome },
+): ReturnType<typeof checkRecords> {
+  if (exit.exitCode !== 0) {
+    const error = exit.events.find((e) => e.type === 'error' || e.type === 'summary');
+    outcome.corrupt.push(`the run after the fault failed (exit ${exit.exitCode ?? exit.signal}): ${JSON.stringify(error ?? exit.stderr.slice(-500))}`);
+  }
+  const after = await checkIndex(index);
+  outcome.corrupt.push(...after.problems, ...after.unlinked, ...after.unlistedWheels.map((w) => `${w} is in the index, and its manifest does not list it`));
+  outcome.debris.push(...after.tempFiles.map((t) => `temp file ${t}`));
+  const wheels = after.served.filter((w) => w.project === PROJECT);
+  if (wheels.length !== 1) outcome.corrupt.push(`the index serves ${wheels.length} ${PROJECT} wheel(s), expected 1`);
+  const records = await checkRecords({ home: farm.home, index, served: after.served });
+  outcome.corrupt.push(...records.problems);
+  if (pip) {
+    const download = await pipDownload(index, PROJECT);
+    if (!download.ok) outcome.corrupt.push(`pip download from the index failed: ${download.output}`);
+    else if (!wheels.some((w) => w.filename === download.file)) outcome.corrupt.push(`pip downloaded ${download.file}, which the pages do not link`);
+  }
+  return records;
+}
+
+function addOrphans(outcome: TrialOutcome, when: string, leftovers: Leftovers | undefined): void {
+  if (!leftovers || countLeftovers(leftovers) === 0) return;
+  outcome.orphans.push(...leftovers.containers.map((c) => `container ${c} ${when}`), ...leftovers.volumes.map((v) => `volume ${v} ${when}`));
+}
+
+/** Where a kill landed: the step running at the time, and what a publish had written by then. */
+function describeHit(killed: FarmExit, crashed: Awaited<ReturnType<typeof checkIndex>>): string {
+  if (killed.signal !== 'SIGKILL') return `after the end (exit ${killed.exitCode})`;
+  const steps = killed.events.filter((e) => e.type === 'step');
+  const last = steps.at(-1);
+  if (!last) return 'before the first step';
+  if (last.step !== 'publish') return `${String(last.step)} step`;
+  if (killed.events.some((e) => e.type === 'cell')) return 'after the cell ended, before the exit';
+  if (last.status === 'done') return 'publish: done, before the record';
+  const temp = crashed.tempFiles.length > 0;
+  const stored = crashed.unlistedWheels.length > 0;
+  const served = crashed.served.some((w) => w.project === PROJECT);
+  if (served) return crashed.unlinked.length > 0 ? 'publish: project page written, not the root page' : 'publish: pages written';
+  if (crashed.unlinked.length > 0) return 'publish: wheel listed, not linked yet';
+  if (stored) return 'publish: wheel stored, not listed';
+  if (temp) return 'publish: temp files only';
+  return 'publish: nothing written yet';
+}
+
+/** A settings file for a matrix build with one host, the second engine. */
+async function matrixSettings(farm: NetfixFarm, engine: SecondEngine, index: string): Promise<string> {
+  const file = join(farm.dir, `matrix-${process.pid}-${Date.now()}.yaml`);
+  await writeFile(
+    file,
+    [
+      `home: ${farm.home}`,
+      `index:\n  dir: ${index}`,
+      `recipes:\n  dir: ${farm.env.WHEELFARM_RECIPES_DIR}`,
+      'matrix:\n  pythons: ["3.13"]',
+      `hosts:\n  - name: ${engine.host.name}\n    docker: ${engine.url}\n    slots: 1`,
+      '',
+    ].join('\n'),
+  );
+  return file;
+}
