@@ -29,6 +29,7 @@ import { DockerRuntime } from '../src/runtime/docker-runtime.ts';
 import { calibrate, prepareNetfixFarm, runEngineRestartTrial, runKillTrial, runLeftoversTrial } from './faults/fault-trials.ts';
 import type { FaultName, TrialOutcome } from './faults/fault-trials.ts';
 import { SecondEngine } from './faults/second-engine.ts';
+import { cleanUpOnExit } from './clean-up-on-exit.ts';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 const FAULTS: FaultName[] = ['kill-build', 'kill-publish', 'engine-restart', 'leftovers'];
@@ -83,21 +84,7 @@ async function cleanUp(): Promise<void> {
   if (keep) console.error(`kept ${work}`);
   else await rm(work, { recursive: true, force: true });
 }
-let stopping = false;
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    if (stopping) process.exit(130);
-    stopping = true;
-    console.error(`\n${signal}: cleaning up`);
-    void cleanUp().finally(() => process.exit(130));
-  });
-}
-for (const event of ['uncaughtException', 'unhandledRejection'] as const) {
-  process.on(event, (error: unknown) => {
-    console.error(`bench-faults: error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
-    void cleanUp().finally(() => process.exit(1));
-  });
-}
+cleanUpOnExit('bench-faults', cleanUp);
 
 // ---- trials ---------------------------------------------------------------------------------------
 const main = new DockerRuntime();

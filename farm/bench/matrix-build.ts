@@ -30,6 +30,7 @@ import { prepareRecipeImage } from '../src/pipeline/prepare-recipe-image.ts';
 import { loadRecipe } from '../src/recipes/load-recipe.ts';
 import type { Recipe } from '../src/recipes/recipe.ts';
 import { CONTAINER_CA_PATH, findHostCaBundle, proxyEnv, trustEnv } from '../src/runtime/host-trust.ts';
+import { cleanUpOnExit } from './clean-up-on-exit.ts';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 const WHEELFARM = join(ROOT, 'wheelfarm');
@@ -97,23 +98,7 @@ async function cleanUp(): Promise<void> {
   if (keep) console.error(`kept ${work}`);
   else await rm(work, { recursive: true, force: true });
 }
-let stopping = false;
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    if (stopping) process.exit(130);
-    stopping = true;
-    console.error(`\n${signal}: cleaning up`);
-    void cleanUp().finally(() => process.exit(130));
-  });
-}
-
-// An error outside the parts (the images cannot be prepared, say) ends the run, cleaned up, with 1.
-for (const event of ['uncaughtException', 'unhandledRejection'] as const) {
-  process.on(event, (error: unknown) => {
-    console.error(`bench-matrix: error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
-    void cleanUp().finally(() => process.exit(1));
-  });
-}
+cleanUpOnExit('bench-matrix', cleanUp);
 
 async function cibuildwheelContainers(): Promise<string[]> {
   const { stdout } = await execa('docker', ['ps', '-aq', '--no-trunc', '--filter', 'name=^cibuildwheel-']);
