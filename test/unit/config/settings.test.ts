@@ -283,6 +283,7 @@ describe('loadSettings', () => {
     ['containers:\n  cpus: two', 'cpus: two', 'containers.cpus'],
     ['containers:\n  pids: 10', 'pids: 10', 'containers.pids'],
     ['containers:\n  timeout: 2 hours', 'timeout: 2 hours', 'containers.timeout'],
+    ['containers:\n  engine-wait: forever', 'engine-wait: forever', 'containers.engine-wait'],
   ])('rejects %j at its line, naming the field', async (text, line, field) => {
     await writeFile(join(root, 'wheelfarm.yaml'), `${text}\n`);
     const error = await rejection(loadSettings({ root, env: {} }));
