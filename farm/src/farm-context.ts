@@ -11,6 +11,8 @@ import { DockerRuntime, parseMemory } from './runtime/docker-runtime.ts';
 import { findHostCaBundle, proxyEnv } from './runtime/host-trust.ts';
 import { ContentCache } from './upstream/content-cache.ts';
 import { discoverUpstreamIndex } from './upstream/upstream-index.ts';
+import { UpstreamForContainers } from './upstream/upstream-for-containers.ts';
+import type { UpstreamEnv } from './upstream/upstream-for-containers.ts';
 
 /**
  * Everything a command works with, built once and passed in (no module-level singletons).
@@ -30,8 +32,20 @@ export interface FarmContext {
   proxyEnv: Record<string, string>;
   containerMemoryBytes: number;
   upstreamIndex(): Promise<{ url: string; source: string }>;
+  /**
+   * What points pip in a container on `runtime` at the upstream index: its URL, or, when that URL
+   * carries credentials, the URL of the credential proxy started for that engine on first use (see
+   * upstream/upstream-for-containers.ts). Rejects an engine on another machine then.
+   */
+  upstreamEnv(runtime: ContainerRuntime): Promise<UpstreamEnv>;
+  /** Refuses what upstreamEnv would refuse for `runtime`, asking no engine anything. */
+  checkUpstreamReach(runtime: ContainerRuntime): Promise<void>;
+  /** Tells `watch` what goes wrong between the credential proxy and the upstream, until the returned function is called. */
+  watchUpstream(watch: (problem: string) => void): () => void;
   emit: EmitEvent;
   signal: AbortSignal;
+  /** Releases what the context started (the credential proxy); the command's end calls it. */
+  close(): Promise<void>;
 }
 
 export function createFarmContext({
@@ -51,6 +65,9 @@ export function createFarmContext({
   let upstream: Promise<{ url: string; source: string }> | undefined;
   let records: BuildRecords | undefined;
   const target = parseIndexTarget(indexTarget ?? settings.indexUrl ?? settings.indexDir);
+  const upstreamIndex = () => (upstream ??= discoverUpstreamIndex(settings.upstreamIndexUrl ? { configured: settings.upstreamIndexUrl } : {}));
+  const env = proxyEnv();
+  const forContainers = new UpstreamForContainers({ upstream: upstreamIndex, proxyEnv: env });
   return {
     settings,
     runtime,
@@ -60,11 +77,14 @@ export function createFarmContext({
     sdistCache: new ContentCache({ root: join(settings.home, 'cache', 'sdists') }),
     sourceCache: new ContentCache({ root: join(settings.home, 'cache', 'sources') }),
     hostCaPath: findHostCaBundle(settings.trustHostCa),
-    proxyEnv: proxyEnv(),
+    proxyEnv: env,
     containerMemoryBytes: parseMemory(settings.containerMemory),
-    upstreamIndex: () =>
-      (upstream ??= discoverUpstreamIndex(settings.upstreamIndexUrl ? { configured: settings.upstreamIndexUrl } : {})),
+    upstreamIndex,
+    upstreamEnv: (on) => forContainers.env(on),
+    checkUpstreamReach: (on) => forContainers.check(on),
+    watchUpstream: (watch) => forContainers.watch(watch),
     emit,
     signal,
+    close: () => forContainers.close(),
   };
 }

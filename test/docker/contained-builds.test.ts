@@ -1,10 +1,15 @@
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { gunzipSync } from 'node:zlib';
 import type Docker from 'dockerode';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { basicAuth, sendBytes, startFixtureServer } from '../fixtures/upstream/fixture-server.ts';
+import type { FixtureHandler, FixtureServer } from '../fixtures/upstream/fixture-server.ts';
+import { ownerLabel } from '../../farm/src/runtime/labels.ts';
 import { installServers, removeDir, startPypiserver, workDir } from '../servers/upload/index-servers.ts';
 import type { RunningServer } from '../servers/upload/index-servers.ts';
 import { REPO_ROOT, docker, makeTempDir, packFixture, wheelfarmContainers, workVolumes } from './helpers.ts';
@@ -52,10 +57,14 @@ ${extra}`;
     return { child, index: target, dir };
   }
 
-  /** Waits for the cell's container of `step` to be running and returns `docker inspect` of it. */
-  async function inspectWhileRunning(step: string, deadline = Date.now() + 120_000): Promise<Docker.ContainerInspectInfo> {
+  /**
+   * Waits for the cell's container of `step` to be running and returns `docker inspect` of it; with
+   * `owner`, only one of that farm process (another may build the same cell meanwhile).
+   */
+  async function inspectWhileRunning(step: string, { owner, deadline = Date.now() + 120_000 }: { owner?: number; deadline?: number } = {}): Promise<Docker.ContainerInspectInfo> {
+    const labels = ['wheelfarm.build-id=netfix-0.1.0-cp313-manylinux_2_31_x86_64', `wheelfarm.step=${step}`, ...(owner ? [`wheelfarm.owner=${ownerLabel(owner)}`] : [])];
     while (Date.now() < deadline) {
-      const [found] = await docker.listContainers({ filters: { label: ['wheelfarm.build-id=netfix-0.1.0-cp313-manylinux_2_31_x86_64', `wheelfarm.step=${step}`] } });
+      const [found] = await docker.listContainers({ filters: { label: labels } });
       if (found) return docker.getContainer(found.Id).inspect();
       await new Promise((r) => setTimeout(r, 200));
     }
@@ -73,9 +82,10 @@ ${extra}`;
       env: secrets,
       index: `pypiserver+${pypiserver.url.replace('http://', `http://uploader:${PASSWORD}@`)}`,
     });
-    const requires = await inspectWhileRunning('requires');
-    const inspected = await inspectWhileRunning('build');
-    const testStep = await inspectWhileRunning('test');
+    const owner = { owner: child.pid! };
+    const requires = await inspectWhileRunning('requires', owner);
+    const inspected = await inspectWhileRunning('build', owner);
+    const testStep = await inspectWhileRunning('test', owner);
     const run = await child;
     expect(run.exitCode, String(run.stderr)).toBe(0);
     const output = String(run.stdout) + String(run.stderr);
@@ -106,6 +116,59 @@ ${extra}`;
     expect(output).not.toContain(PASSWORD);
     expect(await wheelfarmContainers('netfix')).toEqual([]);
     expect(await workVolumes('netfix')).toEqual([]);
+  });
+
+  it('an upstream index URL with credentials: containers get the credential proxy, never the user name or password, and the build requirements come through it', async () => {
+    const user = 'wheelfarm-upstream-reader';
+    const password = 'upstream-s3cret-7f3a91';
+    const upstream = await startPrivateIndex(['setuptools', 'wheel'], user, password);
+    try {
+      const upstreamUrl = `${upstream.origin.replace('http://', `http://${user}:${password}@`)}/simple/`;
+      const { child } = await build(recipe({ NETFIX_SLEEP: '6' }), { env: { WHEELFARM_UPSTREAM_INDEX_URL: upstreamUrl } });
+      const owner = { owner: child.pid! };
+      const requires = await inspectWhileRunning('requires', owner);
+      const inspected = await inspectWhileRunning('build', owner);
+      const testStep = await inspectWhileRunning('test', owner);
+      const run = await child;
+      expect(run.exitCode, `${String(run.stdout)}${String(run.stderr)}`).toBe(0);
+
+      const gateway = (await docker.getNetwork('bridge').inspect()).IPAM?.Config?.[0]?.Gateway as string;
+      for (const info of [requires, inspected, testStep]) {
+        const captured = `${info.Config.Env.join('\n')}\n${JSON.stringify(info.Mounts)}\n${JSON.stringify(info.HostConfig.Binds ?? [])}`;
+        expect(captured).not.toContain(user);
+        expect(captured).not.toContain(password);
+      }
+      for (const info of [requires, testStep]) {
+        const env = Object.fromEntries(info.Config.Env.map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]));
+        expect(env.PIP_INDEX_URL).toMatch(new RegExp(`^http://${gateway.replaceAll('.', '\\.')}:\\d+/[0-9a-f]{32}/simple/$`));
+        expect(env.PIP_TRUSTED_HOST).toBe(new URL(env.PIP_INDEX_URL!).host);
+      }
+      expect(inspected.Config.Env.some((line) => line.startsWith('PIP_INDEX_URL='))).toBe(false);
+      // The requires step's pip fetched setuptools from the private index: through the proxy, with the credentials.
+      expect(upstream.requests.map((r) => r.url)).toEqual(expect.arrayContaining(['/simple/setuptools/', expect.stringMatching(/^\/files\/setuptools-.*\.whl$/)]));
+      expect(upstream.requests.filter((r) => r.headers.authorization !== basicAuth(user, password))).toEqual([]);
+      expect(String(run.stdout) + String(run.stderr)).not.toContain(password);
+      expect(await wheelfarmContainers('netfix')).toEqual([]);
+    } finally {
+      await upstream.close();
+    }
+  });
+
+  it('an upstream that refuses the credentials: the requires step fails, and its log says the upstream refused them', async () => {
+    const upstream = await startPrivateIndex(['setuptools'], 'wheelfarm-upstream-reader', 'the-right-password');
+    try {
+      const upstreamUrl = `${upstream.origin.replace('http://', 'http://wheelfarm-upstream-reader:a-wrong-password@')}/simple/`;
+      const { child, dir } = await build(recipe({}), { env: { WHEELFARM_UPSTREAM_INDEX_URL: upstreamUrl } });
+      const run = await child;
+      expect(run.exitCode).toBe(1);
+      expect(cellEvent(String(run.stdout))).toMatchObject({ outcome: 'failed', error: { code: 'requires-failed' } });
+      const log = gunzipSync(await readFile(join(dir, 'home', 'logs', 'netfix-0.1.0-cp313-manylinux_2_31_x86_64', 'latest.log.gz'))).toString();
+      expect(log).toMatch(/== wheelfarm: the upstream index http:\/\/127\.0\.0\.1:\d+ refused the credentials of its URL: HTTP 401 for GET \/simple\/setuptools\//);
+      expect(log + String(run.stdout) + String(run.stderr)).not.toContain('a-wrong-password');
+      expect(await wheelfarmContainers('netfix')).toEqual([]);
+    } finally {
+      await upstream.close();
+    }
   });
 
   it('a build that opens a socket fails in the build phase, saying why; with build.network it builds', async () => {
@@ -151,6 +214,32 @@ ${extra}`;
     expect(await workVolumes('netfix')).toEqual([]);
   });
 });
+
+/**
+ * A private index on loopback that wants Basic auth for everything: PEP 503 pages whose links are
+ * absolute (same origin, so the proxy must rewrite them), and the wheels of `projects`, downloaded
+ * by the host's pip from its own index.
+ */
+async function startPrivateIndex(projects: string[], user: string, password: string): Promise<FixtureServer> {
+  const dir = await makeTempDir('private-index');
+  await execa('python3', ['-m', 'pip', 'download', '-q', '--no-deps', '--only-binary', ':all:', '-d', dir, ...projects]);
+  const files = await readdir(dir);
+  const routes: Record<string, FixtureHandler> = {};
+  const server = await startFixtureServer(routes);
+  const challenge = (handler: FixtureHandler): FixtureHandler => (req, res, seen) => {
+    if (req.headers.authorization === basicAuth(user, password)) return handler(req, res, seen);
+    res.writeHead(401, { 'www-authenticate': 'Basic realm="private"', 'content-type': 'text/plain' }).end('credentials, please');
+  };
+  for (const project of projects) {
+    const mine = files.filter((f) => f.toLowerCase().startsWith(`${project.toLowerCase()}-`));
+    const links = await Promise.all(
+      mine.map(async (f) => `<a href="${server.origin}/files/${f}#sha256=${createHash('sha256').update(await readFile(join(dir, f))).digest('hex')}">${f}</a>`),
+    );
+    routes[`/simple/${project}/`] = challenge((_req, res) => void res.writeHead(200, { 'content-type': 'text/html' }).end(`<!DOCTYPE html><html><body>\n${links.join('\n')}\n</body></html>`));
+    for (const f of mine) routes[`/files/${f}`] = challenge(sendBytes(await readFile(join(dir, f))));
+  }
+  return server;
+}
 
 /** The `cell` event of a `--json` run. */
 function cellEvent(stdout: string): { outcome: string; error: { code: string; message: string; hint?: string } } {

@@ -6,7 +6,7 @@ import { PassThrough } from 'node:stream';
 import Docker from 'dockerode';
 import { execa } from 'execa';
 import { prepareImageDefinitions } from '../../farm/src/images/ensure-images.ts';
-import { isProcessAlive } from '../../farm/src/runtime/sweep-containers.ts';
+import { isProcessAlive } from '../../farm/src/process/process-owner.ts';
 
 export const REPO_ROOT = resolve(import.meta.dirname, '..', '..');
 export const docker = new Docker();

@@ -1,7 +1,7 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadSettings } from '../../farm/src/config/settings.ts';
 import { createFarmContext } from '../../farm/src/farm-context.ts';
 import type { FarmContext } from '../../farm/src/farm-context.ts';
@@ -41,6 +41,9 @@ describe('pipeline cells with fixture sdists', () => {
     const settings = await loadSettings({ root: REPO_ROOT });
     context = createFarmContext({ settings, emit: (e) => events.push(e), signal: new AbortController().signal, indexTarget: index });
   });
+  afterAll(async () => {
+    await context?.close();
+  });
 
   async function plan(name: string, sdistPath: string, buildImage: string, python = 'cp313'): Promise<CellPlan> {
     const cell = { name, version: '0.1.0', python, platform: 'manylinux_2_31_x86_64' };
@@ -51,7 +54,7 @@ describe('pipeline cells with fixture sdists', () => {
       sdist: { filename: sdistPath.split('/').pop()!, path: sdistPath },
       images: { build: buildImage, runtime: images.runtime },
       user: { name: 'builder', uid: 1000 },
-      upstreamIndexUrl: (await context.upstreamIndex()).url,
+      upstreamEnv: await context.upstreamEnv(context.runtime),
       recipe: defaultRecipe(name),
       inputs: { source: `sha256:${'0'.repeat(64)}`, recipe: 'default', image: buildImage },
       rebuild: false,

@@ -56,9 +56,10 @@ export async function runCommand(
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   let code: number;
+  let context: FarmContext | undefined;
   try {
     const settings = await loadSettings({ root: REPOSITORY_ROOT, ...(options.config ? { file: options.config } : {}) });
-    const context = createFarmContext({
+    context = createFarmContext({
       settings,
       emit: (event) => reporter.event(event),
       signal: controller.signal,
@@ -77,6 +78,8 @@ export async function runCommand(
     code = interrupted ? EXIT.interrupted : exitCodeFor(error);
     reportError(reporter, interrupted ? new InterruptedError(interrupted) : error);
   }
+  // The credential proxy: its containers are gone by now.
+  await context?.close().catch(() => undefined);
   // Writes to a pipe are asynchronous: exiting at once would cut a long --json line short.
   await Promise.all([drained(process.stdout), drained(process.stderr)]);
   process.exit(code);

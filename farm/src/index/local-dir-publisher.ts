@@ -4,7 +4,7 @@ import { basename, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { EnvironmentError, PublishConflictError, UserInputError, WheelfarmError } from '../errors.ts';
 import { extractCoreMetadata } from '../wheels/extract-core-metadata.ts';
-import { renameDurably, tempPathFor, writeFileAtomic } from './atomic-write.ts';
+import { removeAbandonedTemps, renameDurably, tempPathFor, writeFileAtomic } from './atomic-write.ts';
 import { explainDiskFull } from './explain-disk-full.ts';
 import { applyYank, publishedFiles, readProjectManifest, writeProjectManifest } from './project-manifest.ts';
 import type { ManifestFile, ProjectManifest } from './project-manifest.ts';
@@ -72,6 +72,7 @@ export class LocalDirPublisher implements IndexPublisher {
       return await this.#withProjectLock(normalized, async (assertHeld) => {
         const manifest = await readProjectManifest(this.#manifestPath(normalized));
         if (manifest?.files.some((file) => file.filename === wheel.filename)) return this.#settleExisting(normalized, request);
+        await removeAbandonedTemps([...this.#tempDirsOf(normalized), ...this.#sharedTempDirs()]);
         assertHeld();
         // A file already at `destination` without a manifest entry is debris of a crashed publish that
         // no page links to, so replacing it is safe.
@@ -127,11 +128,13 @@ export class LocalDirPublisher implements IndexPublisher {
    * Rebuild every page from the stored manifests, and write the `.metadata` of wheels published
    * before it existed (or lost in a crash). What a crash between file and page leaves, this mends.
    */
-  async repair(): Promise<{ projects: number; metadataWritten: number }> {
+  async repair(): Promise<{ projects: number; metadataWritten: number; tempFilesRemoved: number }> {
     let metadataWritten = 0;
     const projects = await this.#listProjects();
+    let tempFilesRemoved = await removeAbandonedTemps(this.#sharedTempDirs());
     for (const normalized of projects) {
       await this.#withProjectLock(normalized, async () => {
+        tempFilesRemoved += await removeAbandonedTemps(this.#tempDirsOf(normalized));
         const manifest = await readProjectManifest(this.#manifestPath(normalized));
         if (!manifest) return;
         const files: ManifestFile[] = [];
@@ -157,7 +160,7 @@ export class LocalDirPublisher implements IndexPublisher {
         await this.#refreshPages(updated);
       });
     }
-    return { projects: projects.length, metadataWritten };
+    return { projects: projects.length, metadataWritten, tempFilesRemoved };
   }
 
   /** The filename is already in the manifest: the same bytes are a no-op, other bytes a conflict. */
@@ -244,6 +247,20 @@ export class LocalDirPublisher implements IndexPublisher {
 
   #withProjectLock<T>(normalized: string, section: (assertHeld: () => void) => Promise<T>): Promise<T> {
     return withFileLock(join(this.#lockDir(), `${normalized}.lock`), section);
+  }
+
+  /**
+   * Where a publish of `normalized` writes temp files: its files and pages. A dead writer's temp
+   * files need no lock to be removed; these are swept under the project lock only so that a
+   * publish reads its own directories, not every project's.
+   */
+  #tempDirsOf(normalized: string): string[] {
+    return [join(this.#root, 'files', normalized), join(this.#root, 'simple', normalized)];
+  }
+
+  /** The manifests' and the root pages' directories: written by every publish, one entry per project. */
+  #sharedTempDirs(): string[] {
+    return [join(this.#root, '.wheelfarm', 'projects'), join(this.#root, 'simple')];
   }
 
   #manifestPath(normalized: string): string {

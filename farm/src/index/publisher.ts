@@ -45,7 +45,7 @@ export interface MaintainedIndex {
   /** PEP 592 for every file of one version; returns the filenames whose state changed. */
   setYanked(project: string, version: string, yanked: { reason?: string } | false): Promise<string[]>;
   /** Rebuilds every page from the stored file lists (and, where it can, writes missing `.metadata`). */
-  repair(): Promise<{ projects: number; metadataWritten?: number }>;
+  repair(): Promise<{ projects: number; metadataWritten?: number; tempFilesRemoved?: number }>;
 }
 
 export function isMaintainedIndex(publisher: IndexPublisher): publisher is IndexPublisher & MaintainedIndex {

@@ -6,11 +6,13 @@ import type { BuildHost } from './run-matrix.ts';
 /**
  * The hosts a matrix build runs on: the settings' `hosts`, or the local engine with `jobs` slots.
  * Each gets a context of its own: its engine, a memory limit per container that keeps its cells
- * together within the host's `memory`, and events marked with its name.
+ * together within the host's `memory`, and events marked with its name. A host whose containers
+ * could not reach the upstream index without its credentials (an engine on another machine, when the
+ * upstream URL carries them) is refused here, before any cell: not as a failure of each of its cells.
  */
 export async function buildHosts(context: FarmContext): Promise<BuildHost[]> {
   const configured = context.settings.hosts !== undefined;
-  return defaultHosts(context.settings).map((host) => {
+  const hosts = defaultHosts(context.settings).map((host): BuildHost => {
     const share = host.memory ? Math.floor(parseMemory(host.memory) / host.slots) : Number.POSITIVE_INFINITY;
     return {
       name: host.name,
@@ -23,4 +25,6 @@ export async function buildHosts(context: FarmContext): Promise<BuildHost[]> {
       },
     };
   });
+  for (const host of hosts) await context.checkUpstreamReach(host.context.runtime);
+  return hosts;
 }

@@ -87,7 +87,6 @@ async function schedule(context: FarmContext, gathered: GatheredMatrix, cells: P
   const packages = new Map(gathered.packages.map((p) => [p.recipe.name, p]));
   const { definitions } = gathered.prepared.loaded;
   const dirs = new Map(definitions.pythons.map((p) => [`cp${p.version.split('.').slice(0, 2).join('')}`, pythonDir(p)]));
-  const upstream = await context.upstreamIndex();
 
   let settle!: () => void;
   const finished = new Promise<void>((resolve) => (settle = resolve));
@@ -118,7 +117,7 @@ async function schedule(context: FarmContext, gathered: GatheredMatrix, cells: P
       sdist: { ...sdist, ...(planned.source.requiresPython ? { requiresPython: planned.source.requiresPython } : {}) },
       images: { build: pkg.image, runtime: images.runtime.tag },
       user: definitions.user,
-      upstreamIndexUrl: upstream.url,
+      upstreamEnv: await host.context.upstreamEnv(host.context.runtime),
       recipe: pkg.recipe,
       inputs: planned.inputs!,
       rebuild: gathered.environment.rebuild ?? false,

@@ -47,7 +47,7 @@ export async function buildPackage(
   }
   const selection = choosePythons(requested, recipe, source);
   const buildImage = selection.selected.length > 0 ? await prepareRecipeImage(context, { prepared, buildImage: images.build.tag, recipe }) : images.build.tag;
-  const upstream = await context.upstreamIndex();
+  const upstreamEnv = await context.upstreamEnv(context.runtime);
   const inputs = await buildInputs({ source, recipe, image: buildImage });
   const plans: CellPlan[] = selection.selected.map((python) => {
     const pythonSource = available.get(python)!;
@@ -59,7 +59,7 @@ export async function buildPackage(
       sdist: { filename: sdist.filename, path: sdist.path, ...(source.requiresPython ? { requiresPython: source.requiresPython } : {}) },
       images: { build: buildImage, runtime: images.runtime.tag },
       user: definitions.user,
-      upstreamIndexUrl: upstream.url,
+      upstreamEnv,
       recipe,
       inputs,
       rebuild,

@@ -44,7 +44,7 @@ export async function buildAndRepairWheel(
   const offline = plan.recipe.build.network === undefined;
   const timeoutSeconds = stepTimeoutSeconds(context, plan.recipe);
   const contained = { image: plan.images.build, user: plan.user, work, limits: plan.recipe.limits, volumes: cacheVolumes(plan.user.name) };
-  const online = { PIP_INDEX_URL: plan.upstreamIndexUrl, PIP_DISABLE_PIP_VERSION_CHECK: '1', PIP_NO_INPUT: '1' };
+  const online = { ...plan.upstreamEnv, PIP_DISABLE_PIP_VERSION_CHECK: '1', PIP_NO_INPUT: '1' };
   let requires: BuildRequirement[] | undefined;
   if (offline) {
     requires = await withContainer(context, { ...contained, labels: containerLabels({ buildId, step: 'requires' }), env: online }, async (container) => {

@@ -1,5 +1,6 @@
 import type { BuildInputs } from '../records/build-records.ts';
 import type { Recipe } from '../recipes/recipe.ts';
+import type { UpstreamEnv } from '../upstream/upstream-for-containers.ts';
 import type { Cell } from '../wheels/build-id.ts';
 
 /** Everything one cell's build needs to know, decided before any container starts. */
@@ -12,7 +13,11 @@ export interface CellPlan {
   /** `build` is the recipe image when the recipe needs packages or toolchains. */
   images: { build: string; runtime: string };
   user: { name: string; uid: number };
-  upstreamIndexUrl: string;
+  /**
+   * What points pip at the upstream index in the cell's networked containers (requires, a networked
+   * build, test): PIP_INDEX_URL, never with credentials in it (see FarmContext.upstreamEnv).
+   */
+  upstreamEnv: UpstreamEnv;
   /** The package's recipe, or the defaults for a package without one. */
   recipe: Recipe;
   /** What the wheel is built from, recorded and compared with the last build of the cell. */

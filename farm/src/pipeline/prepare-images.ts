@@ -11,8 +11,10 @@ import { applyImageRefresh, ensureRefreshedImages, readImageRefresh, refreshImag
  */
 export async function prepareImages(context: FarmContext, { refresh = false }: { refresh?: boolean } = {}): Promise<{ plan: ImagePlan; prepared: PreparedDefinitions }> {
   const prepared = await prepareImageDefinitions(context.settings.imagesDir);
-  // The tools stage installs pip, build and auditwheel from the upstream index.
-  const upstream = await context.upstreamIndex();
+  // The tools stage installs pip, build and auditwheel from the upstream index. Build arguments stay in
+  // the image's history (`docker history`): an upstream URL with credentials goes in as the credential
+  // proxy's, which the classic builder's containers, on the default bridge network, reach like a cell's.
+  const upstreamEnv = await context.upstreamEnv(context.runtime);
   const basePlan = await ensureImages({
     runtime: context.runtime,
     imagesDir: context.settings.imagesDir,
@@ -20,7 +22,7 @@ export async function prepareImages(context: FarmContext, { refresh = false }: {
     sourceCache: context.sourceCache,
     debianMirror: context.settings.debianMirror,
     hostCaPath: context.hostCaPath,
-    buildArgs: { ...context.proxyEnv, PIP_INDEX_URL: upstream.url },
+    buildArgs: { ...context.proxyEnv, ...upstreamEnv },
     onEvent: context.emit,
     signal: context.signal,
   });

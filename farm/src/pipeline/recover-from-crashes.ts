@@ -1,6 +1,6 @@
 import type { FarmContext } from '../farm-context.ts';
 import { isMaintainedIndex } from '../index/publisher.ts';
-import { isProcessAlive } from '../runtime/sweep-containers.ts';
+import { isProcessAlive } from '../process/process-owner.ts';
 
 /**
  * Before a run builds anything: the builds of farm processes that died (`running` records whose

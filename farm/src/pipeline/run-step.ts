@@ -46,6 +46,16 @@ export async function runStep(
             log.note(`step ${step}: still running after ${formatDuration(timeoutSeconds)}, the limit: stopping its container`);
             void container.remove().catch(() => undefined);
           }, timeoutSeconds * 1000);
+    // When the credential proxy's upstream refuses or fails, pip says only "no matching distribution":
+    // the log says why (each problem once, the first few).
+    const noted = new Set<string>();
+    const unwatch = offline
+      ? undefined
+      : context.watchUpstream((problem) => {
+          if (noted.has(problem) || noted.size >= 5) return;
+          noted.add(problem);
+          log.note(problem);
+        });
     let exitCode: number;
     try {
       exitCode = await container.exec(['bash', '-c', `set -euo pipefail\nmkdir -p "\${TMPDIR:-/tmp}"\n${script}`], {
@@ -57,6 +67,7 @@ export async function runStep(
       exitCode = -1;
     } finally {
       clearTimeout(timer);
+      unwatch?.();
     }
     if (context.signal.aborted) throw interruption(context.signal);
     // Killed by a signal (>= 128), or no exit code known (the stream was cut): the engine stopping

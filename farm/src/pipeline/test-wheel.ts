@@ -21,7 +21,7 @@ export async function testWheel(
     {
       image: plan.images.runtime,
       labels: containerLabels({ buildId: plan.buildId, step: 'test' }),
-      env: { PIP_INDEX_URL: plan.upstreamIndexUrl, PIP_DISABLE_PIP_VERSION_CHECK: '1', PIP_NO_INPUT: '1' },
+      env: { ...plan.upstreamEnv, PIP_DISABLE_PIP_VERSION_CHECK: '1', PIP_NO_INPUT: '1' },
       user: plan.user,
       // The repaired wheel is already in the work volume, where the build container left it.
       work,

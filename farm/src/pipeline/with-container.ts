@@ -80,14 +80,22 @@ export async function withContainer<T>(context: FarmContext, spec: ContainedSpec
   } satisfies ContainerSpec);
   const onAbort = () => void container.remove().catch(() => undefined);
   context.signal.addEventListener('abort', onAbort, { once: true });
+  let failed = false;
   try {
     if (context.hostCaPath) {
       await container.putFiles(WORK, [{ name: CONTAINER_CA_PATH.slice(WORK.length + 1), source: { path: context.hostCaPath }, mode: 0o644 }]);
     }
     return await use(container);
+  } catch (error) {
+    failed = true;
+    throw error;
   } finally {
     context.signal.removeEventListener('abort', onAbort);
-    await container.remove();
+    // When the step already failed (say, its engine went away), that failure is the one to report;
+    // a container the removal missed carries this process's label, and a later run's sweep removes it.
+    await container.remove().catch((error: unknown) => {
+      if (!failed) throw error;
+    });
   }
 }
 

@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { WheelfarmError } from '../errors.ts';
 import type { BeginBuild, BuildRecord, BuildRecords, BuildState, CellHistory, FinishBuild } from './build-records.ts';
-import { tryDirectoryLock } from './directory-lock.ts';
+import { tryDirectoryLock } from '../process/directory-lock.ts';
 import type { RecordRow } from './record-rows.ts';
 import { ADD_REQUIRES_COLUMN, beginValues, buildsTableSql, FINISH_COLUMNS, finishValues, INSERT_COLUMNS, listFilter, toRecord } from './record-rows.ts';
 

@@ -103,7 +103,14 @@ export interface ContainerSummary {
 
 export interface ContainerRuntime {
   readonly description: string;
+  /**
+   * The engine runs on this machine (a unix socket, or TCP or SSH to a loopback address): its
+   * containers can reach a server this process listens on at bridgeGateway(). A remote engine's cannot.
+   */
+  readonly local: boolean;
   ping(): Promise<void>;
+  /** The gateway address of the engine's `bridge` network: where containers on the default network reach the engine's machine. */
+  bridgeGateway(): Promise<string>;
   startContainer(spec: ContainerSpec): Promise<RunningContainer>;
   inspectImage(reference: string): Promise<ImageInfo | undefined>;
   listImages(label: string): Promise<ImageInfo[]>;

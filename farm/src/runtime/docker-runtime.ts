@@ -1,3 +1,4 @@
+import { isIPv4 } from 'node:net';
 import { PassThrough } from 'node:stream';
 import type { Readable } from 'node:stream';
 import Docker from 'dockerode';
@@ -22,12 +23,14 @@ import { extractFiles, packFiles } from './tar-streams.ts';
  */
 export class DockerRuntime implements ContainerRuntime {
   readonly description: string;
+  readonly local: boolean;
   readonly #docker: Docker;
 
   /** `description` names the engine in messages (default: DOCKER_HOST, else the default socket). */
   constructor({ docker = new Docker(), description }: { docker?: Docker; description?: string } = {}) {
     this.#docker = docker;
     this.description = description ?? process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock';
+    this.local = isLocalEngine(docker.modem as { socketPath?: unknown; host?: unknown });
   }
 
   async ping(): Promise<void> {
@@ -39,6 +42,26 @@ export class DockerRuntime implements ContainerRuntime {
         hint: 'start it (./wheelfarm does so on Debian as root via scripts/setup.sh), or set DOCKER_HOST',
       });
     }
+  }
+
+  async bridgeGateway(): Promise<string> {
+    let configs: { Gateway?: string }[];
+    try {
+      configs = (await this.#docker.getNetwork('bridge').inspect()).IPAM?.Config ?? [];
+    } catch (error) {
+      throw new EnvironmentError('no-bridge-network', `the Docker engine at ${this.description} has no \`bridge\` network to ask for its gateway`, {
+        cause: error,
+        hint: 'containers reach the farm through the gateway of the default bridge network: run the engine with it (no `"bridge": "none"` in daemon.json)',
+      });
+    }
+    const gateways = configs.map((c) => c.Gateway).filter((g): g is string => !!g);
+    const gateway = gateways.find((g) => isIPv4(g)) ?? gateways[0];
+    if (gateway === undefined) {
+      throw new EnvironmentError('no-bridge-gateway', `the Docker engine at ${this.description} reports no gateway for its \`bridge\` network`, {
+        hint: 'check `docker network inspect bridge` (IPAM.Config[].Gateway)',
+      });
+    }
+    return gateway;
   }
 
   async startContainer(spec: ContainerSpec): Promise<RunningContainer> {
@@ -323,6 +346,15 @@ function followJsonMessages(stream: Readable, onMessage: (message: JsonMessage) 
 
 function sourceFailed(what: string, error: Error): WheelfarmError {
   return new WheelfarmError('docker-operation-failed', `${what} failed: the image archive could not be read: ${error.message}`, { cause: error });
+}
+
+/**
+ * docker-modem keeps a TCP or SSH engine as `host`, a unix socket as `socketPath` (a path, or a
+ * function that finds the default socket when DOCKER_HOST is not set).
+ */
+function isLocalEngine(modem: { socketPath?: unknown; host?: unknown }): boolean {
+  if (typeof modem.host === 'string' && modem.host !== '') return /^(localhost|127(\.\d{1,3}){3}|::1|\[::1\])$/i.test(modem.host);
+  return modem.socketPath !== undefined && modem.socketPath !== null;
 }
 
 async function removeQuietly(container: Docker.Container): Promise<void> {

@@ -1,4 +1,4 @@
-import { hostname } from 'node:os';
+import { processOwner } from '../process/process-owner.ts';
 
 /** Every container and image the farm makes carries `wheelfarm=1` and these labels. */
 export const LABEL = {
@@ -12,7 +12,7 @@ export const LABEL = {
 
 /** `<host>:<pid>` of this process: lets the sweeper tell a live run's containers from leftovers. */
 export function ownerLabel(pid = process.pid): string {
-  return `${hostname()}:${pid}`;
+  return processOwner(pid);
 }
 
 export function containerLabels({ buildId, step }: { buildId: string; step: string }): Record<string, string> {

@@ -1,4 +1,4 @@
-import { hostname } from 'node:os';
+import { isDeadOwner, isProcessAlive } from '../process/process-owner.ts';
 import type { ContainerRuntime } from './container-runtime.ts';
 import { LABEL } from './labels.ts';
 
@@ -15,8 +15,7 @@ export async function sweepContainers({
   isAlive?: (pid: number) => boolean;
 }): Promise<{ containers: string[]; volumes: string[] }> {
   const orphaned = (labels: Record<string, string>) => {
-    const [host, pid] = (labels[LABEL.owner] ?? '').split(':');
-    return host === hostname() && pid !== undefined && !isAlive(Number(pid));
+    return isDeadOwner(labels[LABEL.owner] ?? '', isAlive);
   };
   const containers: string[] = [];
   for (const container of await runtime.listContainers([`${LABEL.managed}=1`])) {
@@ -32,14 +31,4 @@ export async function sweepContainers({
     volumes.push(volume.name);
   }
   return { containers, volumes };
-}
-
-export function isProcessAlive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }

@@ -9,6 +9,12 @@ export interface HttpRequestOptions {
   /** Ask for the bytes as stored (`Accept-Encoding: identity`): fetch() would otherwise decode a gzip transfer. */
   identity?: boolean;
   signal?: AbortSignal | undefined;
+  /** Default GET. */
+  method?: 'GET' | 'HEAD';
+  /** More request headers (a client's conditional and range headers, passed on); they cannot replace the Authorization. */
+  headers?: Record<string, string>;
+  /** `manual`: a redirect comes back as the response, for the caller to pass on. Default `follow`. */
+  redirect?: 'follow' | 'manual';
 }
 
 const USER_AGENT = 'wheelfarm';
@@ -19,25 +25,40 @@ const USER_AGENT = 'wheelfarm';
  * response, including 4xx, is returned for the caller to judge. An abort rethrows the signal's reason.
  */
 export async function httpRequest(options: HttpRequestOptions): Promise<Response> {
-  const { url, authorization } = splitUrlCredentials(options.url);
-  const headers: Record<string, string> = { 'User-Agent': USER_AGENT };
-  if (options.accept !== undefined) headers.Accept = options.accept;
-  if (options.identity === true) headers['Accept-Encoding'] = 'identity';
-  if (authorization !== undefined) headers.Authorization = authorization;
-  let response: Response;
-  try {
-    response = await fetch(url, { headers, redirect: 'follow', ...(options.signal ? { signal: options.signal } : {}) });
-  } catch (error) {
-    if (options.signal?.aborted) throw options.signal.reason;
-    throw networkError(url, error);
-  }
+  const response = await sendRequest(options);
   if (isTransientStatus(response.status)) {
     await discardBody(response);
-    throw new TransientError('http-unavailable', `${redactUrl(url)} answered HTTP ${response.status}`, {
+    throw new TransientError('http-unavailable', `${redactUrl(splitUrlCredentials(options.url).url)} answered HTTP ${response.status}`, {
       hint: 'The server is overloaded or failing; try again later.',
     });
   }
   return response;
+}
+
+/**
+ * The request itself, with the farm's conventions (credentials in the URL become an Authorization
+ * header; a network fault becomes a TransientError) and every answer returned as it came, 5xx
+ * included: what the credential proxy passes on to pip, which retries those itself.
+ */
+export async function sendRequest(options: HttpRequestOptions): Promise<Response> {
+  const { url, authorization } = splitUrlCredentials(options.url);
+  const headers: Record<string, string> = { 'user-agent': USER_AGENT };
+  for (const [name, value] of Object.entries(options.headers ?? {})) headers[name.toLowerCase()] = value;
+  if (options.accept !== undefined) headers.accept = options.accept;
+  if (options.identity === true) headers['accept-encoding'] = 'identity';
+  delete headers.authorization;
+  if (authorization !== undefined) headers.authorization = authorization;
+  try {
+    return await fetch(url, {
+      method: options.method ?? 'GET',
+      headers,
+      redirect: options.redirect ?? 'follow',
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+  } catch (error) {
+    if (options.signal?.aborted) throw options.signal.reason;
+    throw networkError(url, error);
+  }
 }
 
 export function isTransientStatus(status: number): boolean {

@@ -7,6 +7,7 @@ import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { IntegrityError, PublishConflictError, UserInputError, WheelfarmError } from '../../../farm/src/errors.ts';
+import { tempPathFor } from '../../../farm/src/index/atomic-write.ts';
 import { LocalDirPublisher } from '../../../farm/src/index/local-dir-publisher.ts';
 import type { WheelToPublish } from '../../../farm/src/index/publisher.ts';
 import { makePureWheel } from '../../fixtures/wheels/make-zip.ts';
@@ -15,6 +16,7 @@ import { links, rejection } from '../../support/html.ts';
 
 const run = promisify(execFile);
 const PUBLISHER_MODULE = pathToFileURL(join(import.meta.dirname, '../../../farm/src/index/local-dir-publisher.ts')).href;
+const ATOMIC_WRITE_MODULE = pathToFileURL(join(import.meta.dirname, '../../../farm/src/index/atomic-write.ts')).href;
 
 let work: string;
 let root: string;
@@ -236,6 +238,36 @@ describe('LocalDirPublisher', () => {
     expect(links(page('tiny'))).toHaveLength(2);
   });
 
+  it('removes the temp files of publishes whose process died, keeps a live writer\'s, and repair does too', async () => {
+    const publisher = new LocalDirPublisher({ root });
+    await publisher.publish(wheel({ name: 'tiny', version: '1.0' }));
+    // Temp files named as a publish names them, by a process that then exits (as if killed mid-write).
+    const script = `
+      const { writeFileSync } = await import('node:fs');
+      const { tempPathFor } = await import(${JSON.stringify(ATOMIC_WRITE_MODULE)});
+      const paths = JSON.parse(process.argv[1]).map((path) => tempPathFor(path));
+      for (const path of paths) writeFileSync(path, 'half of it');
+      process.stdout.write(JSON.stringify(paths));
+    `;
+    const writeAsDeadProcess = async (...paths: string[]): Promise<string[]> =>
+      JSON.parse((await run(process.execPath, ['--no-warnings', '--input-type=module', '-e', script, JSON.stringify(paths)])).stdout) as string[];
+    const tinyDir = join(root, 'files', 'tiny');
+    const dead = await writeAsDeadProcess(join(tinyDir, 'tiny-3.0-py3-none-any.whl'), join(root, '.wheelfarm', 'projects', 'tiny.json'), join(root, 'simple', 'tiny', 'index.html'));
+    const live = tempPathFor(join(tinyDir, 'tiny-4.0-py3-none-any.whl'));
+    writeFileSync(live, 'still being written');
+    const foreign = join(tinyDir, '.tiny-5.0-py3-none-any.whl.123.abcd.tmp');
+    writeFileSync(foreign, 'no host in its name');
+
+    expect(await publisher.publish(wheel({ name: 'tiny', version: '2.0' }))).toBe('published');
+    expect(dead.filter((path) => existsSync(path))).toEqual([]);
+    expect([live, foreign].filter((path) => existsSync(path))).toEqual([live, foreign]);
+
+    const again = await writeAsDeadProcess(join(tinyDir, 'tiny-3.0-py3-none-any.whl'), join(root, 'simple', 'index.html'));
+    expect(await publisher.repair()).toMatchObject({ projects: 1, tempFilesRemoved: 2 });
+    expect(again.filter((path) => existsSync(path))).toEqual([]);
+    expect(existsSync(live)).toBe(true);
+  });
+
   it('replaces debris of a crash between the wheel and the manifest', async () => {
     const tiny = wheel({ name: 'tiny', version: '1.0' });
     mkdirSync(join(root, 'files', 'tiny'), { recursive: true });
@@ -314,10 +346,10 @@ describe('LocalDirPublisher: yanking (PEP 592) and repair', () => {
     const before = readFileSync(metadata);
     rmSync(metadata);
     rmSync(join(root, 'simple'), { recursive: true });
-    expect(await publisher.repair()).toEqual({ projects: 1, metadataWritten: 1 });
+    expect(await publisher.repair()).toEqual({ projects: 1, metadataWritten: 1, tempFilesRemoved: 0 });
     expect(readFileSync(metadata)).toEqual(before);
     expect(links(page('tiny'))).toEqual([`../../files/tiny/${tiny.filename}#sha256=${tiny.sha256}`]);
     expect(links(page())).toEqual(['tiny/']);
-    expect(await publisher.repair()).toEqual({ projects: 1, metadataWritten: 0 });
+    expect(await publisher.repair()).toEqual({ projects: 1, metadataWritten: 0, tempFilesRemoved: 0 });
   });
 });

@@ -27,11 +27,12 @@ export async function runIndexYank(
   return EXIT.ok;
 }
 
-/** `wheelfarm index repair`: every page rebuilt from the stored files, missing `.metadata` written. */
+/** `wheelfarm index repair`: every page rebuilt from the stored files, missing `.metadata` written, dead publishes' temp files removed. */
 export async function runIndexRepair({ context, reporter }: CommandEnvironment): Promise<number> {
   const result = await maintainedIndex(context.publisher).repair();
   const metadata = result.metadataWritten === undefined ? '' : `; wrote ${result.metadataWritten} missing .metadata file(s)`;
-  reporter.result({ type: 'repaired', ...result }, [`repaired ${result.projects} project(s)${metadata}; ${context.publisher.description}`]);
+  const temps = result.tempFilesRemoved ? `; removed ${result.tempFilesRemoved} temp file(s) of dead publishes` : '';
+  reporter.result({ type: 'repaired', ...result }, [`repaired ${result.projects} project(s)${metadata}${temps}; ${context.publisher.description}`]);
   return EXIT.ok;
 }
 

@@ -1,8 +1,7 @@
-import { hostname } from 'node:os';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import lockfile from 'proper-lockfile';
-import { isProcessAlive } from '../runtime/sweep-containers.ts';
+import { isDeadOwner, isProcessAlive, processOwner } from './process-owner.ts';
 
 /** A holder that stops refreshing the lock (crashed, or frozen) loses it after this long. */
 const STALE_MS = 30_000;
@@ -22,7 +21,7 @@ export async function tryDirectoryLock(
     try {
       const release = await lockfile.lock(path, { realpath: false, lockfilePath: path, stale: STALE_MS, retries: 0, onCompromised: onLost });
       // Beside the lock directory, not in it: proper-lockfile removes an empty directory only.
-      await writeFile(ownerFile(path), `${hostname()}:${process.pid}\n`).catch(() => undefined);
+      await writeFile(ownerFile(path), `${processOwner()}\n`).catch(() => undefined);
       return async () => {
         await rm(ownerFile(path), { force: true });
         await release().catch(() => undefined);
@@ -49,6 +48,5 @@ function ownerFile(path: string): string {
 
 async function heldByDeadProcess(path: string, isAlive: (pid: number) => boolean): Promise<boolean> {
   const owner = await readFile(ownerFile(path), 'utf8').catch(() => '');
-  const [host, pid] = owner.trim().split(':');
-  return host === hostname() && pid !== undefined && /^\d+$/.test(pid) && !isAlive(Number(pid));
+  return isDeadOwner(owner.trim(), isAlive);
 }
