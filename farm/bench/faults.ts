@@ -1,6 +1,6 @@
 // Fault injection: does the farm lose or corrupt anything, or leave containers behind, when it is
-// killed or its engine restarts? Run by scripts/bench-faults.sh:
-//   node farm/bench/faults.ts [--trials N] [--faults kill-build,kill-publish,engine-restart,leftovers] [--keep]
+// killed, its engine restarts, its index fails or its disk is full? Run by scripts/bench-faults.sh:
+//   node farm/bench/faults.ts [--trials N] [--faults kill-build,kill-publish,engine-restart,leftovers,index-down,disk-full] [--keep]
 //
 // kill-build      `kill -9` of `wheelfarm build netfix` at a moment drawn uniformly over the cell's
 //                 duration (measured by a first, clean build), then the next run into the same index
@@ -11,6 +11,15 @@
 //                 (one host) in turn
 // leftovers       containers (with mounted work volumes) and volumes labelled by dead farm pids and
 //                 by a live one: `wheelfarm images list` must remove the dead ones only
+// index-down      `wheelfarm build netfix` into an S3 index (a real moto server the bench starts, behind
+//                 the tests' fault proxy) that fails under it, the variants in turn: 503 with Retry-After,
+//                 500s, a hang (with `tries=4&timeout=3s` on the index URL), the endpoint down for good
+//                 from the start, at the wheel's PUT, at the project page's PUT. Ridden out: the run
+//                 publishes. Lasting: exit 4, an error naming the index, nothing half-published; the
+//                 endpoint back, the next run publishes
+// disk-full       the same into a directory index on small tmpfs disks (files/, the manifests, simple/),
+//                 one filled up, the variants in turn: exit 3, a disk-full error naming it, the index as
+//                 it was; the filler removed, the next run publishes. Needs root (mount)
 //
 // After each kill: what installers see is checked right away (every link's file exists with its
 // sha256) and again after the next run, strictly (pages, JSON pages and manifests agree, every
@@ -18,22 +27,36 @@
 // its wheel); leftovers of the dead run are looked for once the next run has started and after it.
 // The checks live in farm/bench/faults/ and are the ones test/docker/faults.test.ts makes.
 //
-// Defaults: 25 kill-build + 25 kill-publish, 3 engine-restart, 3 leftovers trials (--trials N: N of
-// each). Each kill trial reuses one warm home (images, sdist, pip cache) and gets a fresh index.
+// The index-down and disk-full trials check the index right after the failed run (it serves what it
+// served before, nothing wrong; an S3 index is mirrored straight from the server), and after the next
+// run as strictly as the kill trials; both seed the index with another project's wheel first.
+//
+// Defaults: 50 kill-build + 50 kill-publish, 3 engine-restart, 3 leftovers, 6 index-down, 6 disk-full
+// trials (--trials N: N of each). Each kill, index-down and disk-full trial reuses one warm home
+// (images, sdist, pip cache) and gets a fresh index (an S3 prefix of its own for index-down).
 // Exit status: 0 when no trial lost or corrupted anything and nothing was orphaned; 1 otherwise; 2 bad option.
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { prepareImageDefinitions } from '../src/images/ensure-images.ts';
 import { DockerRuntime } from '../src/runtime/docker-runtime.ts';
+import { startS3TestServer } from '../../test/servers/s3/s3-test-server.ts';
+import type { S3TestServer } from '../../test/servers/s3/s3-test-server.ts';
+import { unmountAll, whyNotMount } from '../../test/support/tmpfs.ts';
+import { DISK_FULL_VARIANTS, runDiskFullTrial } from './faults/disk-full-trial.ts';
+import type { DiskFullVariant } from './faults/disk-full-trial.ts';
 import { calibrate, prepareNetfixFarm, runEngineRestartTrial, runKillTrial, runLeftoversTrial } from './faults/fault-trials.ts';
 import type { FaultName, TrialOutcome } from './faults/fault-trials.ts';
+import { FaultyS3 } from './faults/faulty-s3.ts';
+import { INDEX_DOWN_VARIANTS, runIndexDownTrial } from './faults/index-down-trial.ts';
+import type { IndexDownVariant } from './faults/index-down-trial.ts';
 import { SecondEngine } from './faults/second-engine.ts';
 import { cleanUpOnExit } from './clean-up-on-exit.ts';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
-const FAULTS: FaultName[] = ['kill-build', 'kill-publish', 'engine-restart', 'leftovers'];
-const DEFAULT_TRIALS: Record<FaultName, number> = { 'kill-build': 25, 'kill-publish': 25, 'engine-restart': 3, leftovers: 3 };
+const FAULTS: FaultName[] = ['kill-build', 'kill-publish', 'engine-restart', 'leftovers', 'index-down', 'disk-full'];
+const DEFAULT_TRIALS: Record<FaultName, number> = { 'kill-build': 50, 'kill-publish': 50, 'engine-restart': 3, leftovers: 3, 'index-down': 6, 'disk-full': 6 };
 /** The bench's own second engine: not the tests' (they may run at the same time). */
 const ENGINE = {
   dir: process.env.WHEELFARM_BENCH_ENGINE_DIR ?? join(tmpdir(), 'wheelfarm-bench-faults-engine'),
@@ -79,8 +102,14 @@ function usage(message: string): never {
 // ---- clean-up -------------------------------------------------------------------------------------
 const work = await mkdtemp(join(tmpdir(), 'wheelfarm-bench-faults-'));
 let engine: SecondEngine | undefined;
+let moto: S3TestServer | undefined;
+let s3: FaultyS3 | undefined;
 async function cleanUp(): Promise<void> {
   await engine?.stop().catch((error: unknown) => console.error(`bench-faults: stopping the second engine: ${String(error)}`));
+  await s3?.close();
+  await moto?.stop().catch((error: unknown) => console.error(`bench-faults: stopping moto: ${String(error)}`));
+  // Before removing `work`: the disk-full trials' disks are mounted in it.
+  await unmountAll().catch((error: unknown) => console.error(`bench-faults: unmounting: ${String(error)}`));
   if (keep) console.error(`kept ${work}`);
   else await rm(work, { recursive: true, force: true });
 }
@@ -97,15 +126,19 @@ const record = (outcome: TrialOutcome, n: number): void => {
   for (const line of [...outcome.corrupt, ...outcome.orphans, ...outcome.debris]) console.error(`    ${line}`);
 };
 
-if (faults.includes('kill-build') || faults.includes('kill-publish')) {
-  const farm = await prepareNetfixFarm({ dir: join(work, 'kill'), sleepSeconds: 0, runtime: main });
-  const measured = await calibrate(farm, join(farm.dir, 'index-calibration'));
-  console.error(`calibration: the cell takes ${(measured.cellMs / 1000).toFixed(1)} s, its publish step ${measured.publishMs.toFixed(0)} ms`);
+// One farm on the main engine for the kill, index-down and disk-full trials, warmed by a clean build.
+const netfix = faults.some((f) => ['kill-build', 'kill-publish', 'index-down', 'disk-full'].includes(f))
+  ? await prepareNetfixFarm({ dir: join(work, 'netfix'), sleepSeconds: 0, runtime: main })
+  : undefined;
+const measured = netfix && (await calibrate(netfix, join(netfix.dir, 'index-calibration')));
+if (measured) console.error(`calibration: the cell takes ${(measured.cellMs / 1000).toFixed(1)} s, its publish step ${measured.publishMs.toFixed(0)} ms`);
+
+if (netfix && measured) {
   for (const fault of ['kill-build', 'kill-publish'] as const) {
     if (!faults.includes(fault)) continue;
     for (let n = 1; n <= count(fault); n += 1) {
       const delayMs = fault === 'kill-build' ? Math.random() * measured.cellMs : n === 1 ? 0 : Math.random() * measured.publishMs;
-      record(await runKillTrial(farm, { fault, delayMs, index: join(farm.dir, `index-${fault}-${n}`) }), n);
+      record(await runKillTrial(netfix, { fault, delayMs, index: join(netfix.dir, `index-${fault}-${n}`) }), n);
     }
   }
 }
@@ -129,6 +162,32 @@ if (faults.includes('leftovers')) {
   }
 }
 
+if (netfix) {
+  if (faults.includes('index-down')) {
+    moto = await startS3TestServer();
+    if (moto.skipReason) throw new Error(`the index-down trials need an S3 server: ${moto.skipReason}`);
+    s3 = await FaultyS3.open(moto.endpoint);
+    for (let n = 1; n <= count('index-down'); n += 1) {
+      const variant = cycle(Object.keys(INDEX_DOWN_VARIANTS) as IndexDownVariant[], n);
+      const prefix = `trial-${n}-${randomBytes(3).toString('hex')}`;
+      record(await runIndexDownTrial(netfix, { s3, variant, prefix, dir: join(netfix.dir, `mirror-${n}`) }), n);
+    }
+  }
+  if (faults.includes('disk-full')) {
+    const why = await whyNotMount();
+    if (why) throw new Error(`the disk-full trials cannot run: ${why}`);
+    for (let n = 1; n <= count('disk-full'); n += 1) {
+      const variant = cycle(Object.keys(DISK_FULL_VARIANTS) as DiskFullVariant[], n);
+      record(await runDiskFullTrial(netfix, { variant, index: join(netfix.dir, `index-disk-full-${n}`) }), n);
+    }
+  }
+}
+
+/** Trial `n` (from 1) plays the variants in turn. */
+function cycle<T>(variants: T[], n: number): T {
+  return variants[(n - 1) % variants.length]!;
+}
+
 // ---- report ---------------------------------------------------------------------------------------
 const rows = faults.map((fault) => {
   const done = outcomes.get(fault)!;
@@ -149,11 +208,13 @@ const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths
 console.log(line(heads));
 for (const row of rows) console.log(line(row));
 console.log('');
-console.log('LOST/CORRUPT: trials after which the index served something wrong (or right after the kill), the records lied, or the next run failed');
-console.log('ORPHANED: containers and volumes of the dead farm process left once the next run had started (or after it)');
-console.log('DEBRIS LEFT: trials after which a temp file of the killed process (unlinked, never served) was still in the index');
+console.log('LOST/CORRUPT: trials after which the index served something wrong (or right after the kill or the failed run), the records lied,');
+console.log('  the next run failed (or the run a transient index fault hit), or a run a lasting fault stopped failed otherwise than documented');
+console.log('  (exit 4 index-down, 3 disk-full; an error naming the index or the full directory) or changed what the index served');
+console.log('ORPHANED: containers and volumes of the dead (or failed) farm process left once the next run had started (or after it)');
+console.log('DEBRIS LEFT: trials after which a temp file of the killed or failed process (unlinked, never served) was still in the index');
 console.log('');
-console.log('where the faults landed:');
+console.log('where the faults landed (index-down, disk-full: the variant played):');
 for (const fault of faults) {
   const hits = new Map<string, number>();
   for (const o of outcomes.get(fault)!) hits.set(o.hit, (hits.get(o.hit) ?? 0) + 1);

@@ -7,18 +7,27 @@
 export interface WheelfarmErrorOptions {
   hint?: string;
   cause?: unknown;
+  /**
+   * A publish that failed after the index's manifest listed this wheel: it is stored and listed,
+   * its pages are not written yet (the index keeps a note; the next run's start, or `index repair`,
+   * writes them).
+   */
+  listedWheel?: string;
 }
 
 export class WheelfarmError extends Error {
   /** Stable, machine-readable identifier, e.g. `package-not-found`. Shown in --json output. */
   readonly code: string;
   readonly hint: string | undefined;
+  /** See WheelfarmErrorOptions.listedWheel. */
+  readonly listedWheel: string | undefined;
 
   constructor(code: string, message: string, options: WheelfarmErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
     this.code = code;
     this.hint = options.hint;
+    this.listedWheel = options.listedWheel;
   }
 }
 

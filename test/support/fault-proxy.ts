@@ -22,6 +22,16 @@ export type Fault =
   | { hang: true }
   | { reset: true };
 
+/** An S3 error answer, as S3 sends one (code and message in XML), so the SDK parses it as the server's own. */
+export function s3ErrorFault(status: number, code: string, retryAfter?: string): Fault {
+  return {
+    status,
+    contentType: 'application/xml',
+    body: `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>injected ${code}</Message></Error>`,
+    ...(retryAfter ? { retryAfter } : {}),
+  };
+}
+
 export interface FaultRule {
   /** Upper-case method; any when absent. */
   method?: string;

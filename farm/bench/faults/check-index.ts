@@ -1,5 +1,6 @@
 // Is a directory index consistent, as an installer sees it? The checks every fault trial makes
 // after a crash and after the run that follows it (farm/bench/faults.ts, test/docker/faults.test.ts).
+// An S3 index is checked the same way, mirrored into a directory first (check-s3-index.ts).
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
@@ -7,8 +8,10 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { execa } from 'execa';
+import { LocalDirPublisher } from '../../src/index/local-dir-publisher.ts';
 import { parseProjectManifest } from '../../src/index/project-manifest.ts';
 import type { ProjectManifest } from '../../src/index/project-manifest.ts';
+import type { IndexPublisher } from '../../src/index/publisher.ts';
 
 export interface IndexCheck {
   /**
@@ -29,7 +32,30 @@ export interface IndexCheck {
   served: { project: string; filename: string; sha256: string }[];
 }
 
-const TEMP_FILE = /^\..+\.(\d+)\.[0-9a-f]{8}\.tmp$/;
+/** Any temp file name (farm/src/index/atomic-write.ts: `.NAME.PID-HOST.RANDOM.tmp`), older formats included. */
+/** The index a trial's runs publish to, as the checks reach it: a directory, or a bucket (check-s3-index.ts). */
+export interface TrialIndex {
+  /** What `wheelfarm build --index` is given; the build records name the index after it too. */
+  target: string;
+  /** pip's `--index-url` for it, reaching it as installers do (no fault in the way). */
+  url: string;
+  /** Publishes straight to the index (no fault in the way): what it served before a trial. */
+  publisher: IndexPublisher;
+  /** What it serves now, and what is wrong with it (see checkIndex). */
+  check(): Promise<IndexCheck>;
+}
+
+/** The directory index at `index`. */
+export function directoryIndex(index: string): TrialIndex {
+  return {
+    target: index,
+    url: `${pathToFileURL(join(index, 'simple')).href}/`,
+    publisher: new LocalDirPublisher({ root: index }),
+    check: () => checkIndex(index),
+  };
+}
+
+const TEMP_FILE = /^\..+\.tmp$/;
 
 /** Reads every page, manifest and file of the index at `index` (a directory) and says what is wrong. */
 export async function checkIndex(index: string): Promise<IndexCheck> {
@@ -94,13 +120,13 @@ async function checkProject(index: string, files: string[], project: string, man
   }
 }
 
-/** `pip download` of the project from the index (file:// URL), as a consumer would: the file it took, or why it failed. */
-export async function pipDownload(index: string, project: string): Promise<{ ok: true; file: string } | { ok: false; output: string }> {
+/** `pip download` of the project from the index at `url` (file:// or http://), as a consumer would: the file it took, or why it failed. */
+export async function pipDownload(url: string, project: string): Promise<{ ok: true; file: string } | { ok: false; output: string }> {
   const dir = await mkdtemp(join(tmpdir(), 'wheelfarm-pip-check-'));
   try {
     const run = await execa(
       'python3',
-      ['-m', 'pip', 'download', '-q', '--no-deps', '--no-cache-dir', '--disable-pip-version-check', '--only-binary', ':all:', '--index-url', `${pathToFileURL(join(index, 'simple')).href}/`, '-d', dir, project],
+      ['-m', 'pip', 'download', '-q', '--no-deps', '--no-cache-dir', '--disable-pip-version-check', '--only-binary', ':all:', '--index-url', url, '-d', dir, project],
       { reject: false, all: true },
     );
     const [file] = await readdir(dir);

@@ -4,15 +4,20 @@
 //   kill-publish    the same, aimed at the publish step
 //   engine-restart  the cell's Docker engine (a second one) crashes and starts again mid-build
 //   leftovers       containers and volumes of dead farm processes, swept by the next command
+//   index-down      the S3 index fails while the cell publishes (index-down-trial.ts)
+//   disk-full       the directory index's disk is full when the cell publishes (disk-full-trial.ts)
 import { createHash } from 'node:crypto';
-import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pathToFileURL } from 'node:url';
 import { execa } from 'execa';
 import type { ContainerRuntime } from '../../src/runtime/container-runtime.ts';
 import { LABEL, containerLabels, ownerLabel } from '../../src/runtime/labels.ts';
-import { checkIndex, pipDownload } from './check-index.ts';
+import type { BuildRecord } from '../../src/records/build-records.ts';
+import { makePureWheel } from '../../../test/fixtures/wheels/make-zip.ts';
+import { checkIndex, directoryIndex, pipDownload } from './check-index.ts';
+import type { IndexCheck, TrialIndex } from './check-index.ts';
 import { countLeftovers, findLeftovers } from './check-leftovers.ts';
 import type { Leftovers } from './check-leftovers.ts';
 import { checkRecords } from './check-records.ts';
@@ -23,12 +28,12 @@ import type { SecondEngine } from './second-engine.ts';
 const ROOT = resolve(import.meta.dirname, '..', '..', '..');
 const PROJECT = 'netfix';
 
-export type FaultName = 'kill-build' | 'kill-publish' | 'engine-restart' | 'leftovers';
+export type FaultName = 'kill-build' | 'kill-publish' | 'engine-restart' | 'leftovers' | 'index-down' | 'disk-full';
 
 export interface TrialOutcome {
   fault: FaultName;
   seconds: number;
-  /** Where the fault landed, e.g. `build step`, `publish: wheel stored, not listed`. */
+  /** Where the fault landed, e.g. `build step`, `publish: wheel stored, not listed`; the variant played (index-down, disk-full). */
   hit: string;
   /** The trial's particulars: the delay, how long the engine took to come back. */
   detail: string;
@@ -36,7 +41,7 @@ export interface TrialOutcome {
   corrupt: string[];
   /** Containers and volumes of dead farm processes left after the next run started. Must stay empty. */
   orphans: string[];
-  /** Temp files of the killed process still in the index after the recovery: never linked, never served. */
+  /** Temp files of the killed (or failed) process still in the index after the recovery: never linked, never served. */
   debris: string[];
   /** The farm process the fault killed (kill-build, kill-publish). */
   killedPid?: number;
@@ -140,7 +145,7 @@ export async function runKillTrial(
     () => undefined,
   );
   const recovered = await next.done;
-  await checkRecovery(farm, { index, pip, exit: recovered, outcome });
+  await checkRecovery(farm, { index: directoryIndex(index), pip, exit: recovered, outcome });
   addOrphans(outcome, 'after the next run started', swept);
   addOrphans(outcome, 'after the next run', await findLeftovers({ runtime: farm.runtime, pids: [victim.pid, next.pid] }));
   outcome.seconds = (performance.now() - started) / 1000;
@@ -173,10 +178,9 @@ export async function runEngineRestartTrial(
   const lastStep = run.events.filter((e) => e.type === 'step' && e.status === 'failed').at(0);
   outcome.hit = `${mode}: ${lastStep ? `${String(lastStep.step)} step` : 'no step'} lost, ${back ? 'engine back in the run' : 'engine never back in the run'}`;
   outcome.detail = `restarted ${delayMs.toFixed(0)} ms into the build step, in ${restartSeconds.toFixed(1)} s${back ? `; back in the run after ${String(back.seconds)} s` : ''}`;
-  const { records } = await checkRecovery(farm, { index, pip: false, exit, outcome });
+  const { records } = await checkRecovery(farm, { index: directoryIndex(index), pip: false, exit, outcome });
   const failed = records.filter((r) => r.state === 'failed');
-  const published = records.filter((r) => r.state === 'published');
-  if (published.length !== 1) outcome.corrupt.push(`${published.length} published records for the cell, expected 1`);
+  expectPublishedOnce(records, outcome);
   if (failed.length !== 1 || !/Docker engine/.test(failed[0]?.error ?? '')) {
     outcome.corrupt.push(`expected one failed record saying the engine went away, got: ${JSON.stringify(failed.map((r) => r.error))}`);
   }
@@ -233,31 +237,93 @@ async function makeLeftovers(runtime: ContainerRuntime, image: string, owner: st
   return { containers: [container.id], volumes: [work, spare] };
 }
 
-/** After the run that follows a fault: it succeeded, the index is consistent and serves the cell, the records agree. */
-async function checkRecovery(
+/**
+ * After the run that follows a fault (`which` names it in messages): it succeeded, the index is
+ * consistent and serves the cell, the records agree.
+ */
+export async function checkRecovery(
   farm: NetfixFarm,
-  { index, pip, exit, outcome }: { index: string; pip: boolean; exit: FarmExit; outcome: TrialOutcome },
+  { index, pip, exit, outcome, which = 'the run after the fault' }: { index: TrialIndex; pip: boolean; exit: FarmExit; outcome: TrialOutcome; which?: string },
 ): ReturnType<typeof checkRecords> {
   if (exit.exitCode !== 0) {
     const error = exit.events.find((e) => e.type === 'error' || e.type === 'summary');
-    outcome.corrupt.push(`the run after the fault failed (exit ${exit.exitCode ?? exit.signal}): ${JSON.stringify(error ?? exit.stderr.slice(-500))}`);
+    outcome.corrupt.push(`${which} failed (exit ${exit.exitCode ?? exit.signal}): ${JSON.stringify(error ?? exit.stderr.slice(-500))}`);
   }
-  const after = await checkIndex(index);
+  const after = await index.check();
   outcome.corrupt.push(...after.problems, ...after.unlinked, ...after.unlistedWheels.map((w) => `${w} is in the index, and its manifest does not list it`));
   outcome.debris.push(...after.tempFiles.map((t) => `temp file ${t}`));
   const wheels = after.served.filter((w) => w.project === PROJECT);
   if (wheels.length !== 1) outcome.corrupt.push(`the index serves ${wheels.length} ${PROJECT} wheel(s), expected 1`);
-  const records = await checkRecords({ home: farm.home, index, served: after.served });
+  const records = await checkRecords({ home: farm.home, target: index.target, served: after.served });
   outcome.corrupt.push(...records.problems);
   if (pip) {
-    const download = await pipDownload(index, PROJECT);
+    const download = await pipDownload(index.url, PROJECT);
     if (!download.ok) outcome.corrupt.push(`pip download from the index failed: ${download.output}`);
     else if (!wheels.some((w) => w.filename === download.file)) outcome.corrupt.push(`pip downloaded ${download.file}, which the pages do not link`);
   }
   return records;
 }
 
-function addOrphans(outcome: TrialOutcome, when: string, leftovers: Leftovers | undefined): void {
+/** One build of the cell says published: a fault that was ridden out or recovered from made no second one, and lost none. */
+export function expectPublishedOnce(records: BuildRecord[], outcome: TrialOutcome): void {
+  const published = records.filter((r) => r.state === 'published');
+  if (published.length !== 1) outcome.corrupt.push(`${published.length} published records for the cell, expected 1`);
+}
+
+/**
+ * Puts a wheel of another project (`tiny`) in the index, straight, and returns what the index then
+ * serves: a run that fails must leave it served as it was.
+ */
+export async function seedIndex(index: TrialIndex, dir: string): Promise<IndexCheck> {
+  const wheel = makePureWheel(await mkdtemp(join(dir, 'seed-')), { name: 'tiny', version: '1.0' });
+  const sha256 = createHash('sha256').update(await readFile(wheel.path)).digest('hex');
+  await index.publisher.publish({ ...wheel, sha256, project: 'tiny' });
+  return index.check();
+}
+
+/**
+ * A run that a lasting fault made fail, checked before the fault is lifted: it failed as documented
+ * (exit status `status`, an error `explains` accepts), what the index served before (`before`) it
+ * serves still, byte for byte, and nothing is wrong with it; no temp file is left (debris). A wheel
+ * listed but not linked is allowed only when the error says that the pages were not brought up to
+ * date (the next run must finish them).
+ */
+export async function checkFailedRun(
+  { exit, index, before, status, explains, outcome }: {
+    exit: FarmExit;
+    index: TrialIndex;
+    before: IndexCheck;
+    status: number;
+    explains: (error: { code: string; message: string }) => boolean;
+    outcome: TrialOutcome;
+  },
+): Promise<void> {
+  const error = failureOf(exit);
+  if (exit.exitCode !== status) outcome.corrupt.push(`the failed run exited ${exit.exitCode ?? exit.signal}, expected ${status}: ${JSON.stringify(error ?? exit.stderr.slice(-500))}`);
+  if (!error || !explains(error)) outcome.corrupt.push(`the failed run's error does not say what failed where: ${JSON.stringify(error ?? exit.stderr.slice(-500))}`);
+  const after = await index.check();
+  outcome.corrupt.push(...after.problems.map((p) => `after the failed run: ${p}`));
+  // Before the next run, which may sweep them: a run that fails cleanly leaves no temp file at all.
+  outcome.debris.push(...after.tempFiles.map((t) => `temp file ${t} after the failed run`));
+  if (!/the pages were not brought up to date/.test(error?.message ?? '')) outcome.corrupt.push(...after.unlinked.map((u) => `after the failed run, unannounced: ${u}`));
+  for (const wheel of before.served) {
+    if (!after.served.some((w) => w.filename === wheel.filename && w.sha256 === wheel.sha256)) outcome.corrupt.push(`the failed run took ${wheel.filename} away from the index`);
+  }
+}
+
+/** How a run ended, for a trial's detail: `the run exited 4 (s3-connection-failed)`. */
+export function describeExit(exit: FarmExit): string {
+  const error = failureOf(exit);
+  return `the run exited ${exit.exitCode ?? exit.signal}${error ? ` (${error.code})` : ''}`;
+}
+
+/** The error a failed run ended with: its `error` event, or the error of its failed cell. */
+export function failureOf(exit: FarmExit): { code: string; message: string } | undefined {
+  const error = exit.events.find((e) => e.type === 'error') ?? exit.events.find((e) => e.type === 'cell' && e.outcome === 'failed')?.error;
+  return error as { code: string; message: string } | undefined;
+}
+
+export function addOrphans(outcome: TrialOutcome, when: string, leftovers: Leftovers | undefined): void {
   if (!leftovers || countLeftovers(leftovers) === 0) return;
   outcome.orphans.push(...leftovers.containers.map((c) => `container ${c} ${when}`), ...leftovers.volumes.map((v) => `volume ${v} ${when}`));
 }

@@ -61,6 +61,8 @@ export function describeEvent(event: FarmEvent): string | undefined {
       return pc.dim(
         `  marked ${event.builds} build(s) of dead farm runs abandoned${event.repairedProjects === undefined ? '' : `; rebuilt the index pages of ${event.repairedProjects} project(s) after them`}`,
       );
+    case 'settled':
+      return pc.dim(`  wrote the index pages that an earlier publish left unwritten: ${event.projects.join(', ')}`);
     case 'swept':
       return pc.dim(`  removed what dead farm runs left behind: ${event.containers} container(s), ${event.volumes} volume(s)`);
     case 'host':

@@ -6,7 +6,7 @@ import { EnvironmentError, PublishConflictError, UserInputError, WheelfarmError 
 import { extractCoreMetadata } from '../wheels/extract-core-metadata.ts';
 import { removeAbandonedTemps, renameDurably, tempPathFor, writeFileAtomic } from './atomic-write.ts';
 import { explainDiskFull } from './explain-disk-full.ts';
-import { applyYank, publishedFiles, readProjectManifest, writeProjectManifest } from './project-manifest.ts';
+import { applyYank, MANIFEST_FILE_NAME, NORMALIZED_PROJECT, publishedFiles, readProjectManifest, writeProjectManifest } from './project-manifest.ts';
 import type { ManifestFile, ProjectManifest } from './project-manifest.ts';
 import type { IndexPublisher, PublishedFile, PublishOutcome, WheelToPublish } from './publisher.ts';
 import { renderProjectJson, renderRootJson } from './render-simple-json.ts';
@@ -19,7 +19,6 @@ export interface LocalDirPublisherOptions {
   root: string;
 }
 
-const MANIFEST_NAME = /^([a-z0-9](?:[a-z0-9-]*[a-z0-9])?)\.json$/;
 
 /**
  * The embedded default index: a directory pip installs from with `--index-url file://<root>/simple/`.
@@ -28,6 +27,7 @@ const MANIFEST_NAME = /^([a-z0-9](?:[a-z0-9-]*[a-z0-9])?)\.json$/;
  *   <root>/simple/<project>/index.html            project page, links to ../../files/<project>/<file>
  *   <root>/files/<project>/<file>                 the wheels
  *   <root>/.wheelfarm/projects/<project>.json     per-project manifest the pages are rendered from
+ *   <root>/.wheelfarm/pending/<project>           a publish owes the project its pages (see settlePending)
  *
  * Every file appears by atomic rename, in the order wheel, manifest, project page, root page, so at any
  * crash point a page only links files that are complete. Publishes to one project are serialized by a
@@ -73,6 +73,9 @@ export class LocalDirPublisher implements IndexPublisher {
         const manifest = await readProjectManifest(this.#manifestPath(normalized));
         if (manifest?.files.some((file) => file.filename === wheel.filename)) return this.#settleExisting(normalized, request);
         await removeAbandonedTemps([...this.#tempDirsOf(normalized), ...this.#sharedTempDirs()]);
+        // The note that pages are owed, before anything is listed: whatever stops this publish after
+        // the manifest, settlePending() finds the note and writes the pages.
+        await writeFileAtomic(this.#pendingPath(normalized), `${wheel.filename}\n`);
         assertHeld();
         // A file already at `destination` without a manifest entry is debris of a crashed publish that
         // no page links to, so replacing it is safe.
@@ -98,6 +101,7 @@ export class LocalDirPublisher implements IndexPublisher {
         assertHeld();
         await this.#writeManifestOrUndo(updated, destination);
         await this.#refreshPagesOf(updated, wheel.filename);
+        await rm(this.#pendingPath(normalized), { force: true });
         return 'published';
       });
     } finally {
@@ -158,9 +162,24 @@ export class LocalDirPublisher implements IndexPublisher {
         const updated = { ...manifest, files };
         await writeProjectManifest(this.#manifestPath(normalized), updated);
         await this.#refreshPages(updated);
+        await rm(this.#pendingPath(normalized), { force: true });
       });
     }
     return { projects: projects.length, metadataWritten, tempFilesRemoved };
+  }
+
+  async settlePending(): Promise<string[]> {
+    const names = await readdir(this.#pendingDir()).catch(ifMissing([] as string[]));
+    const settled: string[] = [];
+    for (const normalized of names.filter((name) => NORMALIZED_PROJECT.test(name))) {
+      await this.#withProjectLock(normalized, async () => {
+        const manifest = await readProjectManifest(this.#manifestPath(normalized));
+        if (manifest) await this.#refreshPages(manifest);
+        await rm(this.#pendingPath(normalized), { force: true });
+      });
+      settled.push(normalized);
+    }
+    return settled;
   }
 
   /** The filename is already in the manifest: the same bytes are a no-op, other bytes a conflict. */
@@ -184,12 +203,13 @@ export class LocalDirPublisher implements IndexPublisher {
     }
     // Finishes the page updates of a publish that crashed after writing the manifest.
     await this.#refreshPagesOf(manifest, wheel.filename);
+    await rm(this.#pendingPath(normalized), { force: true });
     return 'unchanged';
   }
 
   /**
    * Writes the manifest that adds the wheel at `destination`; if that fails (a full disk), takes the
-   * wheel and its metadata away again, so the failed publish leaves the index as it was and frees
+   * wheel, its metadata and the pending note away again, so the failed publish leaves the index as it was and frees
    * the space it took. Unless the manifest did land (the write can fail after its rename): then the
    * files are listed and stay.
    */
@@ -203,7 +223,9 @@ export class LocalDirPublisher implements IndexPublisher {
         (current) => current?.files.some((file) => file.filename === filename) ?? false,
         () => true,
       );
-      if (!landed) await Promise.all([rm(destination, { force: true }), rm(`${destination}.metadata`, { force: true })]);
+      if (!landed) {
+        await Promise.all([rm(destination, { force: true }), rm(`${destination}.metadata`, { force: true }), rm(this.#pendingPath(updated.normalized), { force: true })]);
+      }
       throw error;
     }
   }
@@ -218,8 +240,9 @@ export class LocalDirPublisher implements IndexPublisher {
     } catch (error) {
       if (!(error instanceof EnvironmentError) || error.code !== 'disk-full') throw error;
       throw new EnvironmentError('disk-full', `${error.message}; ${filename} is stored and in the manifest, but the pages were not brought up to date`, {
-        hint: 'Free space, then run `wheelfarm index repair` (or publish again): it rewrites the pages from the manifests. Until then the pages serve what they served before.',
+        hint: 'Free space: the next wheelfarm run (or `wheelfarm index repair`) writes the pages first. Until then the pages serve what they served before.',
         cause: error,
+        listedWheel: filename,
       });
     }
   }
@@ -242,7 +265,7 @@ export class LocalDirPublisher implements IndexPublisher {
   /** From the manifest names alone: reading every manifest would make each publish cost the whole index. */
   async #listProjects(): Promise<string[]> {
     const names = await readdir(join(this.#root, '.wheelfarm', 'projects')).catch(ifMissing([] as string[]));
-    return names.flatMap((name) => MANIFEST_NAME.exec(name)?.[1] ?? []);
+    return names.flatMap((name) => MANIFEST_FILE_NAME.exec(name)?.[1] ?? []);
   }
 
   #withProjectLock<T>(normalized: string, section: (assertHeld: () => void) => Promise<T>): Promise<T> {
@@ -261,6 +284,15 @@ export class LocalDirPublisher implements IndexPublisher {
   /** The manifests' and the root pages' directories: written by every publish, one entry per project. */
   #sharedTempDirs(): string[] {
     return [join(this.#root, '.wheelfarm', 'projects'), join(this.#root, 'simple')];
+  }
+
+  /** The note of a publish of `normalized` that owes its pages (see settlePending). */
+  #pendingPath(normalized: string): string {
+    return join(this.#pendingDir(), normalized);
+  }
+
+  #pendingDir(): string {
+    return join(this.#root, '.wheelfarm', 'pending');
   }
 
   #manifestPath(normalized: string): string {

@@ -19,6 +19,11 @@ const fileSchema = z.object({
   yanked: z.union([z.literal(true), z.string()]).optional(),
 });
 
+/** A manifest's file name, `<normalized project>.json`: the project is the first group. */
+export const MANIFEST_FILE_NAME = /^([a-z0-9](?:[a-z0-9-]*[a-z0-9])?)\.json$/;
+/** A normalized project name (PEP 503), as the index's own file and key names carry it. */
+export const NORMALIZED_PROJECT = /^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/;
+
 export type ManifestFile = z.infer<typeof fileSchema>;
 
 const manifestSchema = z.object({

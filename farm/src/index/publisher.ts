@@ -46,9 +46,15 @@ export interface MaintainedIndex {
   setYanked(project: string, version: string, yanked: { reason?: string } | false): Promise<string[]>;
   /** Rebuilds every page from the stored file lists (and, where it can, writes missing `.metadata`). */
   repair(): Promise<{ projects: number; metadataWritten?: number; tempFilesRemoved?: number }>;
+  /**
+   * Writes the pages of the projects whose publish stopped between the manifest and the pages (a
+   * crash, a full disk, the storage giving out), as the note each such publish left says; cheap when
+   * there is none (one directory read or LIST). Returns those projects.
+   */
+  settlePending(): Promise<string[]>;
 }
 
 export function isMaintainedIndex(publisher: IndexPublisher): publisher is IndexPublisher & MaintainedIndex {
   const candidate = publisher as Partial<MaintainedIndex>;
-  return typeof candidate.setYanked === 'function' && typeof candidate.repair === 'function';
+  return typeof candidate.setYanked === 'function' && typeof candidate.repair === 'function' && typeof candidate.settlePending === 'function';
 }

@@ -2,6 +2,7 @@ import { rm } from 'node:fs/promises';
 import { BuildStepError, InterruptedError, interruption, PublishConflictError, WheelfarmError } from '../errors.ts';
 import type { FarmContext } from '../farm-context.ts';
 import { BuildLog } from '../records/build-log.ts';
+import type { BuildRequirement } from '../records/build-records.ts';
 import { servesSeveralPythons } from '../wheels/python-tags.ts';
 import { readWheelContents } from '../wheels/wheel-contents.ts';
 import { parseWheelFilename } from '../wheels/wheel-filename.ts';
@@ -62,6 +63,7 @@ export async function buildCell(context: FarmContext, basePlan: CellPlan): Promi
   if (state.state === 'stale') log.note(`${state.wheel.filename} is stale: ${rebuilt}`);
   // Past the containers (publishing runs on this machine), a failure is never the engine's.
   let containersDone = false;
+  let tested: { wheel: { name: string; sha256: string }; requires: BuildRequirement[] | undefined } | undefined;
   try {
     // Build, repair and test share the cell's work volume; it is gone before the wheel is published.
     const { wheel, requires, contents } = await withWorkVolume(context, plan.buildId, async (work) => {
@@ -71,6 +73,7 @@ export async function buildCell(context: FarmContext, basePlan: CellPlan): Promi
       return { ...built, contents: wheelContents };
     });
     containersDone = true;
+    tested = { wheel, requires };
     const outcome = await timeStep(context, { buildId: plan.buildId, step: 'publish', log }, () =>
       publish(context, { plan, wheel, requiresPython: contents.requiresPython }),
     );
@@ -99,7 +102,15 @@ export async function buildCell(context: FarmContext, basePlan: CellPlan): Promi
       error instanceof WheelfarmError
         ? error
         : new WheelfarmError('internal-error', `${plan.buildId}: ${(error as Error).message}`, { cause: error });
-    await records.finish(recordId, { state: 'failed', steps: log.steps, error: wrapped.message });
+    if (tested && wrapped.listedWheel === tested.wheel.name) {
+      // The index lists the wheel (stored, in its manifest); only its pages are owed, and the next
+      // run writes them before anything else. The record says what the index holds; the cell still
+      // fails, so the run's exit status says the disk or the storage gave out.
+      log.note(`${tested.wheel.name} is stored and listed in the index; its pages are owed: ${wrapped.message}`);
+      await records.finish(recordId, { state: 'published', steps: log.steps, wheel: tested.wheel.name, wheelSha256: tested.wheel.sha256, ...(tested.requires ? { requires: tested.requires } : {}) });
+    } else {
+      await records.finish(recordId, { state: 'failed', steps: log.steps, error: wrapped.message });
+    }
     return report(context, { buildId: plan.buildId, outcome: 'failed', seconds: seconds(), log: log.path, error: wrapped });
   } finally {
     await log.close();

@@ -15,6 +15,8 @@ export type FarmEvent =
   | { type: 'swept'; containers: number; volumes: number }
   /** Builds of farm processes that died, marked abandoned; the index's pages rebuilt after them. */
   | { type: 'abandoned'; builds: number; repairedProjects?: number }
+  /** Pages an earlier publish owed (it stopped between manifest and pages), written before this run builds. */
+  | { type: 'settled'; projects: string[] }
   | { type: 'planned'; buildIds: string[]; skipped: { python: string; reason: string }[] }
   | { type: 'step'; buildId: string; step: StepName; status: 'started'; host?: string }
   | { type: 'step'; buildId: string; step: StepName; status: 'done' | 'failed'; seconds: number; detail?: string; host?: string }

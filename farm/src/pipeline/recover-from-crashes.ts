@@ -3,15 +3,21 @@ import { isMaintainedIndex } from '../index/publisher.ts';
 import { isProcessAlive } from '../process/process-owner.ts';
 
 /**
- * Before a run builds anything: the builds of farm processes that died (`running` records whose
- * process is gone) are marked abandoned, and, when there were any, the index's pages are rebuilt
- * from its manifests. A process killed while publishing may have listed its wheel without linking
- * it yet; the next run counts such a wheel as built and would never publish it again, so the pages
- * must catch up here. (Indexes that render their own pages, devpi and pypiserver, need nothing.)
+ * Before a run builds anything:
+ * - the pages a publish owes (it stopped between manifest and pages: killed, a full disk, the storage
+ *   giving out) are written, as the note it left says. Otherwise the run would count that wheel as
+ *   built, find it listed, and never link it;
+ * - the builds of farm processes that died (`running` records whose process is gone) are marked
+ *   abandoned, and, when there were any, the whole index's pages are rebuilt from its manifests
+ *   (publishes of versions before the notes existed; dead publishes' temp files go too).
+ * Indexes that render their own pages, devpi and pypiserver, need nothing.
  */
 export async function recoverFromCrashes(context: FarmContext): Promise<void> {
+  const maintained = isMaintainedIndex(context.publisher) ? context.publisher : undefined;
+  const settled = (await maintained?.settlePending()) ?? [];
+  if (settled.length > 0) context.emit({ type: 'settled', projects: settled });
   const abandoned = await context.records().abandonOrphans(isProcessAlive);
   if (abandoned === 0) return;
-  const repaired = isMaintainedIndex(context.publisher) ? await context.publisher.repair() : undefined;
+  const repaired = maintained ? await maintained.repair() : undefined;
   context.emit({ type: 'abandoned', builds: abandoned, ...(repaired ? { repairedProjects: repaired.projects } : {}) });
 }

@@ -12,8 +12,7 @@ import type { WheelToPublish } from '../../../farm/src/index/publisher.ts';
 import type { IndexRetryPolicy } from '../../../farm/src/index/retry-policy.ts';
 import { createIndexBucket, listKeys, makeS3Client } from '../../../farm/src/index/s3/s3-bucket-admin.ts';
 import { S3Publisher } from '../../../farm/src/index/s3/s3-publisher.ts';
-import { FaultProxy } from '../../support/fault-proxy.ts';
-import type { Fault } from '../../support/fault-proxy.ts';
+import { FaultProxy, s3ErrorFault } from '../../support/fault-proxy.ts';
 import { links, rejection } from '../../support/html.ts';
 import { wheel } from '../upload/index-servers.ts';
 import { startS3TestServer } from './s3-test-server.ts';
@@ -71,16 +70,6 @@ function wheelKey(tiny: WheelToPublish): string {
   return `files/tiny/${tiny.filename}`;
 }
 
-/** An S3 error answer, as the SDK parses it. */
-function s3Fault(status: number, code: string, retryAfter?: string): Fault {
-  return {
-    status,
-    contentType: 'application/xml',
-    body: `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>injected ${code}</Message></Error>`,
-    ...(retryAfter ? { retryAfter } : {}),
-  };
-}
-
 function sha256(data: Buffer): string {
   return createHash('sha256').update(data).digest('hex');
 }
@@ -128,7 +117,7 @@ describe.skipIf(skipReason !== undefined)('S3Publisher when the storage fails (m
     const prefix = newPrefix();
     const tiny = wheel(work, { name: 'tiny', version: '1.0' });
     const path = pathOf(prefix, wheelKey(tiny));
-    proxy.inject({ method: 'PUT', path, times: 2, fault: s3Fault(503, 'SlowDown') });
+    proxy.inject({ method: 'PUT', path, times: 2, fault: s3ErrorFault(503, 'SlowDown') });
 
     expect(await publisher(prefix).publish(tiny)).toBe('published');
 
@@ -144,7 +133,7 @@ describe.skipIf(skipReason !== undefined)('S3Publisher when the storage fails (m
   it('waits as long as a 503 says in Retry-After before trying again', async () => {
     const prefix = newPrefix();
     const path = pathOf(prefix, '.wheelfarm/projects/tiny.json');
-    proxy.inject({ method: 'GET', path, times: 1, fault: s3Fault(503, 'SlowDown', '1') });
+    proxy.inject({ method: 'GET', path, times: 1, fault: s3ErrorFault(503, 'SlowDown', '1') });
 
     expect(await publisher(prefix).publish(wheel(work, { name: 'tiny', version: '1.0' }))).toBe('published');
 
@@ -160,7 +149,7 @@ describe.skipIf(skipReason !== undefined)('S3Publisher when the storage fails (m
     await publisher(prefix).publish(first);
     const before = await consistentIndex(prefix);
     const manifestPath = pathOf(prefix, '.wheelfarm/projects/tiny.json');
-    proxy.inject({ method: 'PUT', path: manifestPath, fault: s3Fault(500, 'InternalError') });
+    proxy.inject({ method: 'PUT', path: manifestPath, fault: s3ErrorFault(500, 'InternalError') });
 
     const error = await rejection(publisher(prefix).publish(second));
 
@@ -182,26 +171,29 @@ describe.skipIf(skipReason !== undefined)('S3Publisher when the storage fails (m
     expect(links((await consistentIndex(prefix)).get('simple/tiny/index.html')!)).toHaveLength(2);
   }, 60_000);
 
-  it('says so when the pages cannot be written after the manifest, and index repair finishes the publish', async () => {
+  it('says so when the pages cannot be written after the manifest, and the next run (settlePending) finishes the publish', async () => {
     const prefix = newPrefix();
     const first = wheel(work, { name: 'tiny', version: '1.0' });
     const second = wheel(work, { name: 'tiny', version: '1.1' });
     await publisher(prefix).publish(first);
     const pagesBefore = pagesOnly(await consistentIndex(prefix));
-    proxy.inject({ method: 'PUT', path: /\/simple\//, fault: s3Fault(503, 'ServiceUnavailable') });
+    proxy.inject({ method: 'PUT', path: /\/simple\//, fault: s3ErrorFault(503, 'ServiceUnavailable') });
 
     const error = await rejection(publisher(prefix).publish(second));
 
     expect(error).toMatchObject({ code: 's3-unavailable' });
     expect((error as IndexUnavailableError).message).toContain(`${second.filename} is stored and in the manifest, but the pages were not brought up to date`);
     expect((error as IndexUnavailableError).hint).toContain('wheelfarm index repair');
+    expect((error as IndexUnavailableError).listedWheel).toBe(second.filename);
     expect(pagesOnly(await consistentIndex(prefix))).toEqual(pagesBefore);
 
     proxy.clear();
-    await publisher(prefix).repair();
+    // A fresh publisher, as the next run makes: the note the failed publish left says what is owed.
+    expect(await publisher(prefix).settlePending()).toEqual(['tiny']);
     expect(links((await consistentIndex(prefix)).get('simple/tiny/')!)).toEqual(
       [first, second].map((each) => `../../files/tiny/${each.filename}#sha256=${each.sha256}`),
     );
+    expect(await publisher(prefix).settlePending()).toEqual([]);
   }, 60_000);
 
   it('abandons a request that hangs after the configured timeout and tries it again', async () => {
@@ -292,7 +284,7 @@ describe.skipIf(skipReason !== undefined)('S3Publisher when the storage fails (m
   it('the CLI exits 4 with the message and hint, trying as often as the index URL says', async () => {
     const prefix = newPrefix();
     await publisher(prefix).publish(wheel(work, { name: 'tiny', version: '1.0' }));
-    proxy.inject({ method: 'GET', fault: s3Fault(503, 'SlowDown') });
+    proxy.inject({ method: 'GET', fault: s3ErrorFault(503, 'SlowDown') });
 
     const error = await rejection(
       run(join(import.meta.dirname, '../../../wheelfarm'), ['index', 'repair', '--index', `s3://${bucket}/${prefix}?endpoint=${proxy.url}&tries=2`, '--json'], {

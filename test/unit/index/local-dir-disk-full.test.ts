@@ -1,9 +1,7 @@
-import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statfsSync, writeSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { EXIT, exitCodeFor } from '../../../farm/src/cli/exit-codes.ts';
 import { EnvironmentError } from '../../../farm/src/errors.ts';
@@ -13,62 +11,15 @@ import type { WheelToPublish } from '../../../farm/src/index/publisher.ts';
 import { makePureWheel } from '../../fixtures/wheels/make-zip.ts';
 import type { PureWheelOptions } from '../../fixtures/wheels/make-zip.ts';
 import { links, rejection } from '../../support/html.ts';
+import { FILLER, fill, mountTmpfs, unmountAll, whyNotMount } from '../../support/tmpfs.ts';
 
 /**
  * The directory index on a disk that fills up, for real: files/, the manifests and simple/ each on a
  * tmpfs of 256 KiB, one of them filled to the brim before a publish. Mounting needs root (and the
  * right to mount); without it the tests skip and say why. Every mount is undone in afterAll.
  */
-const run = promisify(execFile);
-const FILLER = 'zz-filler';
-const mounts: string[] = [];
-
-async function mountTmpfs(dir: string): Promise<void> {
-  mkdirSync(dir, { recursive: true });
-  await run('mount', ['-t', 'tmpfs', '-o', 'size=256k', 'tmpfs', dir]);
-  mounts.push(dir);
-}
-
-async function unmount(dir: string): Promise<void> {
-  // Lazily if something still holds it: the mount must not outlive the tests.
-  await run('umount', [dir]).catch(() => run('umount', ['-l', dir]));
-}
-
-async function whyNotMount(): Promise<string | undefined> {
-  if (process.getuid?.() !== 0) return 'mounting a tmpfs needs root; run as root to test a full disk for real';
-  const probe = mkdtempSync(join(tmpdir(), 'wheelfarm-mount-probe-'));
-  try {
-    await mountTmpfs(probe);
-    await unmount(mounts.pop()!);
-    return undefined;
-  } catch (error) {
-    return `\`mount -t tmpfs\` failed (${String((error as { stderr?: unknown }).stderr ?? error).trim()}); the container may lack CAP_SYS_ADMIN`;
-  } finally {
-    rmSync(probe, { recursive: true, force: true });
-  }
-}
-
 const skipReason = await whyNotMount();
 if (skipReason) console.warn(`skipping the full-disk tests: ${skipReason}`);
-
-/** Writes a filler file into `dir` until at most `leave` bytes (in 4 KiB blocks) are free; returns its path. */
-function fill(dir: string, leave = 0): string {
-  const path = join(dir, FILLER);
-  const fd = openSync(path, 'w');
-  const block = Buffer.alloc(4096, 1);
-  const free = () => {
-    const { bavail, bsize } = statfsSync(dir);
-    return bavail * bsize;
-  };
-  try {
-    while (free() > leave) writeSync(fd, block);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOSPC') throw error;
-  } finally {
-    closeSync(fd);
-  }
-  return path;
-}
 
 function sha256(data: Buffer): string {
   return createHash('sha256').update(data).digest('hex');
@@ -125,13 +76,13 @@ describe.skipIf(skipReason !== undefined)(`LocalDirPublisher on a full disk${ski
   });
   afterAll(async () => {
     // Always, whatever failed: no mount may outlive the tests.
-    for (const dir of mounts.splice(0).reverse()) await unmount(dir);
+    await unmountAll();
     rmSync(work, { recursive: true, force: true });
   });
 
   beforeEach(async () => {
     root = mkdtempSync(join(work, 'index-'));
-    for (const part of ['files', join('.wheelfarm', 'projects'), 'simple']) await mountTmpfs(join(root, part));
+    for (const part of ['files', join('.wheelfarm', 'projects'), 'simple']) await mountTmpfs(join(root, part), '256k');
     publisher = new LocalDirPublisher({ root });
     first = wheel({ name: 'tiny', version: '1.0' });
     // About 150 KiB: more than is left free below, less than the 256 KiB disk.
@@ -189,10 +140,19 @@ describe.skipIf(skipReason !== undefined)(`LocalDirPublisher on a full disk${ski
     expect((error as EnvironmentError).message).toContain(`no space left in ${join(root, 'simple', 'tiny')} for index.html`);
     expect((error as EnvironmentError).message).toContain(`${second.filename} is stored and in the manifest, but the pages were not brought up to date`);
     expect((error as EnvironmentError).hint).toContain('wheelfarm index repair');
+    expect((error as EnvironmentError).listedWheel).toBe(second.filename);
     expect(new Map([...snapshot(root)].filter(([name]) => name.startsWith('simple')))).toEqual(pagesBefore);
     assertConsistent(root);
 
+    // What the next run does first: the note the publish left names the project that is owed its
+    // pages; while the disk is full, that fails as clearly, and the note stays.
+    await expect(publisher.settlePending()).rejects.toMatchObject({ code: 'disk-full' });
     rmSync(filler);
+    expect(await publisher.settlePending()).toEqual(['tiny']);
+    expect(projectLinks(root)).toEqual([first, second].map((each) => `../../files/tiny/${each.filename}#sha256=${each.sha256}`));
+    expect(await publisher.settlePending()).toEqual([]);
+    assertConsistent(root);
+
     const third = wheel({ name: 'tiny', version: '1.2' });
     expect(await publisher.publish(third)).toBe('published');
     expect(projectLinks(root)).toEqual([first, second, third].map((each) => `../../files/tiny/${each.filename}#sha256=${each.sha256}`));

@@ -1,6 +1,6 @@
 // farm/src/cli/exit-codes.ts: the exit status each error class of farm/src/errors.ts maps to.
 import { describe, expect, it } from 'vitest';
-import { EXIT, EXIT_CODES_HELP, exitCodeFor } from '../../../farm/src/cli/exit-codes.ts';
+import { EXIT, EXIT_CODES_HELP, exitCodeFor, exitCodeForFailedCells } from '../../../farm/src/cli/exit-codes.ts';
 import {
   BuildStepError,
   EnvironmentError,
@@ -85,5 +85,22 @@ describe('the error classes', () => {
 
   it('TransientError is retryable', () => {
     expect(new TransientError('http-503', 'x').retryable).toBe(true);
+  });
+});
+
+describe('exitCodeForFailedCells', () => {
+  const diskFull = new EnvironmentError('disk-full', 'no space left');
+  const indexDown = new TransientError('index-unavailable', 'the index stayed down');
+  const compiler = new BuildStepError({ buildId: 'demo-1.0-cp313-manylinux_2_31_x86_64', step: 'build', message: 'failed' });
+  it.each([
+    ['one cell, the index disk full', [diskFull], 3],
+    ['every cell, the index down', [indexDown, indexDown], 4],
+    ['one cell, a compiler error', [compiler], 1],
+    ['a full disk and a compiler error', [diskFull, compiler], 1],
+    ['a full disk and the index down', [diskFull, indexDown], 1],
+    ['an unclassified error (a failed cell, not a crash of the farm)', [new WheelfarmError('oops', 'unclassified')], 1],
+    ['a cell without its error', [undefined], 1],
+  ])('%s -> %i', (_label, errors, code) => {
+    expect(exitCodeForFailedCells(errors)).toBe(code);
   });
 });

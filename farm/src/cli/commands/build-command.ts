@@ -2,7 +2,7 @@ import pc from 'picocolors';
 import { UserInputError } from '../../errors.ts';
 import { buildPackage } from '../../pipeline/build-package.ts';
 import { parsePackageSpec } from '../../pipeline/parse-package-spec.ts';
-import { EXIT } from '../exit-codes.ts';
+import { EXIT, exitCodeForFailedCells } from '../exit-codes.ts';
 import { formatSeconds } from '../reporter.ts';
 import type { CommandEnvironment } from '../run-command.ts';
 
@@ -44,7 +44,7 @@ export async function runBuildCommand({ context, settings, reporter }: CommandEn
     },
     text,
   );
-  return failed.length > 0 ? EXIT.buildFailed : EXIT.ok;
+  return failed.length > 0 ? exitCodeForFailedCells(failed.map((r) => r.error)) : EXIT.ok;
 }
 
 function parsePythonList(text: string): string[] {

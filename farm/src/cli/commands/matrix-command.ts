@@ -8,7 +8,7 @@ import { buildHosts } from '../../matrix/build-hosts.ts';
 import { runMatrix } from '../../matrix/run-matrix.ts';
 import type { MatrixRunResult } from '../../matrix/run-matrix.ts';
 import { pythonTagFromVersion } from '../../wheels/build-id.ts';
-import { EXIT } from '../exit-codes.ts';
+import { EXIT, exitCodeForFailedCells } from '../exit-codes.ts';
 import { formatSeconds } from '../reporter.ts';
 import type { CommandEnvironment } from '../run-command.ts';
 
@@ -193,6 +193,6 @@ export async function runMatrixBuild(env: CommandEnvironment, names: string[], o
       `index: ${context.publisher.description}`,
     ],
   );
-  if (failed.length > 0) return EXIT.buildFailed;
+  if (failed.length > 0) return exitCodeForFailedCells(failed.map((r) => r.error));
   return gathered.problems.length > 0 ? EXIT.usage : EXIT.ok;
 }

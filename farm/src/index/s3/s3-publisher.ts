@@ -6,11 +6,11 @@ import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { PutObjectCommandInput } from '@aws-sdk/client-s3';
 import { IndexUnavailableError, PublishConflictError, TransientError, UserInputError, WheelfarmError } from '../../errors.ts';
 import { extractCoreMetadata } from '../../wheels/extract-core-metadata.ts';
-import { applyYank, parseProjectManifest, publishedFiles } from '../project-manifest.ts';
+import { applyYank, MANIFEST_FILE_NAME, NORMALIZED_PROJECT, parseProjectManifest, publishedFiles } from '../project-manifest.ts';
 import type { ManifestFile, ProjectManifest } from '../project-manifest.ts';
 import type { IndexPublisher, PublishedFile, PublishOutcome, WheelToPublish } from '../publisher.ts';
 import { resolveIndexRetryPolicy, retryIndexRequest } from '../retry-policy.ts';
@@ -167,8 +167,20 @@ export class S3Publisher implements IndexPublisher {
       uploadTime: new Date().toISOString(),
     };
     if (wheel.requiresPython) entry.requiresPython = wheel.requiresPython;
-    const added = await this.#addToManifest(normalized, wheel.project, entry);
+    // The note that pages are owed, before the manifest lists the wheel: whatever stops this publish
+    // after that, settlePending() finds the note and writes the pages.
+    await this.#send(`PUT ${this.#url(this.#pendingKey(normalized))}`, () =>
+      this.#client.send(new PutObjectCommand({ Bucket: this.#bucket, Key: this.#pendingKey(normalized), Body: `${wheel.filename}\n`, ContentType: 'text/plain' })),
+    );
+    const added = await this.#addToManifest(normalized, wheel.project, entry).catch(async (error: unknown) => {
+      // Not listed after all: the note owes nothing (kept when that cannot be read: a spare note only rewrites pages).
+      const listed = await this.#readManifest(normalized).then((read) => read?.manifest.files.some((file) => file.filename === wheel.filename) ?? false, () => true);
+      if (!listed) await this.#deletePendingNote(normalized).catch(() => undefined);
+      throw error;
+    });
     await this.#refreshPagesOf(normalized, wheel.filename);
+    // Published: a note left behind only makes the next settlePending() rewrite pages that are current.
+    await this.#deletePendingNote(normalized).catch(() => undefined);
     return added ? 'published' : 'unchanged';
   }
 
@@ -192,13 +204,25 @@ export class S3Publisher implements IndexPublisher {
     const projects = await this.#listProjects();
     for (const normalized of projects) await this.#refreshProjectPages(normalized);
     await this.#refreshRootPages();
+    for (const normalized of await this.#listKeyNames(this.#key('.wheelfarm/pending/'), NORMALIZED_PROJECT)) await this.#deletePendingNote(normalized);
     return { projects: projects.length };
+  }
+
+  async settlePending(): Promise<string[]> {
+    const pending = await this.#listKeyNames(this.#key('.wheelfarm/pending/'), NORMALIZED_PROJECT);
+    for (const normalized of pending) {
+      await this.#refreshProjectPages(normalized);
+      await this.#deletePendingNote(normalized);
+    }
+    if (pending.length > 0) await this.#refreshRootPages();
+    return pending;
   }
 
   async #settleExisting(normalized: string, wheel: WheelToPublish, existing: ManifestFile): Promise<PublishOutcome> {
     if (existing.sha256 !== wheel.sha256) throw conflict(wheel.filename, existing.sha256, wheel.sha256, this.#fileKey(normalized, wheel.filename));
     // Finishes the page updates of a publish that stopped after writing the manifest; writes nothing otherwise.
     await this.#refreshPagesOf(normalized, wheel.filename);
+    await this.#deletePendingNote(normalized).catch(() => undefined);
     return 'unchanged';
   }
 
@@ -212,9 +236,10 @@ export class S3Publisher implements IndexPublisher {
     } catch (error) {
       if (!(error instanceof IndexUnavailableError)) throw error;
       throw new IndexUnavailableError(error.code, `${error.message}; ${filename} is stored and in the manifest, but the pages were not brought up to date`, {
-        hint: `Run \`wheelfarm index repair\` (or publish again) once the storage answers: it rewrites the pages from the manifests. Until then the pages serve what they served before.`,
+        hint: 'Once the storage answers, the next wheelfarm run (or `wheelfarm index repair`) writes the pages first. Until then the pages serve what they served before.',
         cause: error,
         tries: error.tries,
+        listedWheel: filename,
       });
     }
   }
@@ -310,20 +335,18 @@ export class S3Publisher implements IndexPublisher {
       if (attempt > 0) await backoff(attempt - 1);
       const heads = await settleAll(pending.map((page) => this.#head(page.key)));
       await load();
-      const written = await settleAll(
-        pending.map(async (page, index) => {
-          const body = page.render();
-          const sha256 = sha256Of(body);
-          const head = heads[index];
-          if (head?.sha256 === sha256) return true;
-          return this.#putConditional(page.key, head?.etag, {
-            Body: body,
-            ContentType: page.contentType,
-            CacheControl: PAGE_CACHE,
-            Metadata: { sha256 },
-          });
-        }),
-      );
+      // One after another, in the order given (HTML, then its directory key, JSON last): if the
+      // storage gives out midway, HTML readers are never behind JSON ones.
+      const written: boolean[] = [];
+      for (const [index, page] of pending.entries()) {
+        const body = page.render();
+        const sha256 = sha256Of(body);
+        const head = heads[index];
+        written.push(
+          head?.sha256 === sha256 ||
+            (await this.#putConditional(page.key, head?.etag, { Body: body, ContentType: page.contentType, CacheControl: PAGE_CACHE, Metadata: { sha256 } })),
+        );
+      }
       pending = pending.filter((_, index) => !written[index]);
     }
     if (pending.length > 0) throw contention(pending[0]!.key);
@@ -402,8 +425,12 @@ export class S3Publisher implements IndexPublisher {
   }
 
   /** Project names from the manifest keys alone: reading every manifest would make each publish cost the whole index. */
-  async #listProjects(): Promise<string[]> {
-    const prefix = this.#key('.wheelfarm/projects/');
+  #listProjects(): Promise<string[]> {
+    return this.#listKeyNames(this.#key('.wheelfarm/projects/'), MANIFEST_FILE_NAME);
+  }
+
+  /** The names under `prefix` that `pattern` matches, as its first group (or whole). */
+  async #listKeyNames(prefix: string, pattern: RegExp): Promise<string[]> {
     const names: string[] = [];
     let token: string | undefined;
     do {
@@ -411,12 +438,17 @@ export class S3Publisher implements IndexPublisher {
         this.#client.send(new ListObjectsV2Command({ Bucket: this.#bucket, Prefix: prefix, ...(token ? { ContinuationToken: token } : {}) })),
       );
       for (const object of page.Contents ?? []) {
-        const match = /^([a-z0-9](?:[a-z0-9-]*[a-z0-9])?)\.json$/.exec((object.Key ?? '').slice(prefix.length));
-        if (match?.[1]) names.push(match[1]);
+        const match = pattern.exec((object.Key ?? '').slice(prefix.length));
+        if (match) names.push(match[1] ?? match[0]);
       }
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);
     return names;
+  }
+
+  async #deletePendingNote(normalized: string): Promise<void> {
+    const key = this.#pendingKey(normalized);
+    await this.#send(`DELETE ${this.#url(key)}`, () => this.#client.send(new DeleteObjectCommand({ Bucket: this.#bucket, Key: key })));
   }
 
   /**
@@ -442,6 +474,11 @@ export class S3Publisher implements IndexPublisher {
 
   #fileKey(normalized: string, filename: string): string {
     return this.#key(`files/${normalized}/${filename}`);
+  }
+
+  /** The note of a publish of `normalized` that owes its pages (see settlePending). */
+  #pendingKey(normalized: string): string {
+    return this.#key(`.wheelfarm/pending/${normalized}`);
   }
 
   #manifestKey(normalized: string): string {
