@@ -71,8 +71,10 @@ describe('matrix plan and matrix build', () => {
   it('a cell that fails before its build (its recipe image cannot be built) is recorded and waits for its back-off too', async () => {
     const { config } = await farm({ markupsafe: 'build:\n  system:\n    apt: [wheelfarm-no-such-package]\n' });
     const build = await runWheelfarm(['--config', config, 'matrix', 'build', '--json']);
-    expect(build.exitCode, build.stderr).toBe(1);
+    // Its one failed cell failed because an image could not be built: that status (3), as documented.
+    expect(build.exitCode, build.stderr).toBe(3);
     expect(summary(build)).toMatchObject({ counts: { failed: 1 } });
+    expect(summary(build).results[0].error).toMatchObject({ code: 'image-build-failed' });
     expect(summary(build).results[0].error.message).toMatch(/recipe image|wheelfarm-no-such-package/);
     const plan = await runWheelfarm(['--config', config, 'matrix', 'plan', '--json']);
     expect(summary(plan).cells[0]).toMatchObject({ name: 'markupsafe', state: 'failed', retryAt: expect.any(String) });
