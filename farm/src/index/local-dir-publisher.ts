@@ -281,9 +281,9 @@ export class LocalDirPublisher implements IndexPublisher {
     return [join(this.#root, 'files', normalized), join(this.#root, 'simple', normalized)];
   }
 
-  /** The manifests' and the root pages' directories: written by every publish, one entry per project. */
+  /** The manifests', the pending notes' and the root pages' directories: written by every publish, an entry per project at most. */
   #sharedTempDirs(): string[] {
-    return [join(this.#root, '.wheelfarm', 'projects'), join(this.#root, 'simple')];
+    return [join(this.#root, '.wheelfarm', 'projects'), this.#pendingDir(), join(this.#root, 'simple')];
   }
 
   /** The note of a publish of `normalized` that owes its pages (see settlePending). */

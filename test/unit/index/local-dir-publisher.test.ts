@@ -252,7 +252,12 @@ describe('LocalDirPublisher', () => {
     const writeAsDeadProcess = async (...paths: string[]): Promise<string[]> =>
       JSON.parse((await run(process.execPath, ['--no-warnings', '--input-type=module', '-e', script, JSON.stringify(paths)])).stdout) as string[];
     const tinyDir = join(root, 'files', 'tiny');
-    const dead = await writeAsDeadProcess(join(tinyDir, 'tiny-3.0-py3-none-any.whl'), join(root, '.wheelfarm', 'projects', 'tiny.json'), join(root, 'simple', 'tiny', 'index.html'));
+    const dead = await writeAsDeadProcess(
+      join(tinyDir, 'tiny-3.0-py3-none-any.whl'),
+      join(root, '.wheelfarm', 'projects', 'tiny.json'),
+      join(root, '.wheelfarm', 'pending', 'tiny'),
+      join(root, 'simple', 'tiny', 'index.html'),
+    );
     const live = tempPathFor(join(tinyDir, 'tiny-4.0-py3-none-any.whl'));
     writeFileSync(live, 'still being written');
     const foreign = join(tinyDir, '.tiny-5.0-py3-none-any.whl.123.abcd.tmp');
