@@ -4,12 +4,9 @@ import {
   BuildStepError,
   EngineLostError,
   EnvironmentError,
-  IntegrityError,
   InterruptedError,
   interruption,
-  PublishConflictError,
   TransientError,
-  UserInputError,
   WheelfarmError,
 } from '../errors.ts';
 import type { FarmContext } from '../farm-context.ts';
@@ -19,7 +16,7 @@ import { buildCell } from '../pipeline/build-cell.ts';
 import type { CellPlan } from '../pipeline/cell-plan.ts';
 import { prepareImages } from '../pipeline/prepare-images.ts';
 import { prepareRecipeImage } from '../pipeline/prepare-recipe-image.ts';
-import { MAX_ENGINE_LOSSES } from '../pipeline/detect-engine-loss.ts';
+import { isBuildsOwnFault, MAX_ENGINE_LOSSES } from '../pipeline/detect-engine-loss.ts';
 import { recoverFromCrashes } from '../pipeline/recover-from-crashes.ts';
 import { fetchSource } from '../pipeline/resolve-source.ts';
 import { engineAnswers } from '../runtime/engine-answers.ts';
@@ -307,8 +304,7 @@ const KILLED_PING_EVERY_MS = 2_000;
  */
 async function engineWentAway(host: BuildHost, error: WheelfarmError | undefined): Promise<boolean> {
   if (!(await engineAnswers(host.context.runtime))) return true;
-  const ownFault = error instanceof PublishConflictError || error instanceof IntegrityError || error instanceof UserInputError;
-  const suspicious = error instanceof BuildStepError ? error.exitCode !== undefined && error.exitCode >= 128 : !ownFault;
+  const suspicious = error instanceof BuildStepError ? error.exitCode !== undefined && error.exitCode >= 128 : !isBuildsOwnFault(error);
   if (!suspicious) return false;
   for (let waited = 0; waited < KILLED_WATCH_MS; waited += KILLED_PING_EVERY_MS) {
     await sleep(KILLED_PING_EVERY_MS);

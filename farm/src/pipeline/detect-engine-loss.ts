@@ -30,6 +30,6 @@ export async function detectEngineLoss(
 }
 
 /** Failures that are the build's, whatever its engine does: a failing step, a refused wheel, bad input. */
-function isBuildsOwnFault(error: unknown): boolean {
+export function isBuildsOwnFault(error: unknown): boolean {
   return error instanceof BuildStepError || error instanceof PublishConflictError || error instanceof IntegrityError || error instanceof UserInputError;
 }
