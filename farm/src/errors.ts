@@ -96,7 +96,14 @@ export class BuildStepError extends WheelfarmError {
   readonly exitCode: number | undefined;
 
   constructor(
-    options: { buildId: string; step: string; message: string; logTail?: string[]; logPath?: string; exitCode?: number } & WheelfarmErrorOptions,
+    options: {
+      buildId: string;
+      step: string;
+      message: string;
+      logTail?: string[];
+      logPath?: string;
+      exitCode?: number;
+    } & WheelfarmErrorOptions,
   ) {
     super(`${options.step}-failed`, options.message, options);
     this.exitCode = options.exitCode;

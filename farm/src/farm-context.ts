@@ -65,7 +65,8 @@ export function createFarmContext({
   let upstream: Promise<{ url: string; source: string }> | undefined;
   let records: BuildRecords | undefined;
   const target = parseIndexTarget(indexTarget ?? settings.indexUrl ?? settings.indexDir);
-  const upstreamIndex = () => (upstream ??= discoverUpstreamIndex(settings.upstreamIndexUrl ? { configured: settings.upstreamIndexUrl } : {}));
+  const upstreamIndex = () =>
+    (upstream ??= discoverUpstreamIndex(settings.upstreamIndexUrl ? { configured: settings.upstreamIndexUrl } : {}));
   const env = proxyEnv();
   const forContainers = new UpstreamForContainers({ upstream: upstreamIndex, proxyEnv: env });
   return {

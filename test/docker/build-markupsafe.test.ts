@@ -1,4 +1,3 @@
-import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { caMount, currentImages, makeTempDir, runInImage, runWheelfarm, wheelfarmContainers, publishedWheels } from './helpers.ts';

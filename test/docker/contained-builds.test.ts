@@ -41,7 +41,9 @@ describe('contained builds', () => {
   url: ${pathToFileURL(netfix.path).href}
   sha256: ${netfix.sha256}
 build:
-  env: { ${Object.entries(env).map(([k, v]) => `${k}: "${v}"`).join(', ')} }
+  env: { ${Object.entries(env)
+    .map(([k, v]) => `${k}: "${v}"`)
+    .join(', ')} }
 ${extra}`;
 
   /** `wheelfarm build netfix` with the test's recipe and home, the farm's other settings as usual. */
@@ -61,8 +63,15 @@ ${extra}`;
    * Waits for the cell's container of `step` to be running and returns `docker inspect` of it; with
    * `owner`, only one of that farm process (another may build the same cell meanwhile).
    */
-  async function inspectWhileRunning(step: string, { owner, deadline = Date.now() + 120_000 }: { owner?: number; deadline?: number } = {}): Promise<Docker.ContainerInspectInfo> {
-    const labels = ['wheelfarm.build-id=netfix-0.1.0-cp313-manylinux_2_31_x86_64', `wheelfarm.step=${step}`, ...(owner ? [`wheelfarm.owner=${ownerLabel(owner)}`] : [])];
+  async function inspectWhileRunning(
+    step: string,
+    { owner, deadline = Date.now() + 120_000 }: { owner?: number; deadline?: number } = {},
+  ): Promise<Docker.ContainerInspectInfo> {
+    const labels = [
+      'wheelfarm.build-id=netfix-0.1.0-cp313-manylinux_2_31_x86_64',
+      `wheelfarm.step=${step}`,
+      ...(owner ? [`wheelfarm.owner=${ownerLabel(owner)}`] : []),
+    ];
     while (Date.now() < deadline) {
       const [found] = await docker.listContainers({ filters: { label: labels } });
       if (found) return docker.getContainer(found.Id).inspect();
@@ -112,7 +121,9 @@ ${extra}`;
     expect(inspected.HostConfig.NetworkMode).toBe('none');
     expect(inspected.Mounts.find((m) => m.Destination === '/work')?.Name).toMatch(/^wheelfarm-work-netfix-0\.1\.0-cp313-/);
     // The test container shares the cell's work volume, where the build left the wheel.
-    expect(testStep.Mounts.find((m) => m.Destination === '/work')?.Name).toBe(inspected.Mounts.find((m) => m.Destination === '/work')?.Name);
+    expect(testStep.Mounts.find((m) => m.Destination === '/work')?.Name).toBe(
+      inspected.Mounts.find((m) => m.Destination === '/work')?.Name,
+    );
     expect(output).not.toContain(PASSWORD);
     expect(await wheelfarmContainers('netfix')).toEqual([]);
     expect(await workVolumes('netfix')).toEqual([]);
@@ -139,13 +150,17 @@ ${extra}`;
         expect(captured).not.toContain(password);
       }
       for (const info of [requires, testStep]) {
-        const env = Object.fromEntries(info.Config.Env.map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]));
+        const env = Object.fromEntries(
+          info.Config.Env.map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
+        );
         expect(env.PIP_INDEX_URL).toMatch(new RegExp(`^http://${gateway.replaceAll('.', '\\.')}:\\d+/[0-9a-f]{32}/simple/$`));
         expect(env.PIP_TRUSTED_HOST).toBe(new URL(env.PIP_INDEX_URL!).host);
       }
       expect(inspected.Config.Env.some((line) => line.startsWith('PIP_INDEX_URL='))).toBe(false);
       // The requires step's pip fetched setuptools from the private index: through the proxy, with the credentials.
-      expect(upstream.requests.map((r) => r.url)).toEqual(expect.arrayContaining(['/simple/setuptools/', expect.stringMatching(/^\/files\/setuptools-.*\.whl$/)]));
+      expect(upstream.requests.map((r) => r.url)).toEqual(
+        expect.arrayContaining(['/simple/setuptools/', expect.stringMatching(/^\/files\/setuptools-.*\.whl$/)]),
+      );
       expect(upstream.requests.filter((r) => r.headers.authorization !== basicAuth(user, password))).toEqual([]);
       expect(String(run.stdout) + String(run.stderr)).not.toContain(password);
       expect(await wheelfarmContainers('netfix')).toEqual([]);
@@ -162,8 +177,12 @@ ${extra}`;
       const run = await child;
       expect(run.exitCode).toBe(1);
       expect(cellEvent(String(run.stdout))).toMatchObject({ outcome: 'failed', error: { code: 'requires-failed' } });
-      const log = gunzipSync(await readFile(join(dir, 'home', 'logs', 'netfix-0.1.0-cp313-manylinux_2_31_x86_64', 'latest.log.gz'))).toString();
-      expect(log).toMatch(/== wheelfarm: the upstream index http:\/\/127\.0\.0\.1:\d+ refused the credentials of its URL: HTTP 401 for GET \/simple\/setuptools\//);
+      const log = gunzipSync(
+        await readFile(join(dir, 'home', 'logs', 'netfix-0.1.0-cp313-manylinux_2_31_x86_64', 'latest.log.gz')),
+      ).toString();
+      expect(log).toMatch(
+        /== wheelfarm: the upstream index http:\/\/127\.0\.0\.1:\d+ refused the credentials of its URL: HTTP 401 for GET \/simple\/setuptools\//,
+      );
       expect(log + String(run.stdout) + String(run.stderr)).not.toContain('a-wrong-password');
       expect(await wheelfarmContainers('netfix')).toEqual([]);
     } finally {
@@ -177,7 +196,9 @@ ${extra}`;
     expect(run.exitCode).toBe(1);
     const cell = cellEvent(String(run.stdout));
     expect(cell).toMatchObject({ outcome: 'failed', error: { code: 'build-failed' } });
-    expect(cell.error.message).toMatch(/the build step failed \(exit code 1\): it tried to reach the network \(".*Network is unreachable"\), and builds run with none/);
+    expect(cell.error.message).toMatch(
+      /the build step failed \(exit code 1\): it tried to reach the network \(".*Network is unreachable"\), and builds run with none/,
+    );
     expect(cell.error.hint).toContain('build.network: "<why>"');
     expect(existsSync(join(offline.index, 'files', 'netfix'))).toBe(false);
 
@@ -192,8 +213,13 @@ ${extra}`;
     const { child, dir } = await build(recipe({}));
     const run = await child;
     expect(run.exitCode, String(run.stderr)).toBe(0);
-    const status = await execa(`${REPO_ROOT}/wheelfarm`, ['status', 'netfix', '--json'], { cwd: REPO_ROOT, env: { WHEELFARM_HOME: join(dir, 'home') } });
-    const { records } = JSON.parse(String(status.stdout).trim().split('\n').pop()!) as { records: { requires?: { file: string; sha256: string }[]; steps: Record<string, number> }[] };
+    const status = await execa(`${REPO_ROOT}/wheelfarm`, ['status', 'netfix', '--json'], {
+      cwd: REPO_ROOT,
+      env: { WHEELFARM_HOME: join(dir, 'home') },
+    });
+    const { records } = JSON.parse(String(status.stdout).trim().split('\n').pop()!) as {
+      records: { requires?: { file: string; sha256: string }[]; steps: Record<string, number> }[];
+    };
     const requires = records[0]!.requires!;
     expect(requires.map((r) => r.file)).toEqual(expect.arrayContaining([expect.stringMatching(/^setuptools-[\d.]+-py3-none-any\.whl$/)]));
     for (const r of requires) expect(r.sha256).toMatch(/^[0-9a-f]{64}$/);
@@ -226,16 +252,26 @@ async function startPrivateIndex(projects: string[], user: string, password: str
   const files = await readdir(dir);
   const routes: Record<string, FixtureHandler> = {};
   const server = await startFixtureServer(routes);
-  const challenge = (handler: FixtureHandler): FixtureHandler => (req, res, seen) => {
-    if (req.headers.authorization === basicAuth(user, password)) return handler(req, res, seen);
-    res.writeHead(401, { 'www-authenticate': 'Basic realm="private"', 'content-type': 'text/plain' }).end('credentials, please');
-  };
+  const challenge =
+    (handler: FixtureHandler): FixtureHandler =>
+    (req, res, seen) => {
+      if (req.headers.authorization === basicAuth(user, password)) return handler(req, res, seen);
+      res.writeHead(401, { 'www-authenticate': 'Basic realm="private"', 'content-type': 'text/plain' }).end('credentials, please');
+    };
   for (const project of projects) {
     const mine = files.filter((f) => f.toLowerCase().startsWith(`${project.toLowerCase()}-`));
     const links = await Promise.all(
-      mine.map(async (f) => `<a href="${server.origin}/files/${f}#sha256=${createHash('sha256').update(await readFile(join(dir, f))).digest('hex')}">${f}</a>`),
+      mine.map(
+        async (f) =>
+          `<a href="${server.origin}/files/${f}#sha256=${createHash('sha256')
+            .update(await readFile(join(dir, f)))
+            .digest('hex')}">${f}</a>`,
+      ),
     );
-    routes[`/simple/${project}/`] = challenge((_req, res) => void res.writeHead(200, { 'content-type': 'text/html' }).end(`<!DOCTYPE html><html><body>\n${links.join('\n')}\n</body></html>`));
+    routes[`/simple/${project}/`] = challenge(
+      (_req, res) =>
+        void res.writeHead(200, { 'content-type': 'text/html' }).end(`<!DOCTYPE html><html><body>\n${links.join('\n')}\n</body></html>`),
+    );
     for (const f of mine) routes[`/files/${f}`] = challenge(sendBytes(await readFile(join(dir, f))));
   }
   return server;
@@ -243,7 +279,10 @@ async function startPrivateIndex(projects: string[], user: string, password: str
 
 /** The `cell` event of a `--json` run. */
 function cellEvent(stdout: string): { outcome: string; error: { code: string; message: string; hint?: string } } {
-  const events = stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { type: string });
+  const events = stdout
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as { type: string });
   const cell = events.find((e) => e.type === 'cell');
   if (!cell) throw new Error(`no cell event in:\n${stdout}`);
   return cell as unknown as ReturnType<typeof cellEvent>;

@@ -168,7 +168,10 @@ describe('a matrix build across two hosts, one of them lost in the middle', () =
     const events: Record<string, any>[] = [];
     let stopped: Promise<unknown> | undefined;
     farm.stdout!.on('data', (chunk: Buffer) => {
-      for (const line of chunk.toString().split('\n').filter((l) => l.startsWith('{'))) {
+      for (const line of chunk
+        .toString()
+        .split('\n')
+        .filter((l) => l.startsWith('{'))) {
         const event = JSON.parse(line) as Record<string, any>;
         events.push(event);
         // The second host is busy building: stop its engine under it.

@@ -48,7 +48,9 @@ describe('a cell whose engine restarts in the middle of its build step', () => {
     expect(trial.orphans).toEqual([]);
     expect(trial.exit.exitCode, trial.exit.stderr).toBe(0);
 
-    const kinds = trial.exit.events.map((e) => (e.type === 'host' ? `host ${String(e.status)}` : e.type)).filter((k) => k !== 'step' && k !== 'image');
+    const kinds = trial.exit.events
+      .map((e) => (e.type === 'host' ? `host ${String(e.status)}` : e.type))
+      .filter((k) => k !== 'step' && k !== 'image');
     expect(kinds).toEqual(['resolved', 'fetched', 'planned', 'host lost', 'host back', 'retry', 'cell', 'summary']);
     const lost = trial.exit.events.find((e) => e.type === 'host')!;
     expect(lost.reason).toContain(`the Docker engine at ${engine.url}`);

@@ -55,37 +55,69 @@ describe('fault injection', () => {
   }
 
   it.each([0.15, 0.45, 0.8])('kill -9 at %s of the cell`s time: the next run completes, nothing lost or left', async (share) => {
-    expectRecovered(await runKillTrial(farm, { fault: 'kill-build', delayMs: share * measured.cellMs, index: join(farm.dir, `index-build-${share}`) }));
+    expectRecovered(
+      await runKillTrial(farm, { fault: 'kill-build', delayMs: share * measured.cellMs, index: join(farm.dir, `index-build-${share}`) }),
+    );
   });
 
-  it.each([0, 0.3, 0.7])('kill -9 %s of the publish step`s time after it started: the next run completes, nothing lost or left', async (share) => {
-    expectRecovered(await runKillTrial(farm, { fault: 'kill-publish', delayMs: share * measured.publishMs, index: join(farm.dir, `index-publish-${share}`) }));
-  });
+  it.each([0, 0.3, 0.7])(
+    'kill -9 %s of the publish step`s time after it started: the next run completes, nothing lost or left',
+    async (share) => {
+      expectRecovered(
+        await runKillTrial(farm, {
+          fault: 'kill-publish',
+          delayMs: share * measured.publishMs,
+          index: join(farm.dir, `index-publish-${share}`),
+        }),
+      );
+    },
+  );
 
   it('containers and volumes of dead farm runs are removed by the next command; a live run`s stay', async () => {
-    const outcome = await runLeftoversTrial({ runtime, image: (await currentImages()).runtime, env: { WHEELFARM_HOME: join(farm.dir, 'leftovers-home') } });
+    const outcome = await runLeftoversTrial({
+      runtime,
+      image: (await currentImages()).runtime,
+      env: { WHEELFARM_HOME: join(farm.dir, 'leftovers-home') },
+    });
     expect(outcome.corrupt).toEqual([]);
     expect(outcome.orphans).toEqual([]);
   });
 
-  describe.skipIf(moto.skipReason !== undefined)(`the S3 index going down${moto.skipReason ? ` (skipped: ${moto.skipReason})` : ''}`, () => {
-    it('down at the wheel`s PUT: exit 4 naming the index, nothing half-published; back up, the next run publishes', async () => {
-      const s3 = await FaultyS3.open(moto.endpoint);
-      try {
-        const outcome = await runIndexDownTrial(farm, { s3, variant: 'down at the wheel PUT', prefix: 'index-down-test', dir: join(farm.dir, 'mirror') });
-        expect(outcome.exits.map((exit) => exit.exitCode), outcome.detail).toEqual([EXIT.transient, EXIT.ok]);
-        expectRecovered(outcome);
-      } finally {
-        await s3.close();
-      }
-    });
-  });
+  describe.skipIf(moto.skipReason !== undefined)(
+    `the S3 index going down${moto.skipReason ? ` (skipped: ${moto.skipReason})` : ''}`,
+    () => {
+      it('down at the wheel`s PUT: exit 4 naming the index, nothing half-published; back up, the next run publishes', async () => {
+        const s3 = await FaultyS3.open(moto.endpoint);
+        try {
+          const outcome = await runIndexDownTrial(farm, {
+            s3,
+            variant: 'down at the wheel PUT',
+            prefix: 'index-down-test',
+            dir: join(farm.dir, 'mirror'),
+          });
+          expect(
+            outcome.exits.map((exit) => exit.exitCode),
+            outcome.detail,
+          ).toEqual([EXIT.transient, EXIT.ok]);
+          expectRecovered(outcome);
+        } finally {
+          await s3.close();
+        }
+      });
+    },
+  );
 
-  describe.skipIf(cannotMount !== undefined)(`a full disk under the directory index${cannotMount ? ` (skipped: ${cannotMount})` : ''}`, () => {
-    it('the manifests` disk full: exit 3 naming it, the index as it was; space freed, the next run publishes', async () => {
-      const outcome = await runDiskFullTrial(farm, { variant: 'manifests full', index: join(farm.dir, 'index-disk-full') });
-      expect(outcome.exits.map((exit) => exit.exitCode), outcome.detail).toEqual([EXIT.environment, EXIT.ok]);
-      expectRecovered(outcome);
-    });
-  });
+  describe.skipIf(cannotMount !== undefined)(
+    `a full disk under the directory index${cannotMount ? ` (skipped: ${cannotMount})` : ''}`,
+    () => {
+      it('the manifests` disk full: exit 3 naming it, the index as it was; space freed, the next run publishes', async () => {
+        const outcome = await runDiskFullTrial(farm, { variant: 'manifests full', index: join(farm.dir, 'index-disk-full') });
+        expect(
+          outcome.exits.map((exit) => exit.exitCode),
+          outcome.detail,
+        ).toEqual([EXIT.environment, EXIT.ok]);
+        expectRecovered(outcome);
+      });
+    },
+  );
 });

@@ -104,7 +104,12 @@ export async function packFixture(fixture: string, name: string, version: string
   const dir = await makeTempDir('sdist');
   const path = join(dir, `${name}-${version}.tar.gz`);
   await execa('tar', ['-czf', path, '--transform', `s,^\\.,${name}-${version},`, '-C', join(FIXTURES, 'sdists', fixture), '.']);
-  return { path, sha256: createHash('sha256').update(await readFile(path)).digest('hex') };
+  return {
+    path,
+    sha256: createHash('sha256')
+      .update(await readFile(path))
+      .digest('hex'),
+  };
 }
 
 /** Run `./wheelfarm build` with a recipes folder of the test's own. */
@@ -113,10 +118,11 @@ export async function buildWithRecipes(recipes: Record<string, string>, args: st
   for (const [name, text] of Object.entries(recipes)) await writeFile(join(dir, `${name}.yaml`), text);
   for (const [name, source] of Object.entries(files)) await copyFile(source, join(dir, name));
   const index = await makeTempDir('index');
-  const run = await runWheelfarm(['build', ...args, '--python', '3.13', '--index', index, '--json'], { env: { WHEELFARM_RECIPES_DIR: dir } });
+  const run = await runWheelfarm(['build', ...args, '--python', '3.13', '--index', index, '--json'], {
+    env: { WHEELFARM_RECIPES_DIR: dir },
+  });
   return { ...run, index, recipesDir: dir };
 }
-
 
 /** The wheels an index directory holds for a project, sorted (`.metadata` files beside them left out). */
 export async function publishedWheels(index: string, project: string): Promise<string[]> {
@@ -129,7 +135,22 @@ let uvWheels: Promise<string> | undefined;
 function uvWheelDir(): Promise<string> {
   return (uvWheels ??= (async () => {
     const dir = await makeTempDir('uv');
-    await execa('python3', ['-m', 'pip', 'download', '-q', '--no-deps', '--only-binary', ':all:', '--platform', 'manylinux_2_17_x86_64', '--python-version', '3.13', '-d', dir, 'uv']);
+    await execa('python3', [
+      '-m',
+      'pip',
+      'download',
+      '-q',
+      '--no-deps',
+      '--only-binary',
+      ':all:',
+      '--platform',
+      'manylinux_2_17_x86_64',
+      '--python-version',
+      '3.13',
+      '-d',
+      dir,
+      'uv',
+    ]);
     return dir;
   })());
 }
@@ -145,7 +166,12 @@ export async function installWithPipAndUv(
   indexUrl: string,
   project: string,
   check: string,
-): Promise<{ exitCode: number; output: string; pip: { file: string | undefined; build: string; usedMetadata: boolean }; uv: { build: string } }> {
+): Promise<{
+  exitCode: number;
+  output: string;
+  pip: { file: string | undefined; build: string; usedMetadata: boolean };
+  uv: { build: string };
+}> {
   const ca = caMount();
   const uv = await uvWheelDir();
   const showBuild = `import importlib.metadata as m; w = m.distribution(${JSON.stringify(project)}).read_text("WHEEL"); print("BUILD=" + ([l.split(":", 1)[1].strip() for l in w.splitlines() if l.startswith("Build:")] or ["none"])[0])`;

@@ -22,7 +22,9 @@ async function containerEvents(project: string, since: number, until: number): P
 describe('a hostile sdist is refused on the host, before any container sees it', () => {
   it('path traversal: exit 5, the message names the member and the problem, nothing published, no container', async () => {
     const sdist = join(FIXTURES, 'archives', 'traversal-1.0.tar.gz');
-    const sha256 = createHash('sha256').update(await readFile(sdist)).digest('hex');
+    const sha256 = createHash('sha256')
+      .update(await readFile(sdist))
+      .digest('hex');
     const recipe = `source:\n  url: ${pathToFileURL(sdist).href}\n  sha256: ${sha256}\n`;
     const since = Math.floor(Date.now() / 1000) - 1;
 
@@ -30,14 +32,17 @@ describe('a hostile sdist is refused on the host, before any container sees it',
     expect(json.exitCode, json.stderr + json.stdout).toBe(5);
     expect(json.events.find((e) => e.type === 'error')).toMatchObject({
       code: 'archive-path-traversal',
-      message: 'traversal-1.0.tar.gz: member `traversal-1.0/../../escaped.txt` has a `..` path segment, which climbs out of the folder it is unpacked into',
+      message:
+        'traversal-1.0.tar.gz: member `traversal-1.0/../../escaped.txt` has a `..` path segment, which climbs out of the folder it is unpacked into',
     });
     expect(json.events.map((e) => e.type)).not.toContain('fetched');
     expect(json.events.filter((e) => e.type === 'step' || e.type === 'cell')).toEqual([]);
     expect(existsSync(join(json.index, 'files', 'traversal'))).toBe(false);
 
     // As a person sees it on the terminal.
-    const run = await runWheelfarm(['build', 'traversal', '--python', '3.13', '--index', json.index], { env: { WHEELFARM_RECIPES_DIR: json.recipesDir } });
+    const run = await runWheelfarm(['build', 'traversal', '--python', '3.13', '--index', json.index], {
+      env: { WHEELFARM_RECIPES_DIR: json.recipesDir },
+    });
     expect(run.exitCode, run.stderr).toBe(5);
     expect(run.stderr).toContain('error: traversal-1.0.tar.gz: member `traversal-1.0/../../escaped.txt` has a `..` path segment');
     expect(run.stderr).toMatch(/hint: Do not build it: unpacking it could write or link outside its folder/);

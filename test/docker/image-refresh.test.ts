@@ -14,7 +14,11 @@ import { currentImages, docker, makeTempDir, publishedWheels, runWheelfarm, whee
 describe('image freshness', () => {
   const made: string[] = [];
   afterAll(async () => {
-    for (const tag of made) await docker.getImage(tag).remove({ force: true }).catch(() => undefined);
+    for (const tag of made)
+      await docker
+        .getImage(tag)
+        .remove({ force: true })
+        .catch(() => undefined);
   });
 
   it('a refresh makes new images with the updates applied; the planner calls the cells built before stale; a rebuild gets build tag 1', async () => {
@@ -23,7 +27,10 @@ describe('image freshness', () => {
     await execa('mkdir', ['-p', recipesDir]);
     await writeFile(join(recipesDir, 'markupsafe.yaml'), '# the defaults\n');
     const config = join(dir, 'wheelfarm.yaml');
-    await writeFile(config, `home: ${join(dir, 'home')}\nindex:\n  dir: ${join(dir, 'index')}\nrecipes:\n  dir: ${recipesDir}\nmatrix:\n  pythons: ["3.13"]\n`);
+    await writeFile(
+      config,
+      `home: ${join(dir, 'home')}\nindex:\n  dir: ${join(dir, 'index')}\nrecipes:\n  dir: ${recipesDir}\nmatrix:\n  pythons: ["3.13"]\n`,
+    );
     const plain = await currentImages();
 
     const first = await runWheelfarm(['--config', config, 'matrix', 'build', '--json']);
@@ -31,13 +38,17 @@ describe('image freshness', () => {
 
     const refreshed = await runWheelfarm(['--config', config, 'images', 'build', '--refresh', '--json']);
     expect(refreshed.exitCode, refreshed.stderr + refreshed.stdout.slice(-2000)).toBe(0);
-    const tags = Object.fromEntries((refreshed.events.find((e) => e.type === 'summary')!.images as { kind: string; tag: string }[]).map((i) => [i.kind, i.tag]));
+    const tags = Object.fromEntries(
+      (refreshed.events.find((e) => e.type === 'summary')!.images as { kind: string; tag: string }[]).map((i) => [i.kind, i.tag]),
+    );
     made.push(tags.build!, tags.runtime!);
     expect(tags.base).toBe(plain.base);
     expect(tags.build).toMatch(/^wheelfarm\/build:[0-9a-f]{16}$/);
     expect(tags.build).not.toBe(plain.build);
     expect(tags.runtime).not.toBe(plain.runtime);
-    const record = JSON.parse(await readFile(join(dir, 'home', 'images', 'refresh.json'), 'utf8')) as { build: { from: string; tag: string } };
+    const record = JSON.parse(await readFile(join(dir, 'home', 'images', 'refresh.json'), 'utf8')) as {
+      build: { from: string; tag: string };
+    };
     expect(record.build).toEqual({ from: plain.build, tag: tags.build });
     const info = await docker.getImage(tags.build!).inspect();
     expect(info.Config.Labels['wheelfarm.image.refreshed-at']).toMatch(/^\d{4}-\d\d-\d\dT/);
@@ -46,15 +57,28 @@ describe('image freshness', () => {
     const plainLayers = (await docker.getImage(plain.build).inspect()).RootFS.Layers ?? [];
     expect(info.RootFS.Layers?.slice(0, plainLayers.length)).toEqual(plainLayers);
     // The distribution now has nothing left to apply in it.
-    const pending = await execa('docker', ['run', '--rm', '--user', 'root', '--entrypoint', '', tags.build!, 'sh', '-c', 'apt-get update -qq >/dev/null && apt-get -s upgrade | grep -c ^Inst || true']);
+    const pending = await execa('docker', [
+      'run',
+      '--rm',
+      '--user',
+      'root',
+      '--entrypoint',
+      '',
+      tags.build!,
+      'sh',
+      '-c',
+      'apt-get update -qq >/dev/null && apt-get -s upgrade | grep -c ^Inst || true',
+    ]);
     expect(pending.stdout.trim()).toBe('0');
 
     const list = await runWheelfarm(['--config', config, 'images', 'list']);
-    expect(list.stderr).toContain('refreshed with the distribution\'s updates at');
+    expect(list.stderr).toContain("refreshed with the distribution's updates at");
     expect(list.stderr).toMatch(new RegExp(`${tags.build!.replace(/[/.]/g, '\\$&')}\\s+present\\s+current`));
 
     const plan = await runWheelfarm(['--config', config, 'matrix', 'plan', '--json']);
-    const cell = (plan.events.find((e) => e.type === 'plan')!.cells as { name: string; state: string; reason: string; buildTag: string }[]).find((c) => c.name === 'markupsafe')!;
+    const cell = (
+      plan.events.find((e) => e.type === 'plan')!.cells as { name: string; state: string; reason: string; buildTag: string }[]
+    ).find((c) => c.name === 'markupsafe')!;
     expect(cell).toMatchObject({ state: 'stale', buildTag: '1' });
     expect(cell.reason).toContain('image changed');
 

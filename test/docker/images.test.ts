@@ -46,9 +46,16 @@ describe('the build and runtime images', () => {
   it('`images list --json` shows the current images present; `images build` again builds nothing', async () => {
     const list = await runWheelfarm(['images', 'list', '--json']);
     expect(list.exitCode).toBe(0);
-    const rows = list.events.find((e) => e.type === 'images')!.images as Array<{ kind: string; tag: string; present: boolean; current: boolean }>;
+    const rows = list.events.find((e) => e.type === 'images')!.images as Array<{
+      kind: string;
+      tag: string;
+      present: boolean;
+      current: boolean;
+    }>;
     for (const kind of ['base', 'build', 'runtime']) {
-      expect(rows).toContainEqual(expect.objectContaining({ kind, tag: images[kind as keyof typeof images], present: true, current: true }));
+      expect(rows).toContainEqual(
+        expect.objectContaining({ kind, tag: images[kind as keyof typeof images], present: true, current: true }),
+      );
     }
     const again = await runWheelfarm(['images', 'build', '--json']);
     expect(again.exitCode).toBe(0);

@@ -16,11 +16,15 @@ async function farm(recipes: Record<string, string>, extra = ''): Promise<{ conf
   await execa('mkdir', ['-p', recipesDir]);
   for (const [name, text] of Object.entries(recipes)) await writeFile(join(recipesDir, `${name}.yaml`), text);
   const config = join(dir, 'wheelfarm.yaml');
-  await writeFile(config, `home: ${join(dir, 'home')}\nindex:\n  dir: ${join(dir, 'index')}\nrecipes:\n  dir: ${recipesDir}\nmatrix:\n  pythons: ["3.13"]\n${extra}`);
+  await writeFile(
+    config,
+    `home: ${join(dir, 'home')}\nindex:\n  dir: ${join(dir, 'index')}\nrecipes:\n  dir: ${recipesDir}\nmatrix:\n  pythons: ["3.13"]\n${extra}`,
+  );
   return { config, index: join(dir, 'index'), home: join(dir, 'home') };
 }
 
-const summary = (run: Awaited<ReturnType<typeof runWheelfarm>>) => run.events.find((e) => e.type === 'summary' || e.type === 'plan') as Record<string, any>;
+const summary = (run: Awaited<ReturnType<typeof runWheelfarm>>) =>
+  run.events.find((e) => e.type === 'summary' || e.type === 'plan') as Record<string, any>;
 
 describe('matrix plan and matrix build', () => {
   let broken: { path: string; sha256: string };
@@ -36,10 +40,11 @@ describe('matrix plan and matrix build', () => {
     const plan = await runWheelfarm(['--config', config, 'matrix', 'plan', '--json']);
     expect(plan.exitCode, plan.stderr).toBe(0);
     expect(summary(plan)).toMatchObject({ counts: { missing: 2, built: 0 }, toBuild: 2 });
-    expect(summary(plan).cells.map((c: { buildId: string }) => c.buildId).sort()).toEqual([
-      'brokenext-0.1.0-cp313-manylinux_2_31_x86_64',
-      expect.stringMatching(/^markupsafe-[\d.]+-cp313-manylinux_2_31_x86_64$/),
-    ]);
+    expect(
+      summary(plan)
+        .cells.map((c: { buildId: string }) => c.buildId)
+        .sort(),
+    ).toEqual(['brokenext-0.1.0-cp313-manylinux_2_31_x86_64', expect.stringMatching(/^markupsafe-[\d.]+-cp313-manylinux_2_31_x86_64$/)]);
 
     const build = await runWheelfarm(['--config', config, 'matrix', 'build', '--json']);
     expect(build.exitCode, build.stderr).toBe(1);
@@ -128,14 +133,18 @@ describe('a farm killed in the middle of a matrix build', () => {
 
     // The records: the killed build is abandoned (never "published"); one published build per cell; none running.
     const status = await runWheelfarm(['--config', config, 'status', '--json']);
-    const records = (status.events.find((e) => e.type === 'status') as unknown as { records: { buildId: string; state: string }[] }).records;
+    const records = (status.events.find((e) => e.type === 'status') as unknown as { records: { buildId: string; state: string }[] })
+      .records;
     // One per cell that had started (two slots: one or both).
     const abandoned = records.filter((r) => r.state === 'abandoned');
     expect(abandoned.length).toBeGreaterThanOrEqual(1);
     expect(abandoned.length).toBeLessThanOrEqual(2);
-    expect(records.filter((r) => r.state === 'published').map((r) => r.buildId).sort()).toEqual(
-      [...new Set(records.map((r) => r.buildId))].sort(),
-    );
+    expect(
+      records
+        .filter((r) => r.state === 'published')
+        .map((r) => r.buildId)
+        .sort(),
+    ).toEqual([...new Set(records.map((r) => r.buildId))].sort());
     expect(records.filter((r) => r.state === 'running')).toEqual([]);
   });
 });
@@ -150,7 +159,10 @@ describe('wheelfarm schedule', () => {
     const finished: Record<string, any>[] = [];
     await new Promise<void>((resolve, reject) => {
       schedule.stdout!.on('data', (chunk: Buffer) => {
-        for (const line of chunk.toString().split('\n').filter((l) => l.startsWith('{'))) {
+        for (const line of chunk
+          .toString()
+          .split('\n')
+          .filter((l) => l.startsWith('{'))) {
           const event = JSON.parse(line) as Record<string, any>;
           if (event.type === 'run-finished') finished.push(event);
           if (finished.length >= 2) resolve();

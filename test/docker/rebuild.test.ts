@@ -4,7 +4,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { installWithPipAndUv, makeTempDir, publishedWheels, runWheelfarm, startServe } from './helpers.ts';
 
-const sha256 = async (path: string) => createHash('sha256').update(await readFile(path)).digest('hex');
+const sha256 = async (path: string) =>
+  createHash('sha256')
+    .update(await readFile(path))
+    .digest('hex');
 
 /**
  * Deliver 5 of publishing: a wheel rebuilt because its recipe changed (or on request) is published
@@ -15,7 +18,9 @@ describe('rebuilds of the same version get the next build tag', () => {
   let index: string;
   let recipes: string;
   const build = (...extra: string[]) =>
-    runWheelfarm(['build', 'markupsafe==3.0.3', '--python', '3.13', '--index', index, '--json', ...extra], { env: { WHEELFARM_RECIPES_DIR: recipes } });
+    runWheelfarm(['build', 'markupsafe==3.0.3', '--python', '3.13', '--index', index, '--json', ...extra], {
+      env: { WHEELFARM_RECIPES_DIR: recipes },
+    });
   const cell = (run: Awaited<ReturnType<typeof build>>) => run.events.find((e) => e.type === 'cell') as Record<string, unknown> | undefined;
 
   beforeAll(async () => {

@@ -1,11 +1,20 @@
 import { existsSync } from 'node:fs';
-import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { execa } from 'execa';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readBuildLog } from '../../farm/src/records/build-log.ts';
-import { FIXTURES, buildWithRecipes, caMount, currentImages, makeTempDir, packFixture, runInImage, wheelfarmContainers, publishedWheels } from './helpers.ts';
+import {
+  FIXTURES,
+  buildWithRecipes,
+  caMount,
+  currentImages,
+  makeTempDir,
+  packFixture,
+  runInImage,
+  wheelfarmContainers,
+  publishedWheels,
+} from './helpers.ts';
 
 describe('recipes drive the build', () => {
   let runtimeImage: string;
@@ -38,7 +47,11 @@ ${extra}`;
     const ca = caMount();
     const check = await runInImage(
       runtimeImage,
-      ['bash', '-c', '/opt/python/cp313-cp313/bin/python -m venv /tmp/v && /tmp/v/bin/pip install -q --index-url file:///index/simple/ --only-binary :all: yamlver && cd /tmp && /tmp/v/bin/python -c "import yamlver; print(yamlver.libyaml_version())"'],
+      [
+        'bash',
+        '-c',
+        '/opt/python/cp313-cp313/bin/python -m venv /tmp/v && /tmp/v/bin/pip install -q --index-url file:///index/simple/ --only-binary :all: yamlver && cd /tmp && /tmp/v/bin/python -c "import yamlver; print(yamlver.libyaml_version())"',
+      ],
       { binds: [`${run.index}:/index:ro`, ...ca.binds], env: ca.env },
     );
     expect(check.exitCode, check.output).toBe(0);
@@ -56,7 +69,9 @@ assert len(so) == 1, so
 path = z.extract(so[0], '/tmp/x')
 out = subprocess.run(['readelf', '-S', '-W', path], check=True, capture_output=True, text=True).stdout
 print('sections:', ' '.join(sorted({w for w in out.split() if w.startswith('.debug')})) or 'none')`;
-      const result = await runInImage(build, ['/opt/python/cp313-cp313/bin/python', '-c', script, `/index/files/yamlver/${wheel}`], { binds: [`${index}:/index:ro`] });
+      const result = await runInImage(build, ['/opt/python/cp313-cp313/bin/python', '-c', script, `/index/files/yamlver/${wheel}`], {
+        binds: [`${index}:/index:ro`],
+      });
       expect(result.exitCode, result.output).toBe(0);
       return /sections: (.*)/.exec(result.output)![1]!;
     };
@@ -88,7 +103,9 @@ print('sections:', ' '.join(sorted({w for w in out.split() if w.startswith('.deb
 test:
   command: python -c "import brokenext; assert brokenext.patched() == 'patched by the recipe'"
 `;
-    const run = await buildWithRecipes({ brokenext: recipe }, ['brokenext'], { 'brokenext-fix.diff': join(FIXTURES, 'recipes', 'brokenext-fix.patch') });
+    const run = await buildWithRecipes({ brokenext: recipe }, ['brokenext'], {
+      'brokenext-fix.diff': join(FIXTURES, 'recipes', 'brokenext-fix.patch'),
+    });
     expect(run.exitCode, run.stderr + run.stdout).toBe(0);
     expect(await publishedWheels(run.index, 'brokenext')).toHaveLength(1);
   });
@@ -104,7 +121,10 @@ test:
     const recipe = `source:\n  git: ${pathToFileURL(repo).href}\n  commit: ${commit}\n  version: "0.1.0"\nbuild:\n  system:\n    apt: [libyaml-dev]\n`;
     const run = await buildWithRecipes({ yamlver: recipe }, ['yamlver']);
     expect(run.exitCode, run.stderr + run.stdout).toBe(0);
-    expect(run.events.find((e) => e.type === 'resolved')).toMatchObject({ version: '0.1.0', upstream: expect.stringContaining(commit.slice(0, 12)) });
+    expect(run.events.find((e) => e.type === 'resolved')).toMatchObject({
+      version: '0.1.0',
+      upstream: expect.stringContaining(commit.slice(0, 12)),
+    });
     expect(await publishedWheels(run.index, 'yamlver')).toEqual([expect.stringMatching(/^yamlver-0\.1\.0-cp313-cp313-/)]);
   });
 

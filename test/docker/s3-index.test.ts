@@ -4,7 +4,6 @@ import { createIndexBucket, makeS3Client } from '../../farm/src/index/s3/s3-buck
 import { REPO_ROOT, installWithPipAndUv, makeTempDir, runWheelfarm } from './helpers.ts';
 import { freePort } from '../support/free-port.ts';
 
-
 /**
  * `wheelfarm build --index s3://...` against a real S3-compatible server (moto's server mode,
  * started here by scripts/start-moto.sh), then pip in a clean runtime container installs from the
@@ -21,7 +20,9 @@ describe('publishing to an S3 index', () => {
       endpoint = process.env.WHEELFARM_TEST_S3_ENDPOINT;
     } else {
       const port = await freePort();
-      const started = await execa('bash', [`${REPO_ROOT}/scripts/start-moto.sh`], { env: { MOTO_PORT: String(port), MOTO_STATE_DIR: stateDir } });
+      const started = await execa('bash', [`${REPO_ROOT}/scripts/start-moto.sh`], {
+        env: { MOTO_PORT: String(port), MOTO_STATE_DIR: stateDir },
+      });
       endpoint = started.stdout.trim().split('\n').pop()!;
     }
     Object.assign(process.env, env);
@@ -29,7 +30,8 @@ describe('publishing to an S3 index', () => {
   });
 
   afterAll(async () => {
-    if (!process.env.WHEELFARM_TEST_S3_ENDPOINT) await execa('bash', [`${REPO_ROOT}/scripts/start-moto.sh`, 'stop'], { env: { MOTO_STATE_DIR: stateDir }, reject: false });
+    if (!process.env.WHEELFARM_TEST_S3_ENDPOINT)
+      await execa('bash', [`${REPO_ROOT}/scripts/start-moto.sh`, 'stop'], { env: { MOTO_STATE_DIR: stateDir }, reject: false });
   });
 
   it('build publishes to the bucket, and pip installs from it in the runtime image', async () => {
@@ -41,7 +43,10 @@ describe('publishing to an S3 index', () => {
     const again = await runWheelfarm(['build', 'pyyaml', '--python', '3.13', '--index', target, '--json'], { env });
     expect(again.events.find((e) => e.type === 'cell')).toMatchObject({ outcome: 'skipped' });
     const rebuilt = await runWheelfarm(['build', 'pyyaml', '--python', '3.13', '--index', target, '--rebuild', '--json'], { env });
-    expect(rebuilt.events.find((e) => e.type === 'cell')).toMatchObject({ outcome: 'published', wheel: expect.stringMatching(/^pyyaml-[\d.]+-1-cp313-/) });
+    expect(rebuilt.events.find((e) => e.type === 'cell')).toMatchObject({
+      outcome: 'published',
+      wheel: expect.stringMatching(/^pyyaml-[\d.]+-1-cp313-/),
+    });
 
     const result = await installWithPipAndUv(
       `${endpoint}/wheels/farm/simple/`,

@@ -33,7 +33,11 @@ describe('wheelfarm serve, with pip and uv installing from it', () => {
   });
 
   it('pip and uv install from it in the runtime image (pip through the .metadata file)', async () => {
-    const result = await installWithPipAndUv(url, 'pyyaml', "import yaml; assert yaml.__with_libyaml__; print(yaml.load('served: 1', Loader=yaml.CSafeLoader))");
+    const result = await installWithPipAndUv(
+      url,
+      'pyyaml',
+      "import yaml; assert yaml.__with_libyaml__; print(yaml.load('served: 1', Loader=yaml.CSafeLoader))",
+    );
     expect(result.exitCode, result.output).toBe(0);
     expect(result.pip.usedMetadata, result.output).toBe(true);
     expect(result.output).toContain("pip check: {'served': 1}");

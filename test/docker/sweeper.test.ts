@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { currentImages, docker, runWheelfarm } from './helpers.ts';
 
 describe('leftover containers', () => {
-  it('a farm container whose owner process is gone is removed by the next command; a live owner\'s stays', async () => {
+  it("a farm container whose owner process is gone is removed by the next command; a live owner's stays", async () => {
     const { runtime } = await currentImages();
     const make = (owner: string) =>
       docker.createContainer({
@@ -28,9 +28,25 @@ describe('leftover containers', () => {
 
   it('a cell work volume whose owner process is gone is removed by the next command, which says so', async () => {
     const name = `wheelfarm-work-sweeper-test-${process.pid}`;
-    await docker.createVolume({ Name: name, Labels: { wheelfarm: '1', 'wheelfarm.build-id': 'sweeper-test', 'wheelfarm.step': 'work', 'wheelfarm.owner': `${hostname()}:4194999` } });
+    await docker.createVolume({
+      Name: name,
+      Labels: {
+        wheelfarm: '1',
+        'wheelfarm.build-id': 'sweeper-test',
+        'wheelfarm.step': 'work',
+        'wheelfarm.owner': `${hostname()}:4194999`,
+      },
+    });
     const kept = `wheelfarm-work-sweeper-live-${process.pid}`;
-    await docker.createVolume({ Name: kept, Labels: { wheelfarm: '1', 'wheelfarm.build-id': 'sweeper-test', 'wheelfarm.step': 'work', 'wheelfarm.owner': `${hostname()}:${process.pid}` } });
+    await docker.createVolume({
+      Name: kept,
+      Labels: {
+        wheelfarm: '1',
+        'wheelfarm.build-id': 'sweeper-test',
+        'wheelfarm.step': 'work',
+        'wheelfarm.owner': `${hostname()}:${process.pid}`,
+      },
+    });
     try {
       const run = await runWheelfarm(['images', 'list', '--json']);
       expect(run.exitCode, run.stderr).toBe(0);
@@ -39,7 +55,10 @@ describe('leftover containers', () => {
       expect(((await docker.listVolumes({ filters: { name: [name] } })).Volumes ?? []).map((v) => v.Name)).toEqual([]);
       expect(((await docker.listVolumes({ filters: { name: [kept] } })).Volumes ?? []).map((v) => v.Name)).toEqual([kept]);
     } finally {
-      await docker.getVolume(name).remove().catch(() => undefined);
+      await docker
+        .getVolume(name)
+        .remove()
+        .catch(() => undefined);
       await docker.getVolume(kept).remove();
     }
   });

@@ -1,4 +1,3 @@
-import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { execa } from 'execa';
@@ -15,7 +14,8 @@ const cases = [
   {
     name: 'fortfix',
     toolchains: 'fortran: {}',
-    check: 'import fortfix; assert fortfix.dot([1, 2, 3], [4, 5, 6]) == 32.0; assert fortfix.fortran_format(32.0) == "32.000"; print("fortran ok")',
+    check:
+      'import fortfix; assert fortfix.dot([1, 2, 3], [4, 5, 6]) == 32.0; assert fortfix.fortran_format(32.0) == "32.000"; print("fortran ok")',
     grafted: [/fortfix\.libs\/libgfortran[^\s]*\.so/, /fortfix\.libs\/libquadmath[^\s]*\.so/],
   },
   {
@@ -28,7 +28,8 @@ const cases = [
   {
     name: 'javafix',
     toolchains: 'java: { version: ">=11", tools: [] }',
-    check: 'import javafix; from javafix import _native; assert _native.answer() == 42; assert javafix.jar_classes() == ["Hello"]; assert javafix.class_magic("Hello") == 0xCAFEBABE; print("java ok")',
+    check:
+      'import javafix; from javafix import _native; assert _native.answer() == 42; assert javafix.jar_classes() == ["Hello"]; assert javafix.class_magic("Hello") == 0xCAFEBABE; print("java ok")',
     grafted: [],
   },
 ];
@@ -57,7 +58,11 @@ test:
     const ca = caMount();
     const installed = await runInImage(
       (await currentImages()).runtime,
-      ['bash', '-c', `/opt/python/cp313-cp313/bin/python -m venv /tmp/v && /tmp/v/bin/pip install -q --index-url file:///index/simple/ --only-binary :all: ${name} && cd /tmp && /tmp/v/bin/python -c '${check}'`],
+      [
+        'bash',
+        '-c',
+        `/opt/python/cp313-cp313/bin/python -m venv /tmp/v && /tmp/v/bin/pip install -q --index-url file:///index/simple/ --only-binary :all: ${name} && cd /tmp && /tmp/v/bin/python -c '${check}'`,
+      ],
       { binds: [`${run.index}:/index:ro`, ...ca.binds], env: ca.env },
     );
     expect(installed.exitCode, installed.output).toBe(0);

@@ -46,7 +46,10 @@ describe.each([
     // A rebuild is uploaded beside the first wheel with build tag 1, and both installers take it.
     const rebuilt = await runWheelfarm(['build', 'pyyaml', '--python', '3.13', '--index', target(server.url), '--rebuild', '--json']);
     expect(rebuilt.exitCode, rebuilt.stderr).toBe(0);
-    expect(rebuilt.events.find((e) => e.type === 'cell')).toMatchObject({ outcome: 'published', wheel: expect.stringMatching(/^pyyaml-[\d.]+-1-cp313-/) });
+    expect(rebuilt.events.find((e) => e.type === 'cell')).toMatchObject({
+      outcome: 'published',
+      wheel: expect.stringMatching(/^pyyaml-[\d.]+-1-cp313-/),
+    });
 
     const result = await installWithPipAndUv(
       simple(server.url),

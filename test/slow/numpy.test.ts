@@ -1,4 +1,3 @@
-import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -32,9 +31,13 @@ describe('wheelfarm build numpy (slow)', () => {
   });
 
   it('auditwheel show: consistent with the policy, no external library beyond it', async () => {
-    const { exitCode, output } = await runInImage(images.build, ['bash', '-c', 'for w in /index/files/numpy/*.whl; do auditwheel show "$w" || exit 1; done'], {
-      binds: [`${index}:/index:ro`],
-    });
+    const { exitCode, output } = await runInImage(
+      images.build,
+      ['bash', '-c', 'for w in /index/files/numpy/*.whl; do auditwheel show "$w" || exit 1; done'],
+      {
+        binds: [`${index}:/index:ro`],
+      },
+    );
     expect(exitCode, output).toBe(0);
     // auditwheel wraps its lines wherever the file name ends: compare with the white space folded.
     expect(output.replace(/\s+/g, ' ').match(/consistent with the following platform tag: "manylinux_2_\d+_x86_64"/g)).toHaveLength(2);
@@ -51,7 +54,7 @@ describe('wheelfarm build numpy (slow)', () => {
         'bash',
         '-c',
         '/opt/python/cp311-cp311/bin/python -m venv /tmp/v && /tmp/v/bin/pip install -q --index-url file:///index/simple/ --only-binary :all: numpy && cd /tmp && ' +
-          '/tmp/v/bin/python -c "import numpy as np; a = np.random.rand(200, 200) + 200 * np.eye(200); assert np.allclose(a @ np.linalg.inv(a), np.eye(200)); print(np.show_config(mode=\'dicts\')[\'Build Dependencies\'][\'blas\'][\'name\'])"',
+          "/tmp/v/bin/python -c \"import numpy as np; a = np.random.rand(200, 200) + 200 * np.eye(200); assert np.allclose(a @ np.linalg.inv(a), np.eye(200)); print(np.show_config(mode='dicts')['Build Dependencies']['blas']['name'])\"",
       ],
       { binds: [`${index}:/index:ro`, ...ca.binds], env: ca.env },
     );

@@ -17,10 +17,7 @@ import type { Socket } from 'node:net';
  * `refuseConnections()` closes the listening socket, so connecting is refused as with a server that is
  * down; `acceptConnections()` listens again on the same port. Every request is recorded in `seen`.
  */
-export type Fault =
-  | { status: number; retryAfter?: string; body?: string; contentType?: string }
-  | { hang: true }
-  | { reset: true };
+export type Fault = { status: number; retryAfter?: string; body?: string; contentType?: string } | { hang: true } | { reset: true };
 
 /** An S3 error answer, as S3 sends one (code and message in XML), so the SDK parses it as the server's own. */
 export function s3ErrorFault(status: number, code: string, retryAfter?: string): Fault {
@@ -154,7 +151,10 @@ export class FaultProxy {
   #handle(request: IncomingMessage, response: ServerResponse): void {
     const path = decodeURIComponent(new URL(request.url ?? '/', 'http://proxy').pathname);
     const method = request.method ?? 'GET';
-    const rule = this.#rules.find((each) => each.left > 0 && (each.method === undefined || each.method === method) && (each.path === undefined || matches(each.path, path)));
+    const rule = this.#rules.find(
+      (each) =>
+        each.left > 0 && (each.method === undefined || each.method === method) && (each.path === undefined || matches(each.path, path)),
+    );
     if (rule) rule.left -= 1;
     const fault = rule?.fault;
     const seen: SeenRequest = {

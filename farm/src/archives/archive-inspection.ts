@@ -71,9 +71,14 @@ export class ArchiveInspection {
     if (bad) this.refuse('archive-bad-member-name', name, `is a hard link with a bad target: it ${bad}`);
     const segments = memberSegments(target);
     const landed = Array.isArray(segments) ? resolvePath(segments, this.#linkTargets, { followLast: false }) : undefined;
-    if (landed === undefined) this.refuse('archive-hardlink-outside', name, `is a hard link to \`${show(target)}\`, which is outside the archive`);
+    if (landed === undefined)
+      this.refuse('archive-hardlink-outside', name, `is a hard link to \`${show(target)}\`, which is outside the archive`);
     if (!this.#files.has(landed.join('/'))) {
-      this.refuse('archive-hardlink-dangling', name, `is a hard link to \`${show(target)}\`, which is not a file that comes before it in the archive`);
+      this.refuse(
+        'archive-hardlink-dangling',
+        name,
+        `is a hard link to \`${show(target)}\`, which is not a file that comes before it in the archive`,
+      );
     }
     this.#files.add(at.join('/'));
   }
@@ -112,7 +117,11 @@ export class ArchiveInspection {
     for (const [at, link] of this.#links) {
       const folder = at.split('/').slice(0, -1);
       if (resolvePath([...folder, ...link.segments], this.#linkTargets) === undefined) {
-        this.refuse('archive-symlink-outside', link.member, `is a symlink to \`${show(link.target)}\`, which points outside the archive once the symlinks after it are followed`);
+        this.refuse(
+          'archive-symlink-outside',
+          link.member,
+          `is a symlink to \`${show(link.target)}\`, which points outside the archive once the symlinks after it are followed`,
+        );
       }
     }
     return { members: this.#members, bytes: this.#bytes };
@@ -140,12 +149,17 @@ export class ArchiveInspection {
   #enter(name: string): string[] {
     this.#members += 1;
     if (this.#members > this.limits.maxMembers) {
-      this.refuse('archive-too-many-members', name, `is member number ${this.#members}; ${this.#plural} may hold at most ${this.limits.maxMembers}`);
+      this.refuse(
+        'archive-too-many-members',
+        name,
+        `is member number ${this.#members}; ${this.#plural} may hold at most ${this.limits.maxMembers}`,
+      );
     }
     const segments = memberSegments(name);
     if (!Array.isArray(segments)) this.refuse(segments.code, name, segments.problem);
     const landed = resolvePath(segments, this.#linkTargets, { followLast: false });
-    if (landed === undefined) this.refuse('archive-path-traversal', name, 'lands outside the archive through a symlink that comes before it');
+    if (landed === undefined)
+      this.refuse('archive-path-traversal', name, 'lands outside the archive through a symlink that comes before it');
     const key = landed.join('/');
     // Unpacking a member replaces a link of the same name.
     this.#links.delete(key);
@@ -159,6 +173,7 @@ export class ArchiveInspection {
  * terminal), and cut short when very long.
  */
 export function show(name: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: escaping control characters is the point
   const escaped = name.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029`]/g, (c) => {
     if (c === '`') return '\\`';
     const code = c.charCodeAt(0);

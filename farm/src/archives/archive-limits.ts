@@ -44,7 +44,8 @@ export function resolveLimits(defaults: Readonly<ArchiveLimits>, overrides: Part
   }
   const limits = { ...defaults };
   for (const key of Object.keys(overrides) as (keyof ArchiveLimits)[]) {
-    if (!(key in defaults)) throw new TypeError(`Unknown archive limit \`${String(key)}\`; expected one of ${Object.keys(defaults).join(', ')}`);
+    if (!(key in defaults))
+      throw new TypeError(`Unknown archive limit \`${String(key)}\`; expected one of ${Object.keys(defaults).join(', ')}`);
     const value: unknown = overrides[key];
     if (value === undefined) continue;
     if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {

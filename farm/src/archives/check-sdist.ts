@@ -34,9 +34,13 @@ export async function checkSdist({ path, displayName, limits, signal }: CheckArc
   const archive = displayName ?? basename(path);
   const format = FORMATS.find((f) => basename(path).toLowerCase().endsWith(f.suffix));
   if (!format) {
-    throw new UserInputError('archive-format-unsupported', `${archive} is not an sdist wheelfarm can check: it reads ${FORMATS.map((f) => f.suffix).join(', ')}`, {
-      hint: 'Build from the `.tar.gz` sdist (PEP 625), or repack the source as one and point the recipe\'s `source` at it.',
-    });
+    throw new UserInputError(
+      'archive-format-unsupported',
+      `${archive} is not an sdist wheelfarm can check: it reads ${FORMATS.map((f) => f.suffix).join(', ')}`,
+      {
+        hint: "Build from the `.tar.gz` sdist (PEP 625), or repack the source as one and point the recipe's `source` at it.",
+      },
+    );
   }
   const inspection = new ArchiveInspection({ archive, kind: 'sdist', limits: resolveLimits(SDIST_LIMITS, limits) });
   signal?.throwIfAborted();

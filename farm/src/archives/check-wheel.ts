@@ -11,7 +11,11 @@ import { inspectZip } from './inspect-zip.ts';
  * (8 GiB unpacked, 200 000 members, 200:1 per member). Throws UnsafeArchiveError (exit 5).
  */
 export async function checkWheel({ path, displayName, limits, signal }: CheckArchiveOptions): Promise<ArchiveSummary> {
-  const inspection = new ArchiveInspection({ archive: displayName ?? basename(path), kind: 'wheel', limits: resolveLimits(WHEEL_LIMITS, limits) });
+  const inspection = new ArchiveInspection({
+    archive: displayName ?? basename(path),
+    kind: 'wheel',
+    limits: resolveLimits(WHEEL_LIMITS, limits),
+  });
   signal?.throwIfAborted();
   await inspectZip({ path, inspection, signal });
   return inspection.finish();

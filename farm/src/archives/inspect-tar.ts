@@ -30,7 +30,17 @@ interface TarHeader extends Omit<Header, 'type' | 'pax' | 'linkname'> {
  * Reads a tar (optionally gzip-compressed) from disk as a stream, feeding each member's header to
  * `inspection`; data is read and dropped, so memory stays flat whatever the archive's size.
  */
-export async function inspectTar({ path, gzip, inspection, signal }: { path: string; gzip: boolean; inspection: ArchiveInspection; signal?: AbortSignal | undefined }): Promise<void> {
+export async function inspectTar({
+  path,
+  gzip,
+  inspection,
+  signal,
+}: {
+  path: string;
+  gzip: boolean;
+  inspection: ArchiveInspection;
+  signal?: AbortSignal | undefined;
+}): Promise<void> {
   // Unknown format: v7 headers (no ustar magic) of very old sdists; their members are checked all the same.
   const extract = tar.extract({ allowUnknownFormat: true } as Parameters<typeof tar.extract>[0]);
   let current: string | undefined;
@@ -91,7 +101,10 @@ function inspectMember(inspection: ArchiveInspection, header: TarHeader): void {
       inspection.refuseSpecial(name, 'fifo');
       break;
     default:
-      inspection.refuseUnsupported(name, 'has a tar member type that is not a file, folder or link (GNU sparse, volume label or vendor extension)');
+      inspection.refuseUnsupported(
+        name,
+        'has a tar member type that is not a file, folder or link (GNU sparse, volume label or vendor extension)',
+      );
   }
   // Exact: a member's data ends here in the uncompressed stream, whatever the compression.
   inspection.reachBytes(name, (header.byteOffset ?? 0) + (header.size ?? 0));

@@ -28,11 +28,25 @@ const FORMAT = 'zip archive';
  * Reads a zip from disk: the central directory entry by entry, each member's local header, and each
  * member inflated and counted chunk by chunk (never held whole in memory, never trusting a declared size).
  */
-export async function inspectZip({ path, inspection, signal }: { path: string; inspection: ArchiveInspection; signal?: AbortSignal | undefined }): Promise<void> {
+export async function inspectZip({
+  path,
+  inspection,
+  signal,
+}: {
+  path: string;
+  inspection: ArchiveInspection;
+  signal?: AbortSignal | undefined;
+}): Promise<void> {
   let zip: ZipFile;
   try {
     // Names undecoded: yauzl would refuse `..` and absolute names itself, with messages of its own.
-    zip = await yauzl.openPromise(path, { lazyEntries: true, autoClose: false, decodeStrings: false, validateEntrySizes: false, strictFileNames: true });
+    zip = await yauzl.openPromise(path, {
+      lazyEntries: true,
+      autoClose: false,
+      decodeStrings: false,
+      validateEntrySizes: false,
+      strictFileNames: true,
+    });
   } catch (error) {
     throw archiveReadError({ inspection, signal, format: FORMAT, errors: [error] });
   }
@@ -52,7 +66,10 @@ export async function inspectZip({ path, inspection, signal }: { path: string; i
 async function inspectEntry(zip: ZipFile, entry: Entry, inspection: ArchiveInspection, seen: Map<string, string>): Promise<void> {
   const name = yauzl.getFileNameLowLevel(entry.generalPurposeBitFlag, entry.fileNameRaw, entry.extraFields, true);
   checkLocalHeader(inspection, entry, name, await zip.readLocalFileHeaderPromise(entry));
-  const key = name.split(/[\\/]/).filter((segment) => segment !== '' && segment !== '.').join('/');
+  const key = name
+    .split(/[\\/]/)
+    .filter((segment) => segment !== '' && segment !== '.')
+    .join('/');
   const first = seen.get(key);
   if (first !== undefined) {
     const also = first === name ? '' : ` (also as \`${show(first)}\`)`;
@@ -61,7 +78,10 @@ async function inspectEntry(zip: ZipFile, entry: Entry, inspection: ArchiveInspe
   seen.set(key, name);
   if (entry.isEncrypted()) inspection.refuseUnsupported(name, 'is encrypted');
   if (entry.compressionMethod !== STORED && entry.compressionMethod !== DEFLATED) {
-    inspection.refuseUnsupported(name, `uses compression method ${entry.compressionMethod}; wheelfarm reads stored and deflated members only`);
+    inspection.refuseUnsupported(
+      name,
+      `uses compression method ${entry.compressionMethod}; wheelfarm reads stored and deflated members only`,
+    );
   }
   const type = (entry.externalFileAttributes >>> 16) & S_IFMT;
   if (type === S_IFLNK) {
@@ -86,12 +106,23 @@ async function inspectEntry(zip: ZipFile, entry: Entry, inspection: ArchiveInspe
 function checkLocalHeader(inspection: ArchiveInspection, entry: Entry, name: string, local: LocalFileHeader): void {
   const localName = yauzl.getFileNameLowLevel(local.generalPurposeBitFlag, local.fileName, yauzl.parseExtraFields(local.extraField), true);
   if (!local.fileName.equals(entry.fileNameRaw) || localName !== name) {
-    inspection.refuse('archive-header-mismatch', name, `is named \`${show(localName)}\` in its local header: tools that read local headers would unpack another file`);
+    inspection.refuse(
+      'archive-header-mismatch',
+      name,
+      `is named \`${show(localName)}\` in its local header: tools that read local headers would unpack another file`,
+    );
   }
   if (local.compressionMethod !== entry.compressionMethod) {
-    inspection.refuse('archive-header-mismatch', name, `has compression method ${local.compressionMethod} in its local header but ${entry.compressionMethod} in the central directory`);
+    inspection.refuse(
+      'archive-header-mismatch',
+      name,
+      `has compression method ${local.compressionMethod} in its local header but ${entry.compressionMethod} in the central directory`,
+    );
   }
-  const sizesInLocal = (local.generalPurposeBitFlag & DATA_DESCRIPTOR_FLAG) === 0 && local.compressedSize !== ZIP64_SIZE && local.uncompressedSize !== ZIP64_SIZE;
+  const sizesInLocal =
+    (local.generalPurposeBitFlag & DATA_DESCRIPTOR_FLAG) === 0 &&
+    local.compressedSize !== ZIP64_SIZE &&
+    local.uncompressedSize !== ZIP64_SIZE;
   if (sizesInLocal && (local.compressedSize !== entry.compressedSize || local.uncompressedSize !== entry.uncompressedSize)) {
     inspection.refuse(
       'archive-header-mismatch',
@@ -106,7 +137,13 @@ function checkLocalHeader(inspection: ArchiveInspection, entry: Entry, name: str
  * declared size, its ratio limit or the archive's byte limit. With `keep`, returns the bytes (a
  * symlink's target, at most MAX_NAME_BYTES).
  */
-async function inflateMember(zip: ZipFile, entry: Entry, name: string, inspection: ArchiveInspection, { keep }: { keep: boolean }): Promise<Buffer> {
+async function inflateMember(
+  zip: ZipFile,
+  entry: Entry,
+  name: string,
+  inspection: ArchiveInspection,
+  { keep }: { keep: boolean },
+): Promise<Buffer> {
   const { maxCompressionRatio } = inspection.limits;
   const ratioLimit = Math.max(RATIO_FREE_BYTES, entry.compressedSize * maxCompressionRatio);
   const stream = await zip.openReadStreamPromise(entry);
@@ -119,12 +156,20 @@ async function inflateMember(zip: ZipFile, entry: Entry, name: string, inspectio
       inspection.refuse('archive-size-mismatch', name, `inflates to more than the ${entry.uncompressedSize} bytes its header declares`);
     }
     if (inflated > ratioLimit) {
-      inspection.refuse('archive-compression-ratio', name, `inflates to more than ${maxCompressionRatio} times its compressed size of ${formatBytes(entry.compressedSize)} (a zip bomb)`);
+      inspection.refuse(
+        'archive-compression-ratio',
+        name,
+        `inflates to more than ${maxCompressionRatio} times its compressed size of ${formatBytes(entry.compressedSize)} (a zip bomb)`,
+      );
     }
     if (keep) kept.push(chunk);
   }
   if (inflated !== entry.uncompressedSize) {
-    inspection.refuse('archive-size-mismatch', name, `inflates to ${inflated} bytes, not the ${entry.uncompressedSize} its header declares`);
+    inspection.refuse(
+      'archive-size-mismatch',
+      name,
+      `inflates to ${inflated} bytes, not the ${entry.uncompressedSize} its header declares`,
+    );
   }
   return Buffer.concat(kept);
 }

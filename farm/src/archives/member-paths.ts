@@ -29,7 +29,8 @@ export function memberSegments(name: string): string[] | PathProblem {
   if (/^[\\/]/.test(name)) return { code: 'archive-absolute-path', problem: 'has an absolute path' };
   if (/^[A-Za-z]:/.test(name)) return { code: 'archive-absolute-path', problem: `starts with a Windows drive (\`${name.slice(0, 2)}\`)` };
   const segments = name.split(/[\\/]/);
-  if (segments.includes('..')) return { code: 'archive-path-traversal', problem: 'has a `..` path segment, which climbs out of the folder it is unpacked into' };
+  if (segments.includes('..'))
+    return { code: 'archive-path-traversal', problem: 'has a `..` path segment, which climbs out of the folder it is unpacked into' };
   return segments.filter((segment) => segment !== '' && segment !== '.');
 }
 

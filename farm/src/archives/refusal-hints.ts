@@ -59,12 +59,12 @@ export function refusalHint(code: ArchiveRefusalCode, kind: ArchiveKind, limits:
   }
   switch (family) {
     case 'escape':
-      return 'Do not build it: unpacking it could write or link outside its folder. Report it to the project (or your security team) and build another version, or point the recipe\'s `source` at an archive you trust.';
+      return "Do not build it: unpacking it could write or link outside its folder. Report it to the project (or your security team) and build another version, or point the recipe's `source` at an archive you trust.";
     case 'special':
-      return 'Do not build it: sdists hold files, folders and links, never device files or pipes. Report it to the project and build another version, or point the recipe\'s `source` at an archive you trust.';
+      return "Do not build it: sdists hold files, folders and links, never device files or pipes. Report it to the project and build another version, or point the recipe's `source` at an archive you trust.";
     case 'bomb':
       return `The limits for sdists (${formatBytes(limits.maxBytes)} unpacked, ${limits.maxMembers} members) keep archive bombs off the farm. If this sdist is genuine, repack what the build needs and point the recipe's \`source\` at that archive.`;
     case 'malformed':
-      return 'The sdist is damaged or crafted to be read differently by different tools; build another version, or point the recipe\'s `source` at an archive you trust.';
+      return "The sdist is damaged or crafted to be read differently by different tools; build another version, or point the recipe's `source` at an archive you trust.";
   }
 }

@@ -41,5 +41,10 @@ export function archiveReadError({
   const fileError = errors.find((error) => typeof (error as NodeJS.ErrnoException | undefined)?.syscall === 'string');
   if (fileError) return fileError;
   const [first] = errors;
-  return inspection.refusal('archive-unreadable', undefined, `is not a readable ${format}: ${first instanceof Error ? first.message : String(first)}`, first);
+  return inspection.refusal(
+    'archive-unreadable',
+    undefined,
+    `is not a readable ${format}: ${first instanceof Error ? first.message : String(first)}`,
+    first,
+  );
 }

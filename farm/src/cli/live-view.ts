@@ -34,7 +34,9 @@ export function createLiveReporter(err: NodeJS.WriteStream = process.stderr): Re
       .join(', ');
     const queued = Math.max(0, planned - finished - running.size);
     const rows = Math.max(3, (err.rows ?? 24) - 4);
-    const cells = [...running.entries()].slice(0, rows).map(([id, { step, since }]) => `  ${pc.cyan('▶')} ${id}  ${step}  ${pc.dim(formatSeconds((Date.now() - since) / 1000))}`);
+    const cells = [...running.entries()]
+      .slice(0, rows)
+      .map(([id, { step, since }]) => `  ${pc.cyan('▶')} ${id}  ${step}  ${pc.dim(formatSeconds((Date.now() - since) / 1000))}`);
     const more = running.size > rows ? [pc.dim(`  ... and ${running.size - rows} more`)] : [];
     live(
       [

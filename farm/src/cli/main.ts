@@ -29,7 +29,10 @@ program
   )
   .argument('<package>', 'a project name, or name==version (default: the newest release)')
   .option('--python <versions>', 'comma-separated CPython versions, e.g. 3.11,3.13 (default: all in the image)')
-  .option('--index <target>', 'where to publish: a directory (default: .wheelfarm/index), s3://BUCKET/PREFIX[?endpoint=URL], devpi+https://USER:PASSWORD@HOST/USER/INDEX or pypiserver+https://HOST/')
+  .option(
+    '--index <target>',
+    'where to publish: a directory (default: .wheelfarm/index), s3://BUCKET/PREFIX[?endpoint=URL], devpi+https://USER:PASSWORD@HOST/USER/INDEX or pypiserver+https://HOST/',
+  )
   .option('--jobs <n>', 'how many builds run at once (default: 2, or `jobs` in the settings)')
   .option('--rebuild', 'build again even when the index has a wheel from the same inputs (it gets the next build tag)')
   .addOption(jsonOption)
@@ -38,7 +41,9 @@ program
     '\nExamples:\n  ./wheelfarm build markupsafe\n  ./wheelfarm build numpy==2.3.5 --python 3.13\n  ./wheelfarm build lxml --json > build.jsonl',
   )
   .action((packageSpec: string, options: CommonOptions & { python?: string; jobs?: string; rebuild?: boolean }) =>
-    runCommand({ ...program.opts<CommonOptions>(), ...options }, {}, async (env) => (await import('./commands/build-command.ts')).runBuildCommand(env, packageSpec, options)),
+    runCommand({ ...program.opts<CommonOptions>(), ...options }, {}, async (env) =>
+      (await import('./commands/build-command.ts')).runBuildCommand(env, packageSpec, options),
+    ),
   );
 
 const images = program.command('images').summary('show or build the build and runtime images');
@@ -46,20 +51,26 @@ images
   .command('build')
   .description(
     'Build the base, build and runtime images that are missing for images/images.yaml.\n' +
-      'With --refresh, also apply the distribution\'s pending (security) updates on top of the build and runtime\n' +
+      "With --refresh, also apply the distribution's pending (security) updates on top of the build and runtime\n" +
       'images; the farm then uses the refreshed images, and the next matrix build rebuilds every wheel built\n' +
       'before (the image changed), each with its next build tag.',
   )
-  .option('--refresh', 'apply the distribution\'s security updates to the images now (new tags; wheels built before become stale)')
+  .option('--refresh', "apply the distribution's security updates to the images now (new tags; wheels built before become stale)")
   .addOption(jsonOption)
   .action((options: CommonOptions & { refresh?: boolean }) =>
-    runCommand({ ...program.opts<CommonOptions>(), ...options }, {}, async (env) => (await import('./commands/images-command.ts')).runImagesBuild(env, { refresh: options.refresh === true })),
+    runCommand({ ...program.opts<CommonOptions>(), ...options }, {}, async (env) =>
+      (await import('./commands/images-command.ts')).runImagesBuild(env, { refresh: options.refresh === true }),
+    ),
   );
 images
   .command('list')
   .description('List the images the definitions call for (tagged by the hash of their inputs) and whether they exist.')
   .addOption(jsonOption)
-  .action((options: CommonOptions) => runCommand({ ...program.opts<CommonOptions>(), ...options }, {}, async (env) => (await import('./commands/images-command.ts')).runImagesList(env)));
+  .action((options: CommonOptions) =>
+    runCommand({ ...program.opts<CommonOptions>(), ...options }, {}, async (env) =>
+      (await import('./commands/images-command.ts')).runImagesList(env),
+    ),
+  );
 
 const recipes = program.command('recipes').summary('check or show the build recipes in recipes/');
 recipes
@@ -68,7 +79,9 @@ recipes
   .argument('[names...]', 'packages whose recipes to check (default: all)')
   .addOption(jsonOption)
   .action((names: string[], options: CommonOptions) =>
-    runCommand({ ...program.opts<CommonOptions>(), ...options }, { needsDocker: false }, async (env) => (await import('./commands/recipes-command.ts')).runRecipesLint(env, names)),
+    runCommand({ ...program.opts<CommonOptions>(), ...options }, { needsDocker: false }, async (env) =>
+      (await import('./commands/recipes-command.ts')).runRecipesLint(env, names),
+    ),
   );
 recipes
   .command('show')
@@ -76,12 +89,17 @@ recipes
   .argument('<name>', 'a project name')
   .addOption(jsonOption)
   .action((name: string, options: CommonOptions) =>
-    runCommand({ ...program.opts<CommonOptions>(), ...options }, { needsDocker: false }, async (env) => (await import('./commands/recipes-command.ts')).runRecipesShow(env, name)),
+    runCommand({ ...program.opts<CommonOptions>(), ...options }, { needsDocker: false }, async (env) =>
+      (await import('./commands/recipes-command.ts')).runRecipesShow(env, name),
+    ),
   );
 
 const index = program.command('index').summary('yank, unyank or repair an index wheelfarm writes (directory or S3)');
 const indexOption = () =>
-  new Option('--index <target>', 'the index: a directory (default: .wheelfarm/index, or index.url in the settings) or s3://BUCKET/PREFIX[?endpoint=URL]');
+  new Option(
+    '--index <target>',
+    'the index: a directory (default: .wheelfarm/index, or index.url in the settings) or s3://BUCKET/PREFIX[?endpoint=URL]',
+  );
 index
   .command('yank')
   .description('Yank every file of one version (PEP 592): installers skip them unless the version is pinned.')
@@ -90,7 +108,11 @@ index
   .addOption(indexOption())
   .addOption(jsonOption)
   .action((spec: string, options: CommonOptions & { reason?: string }) =>
-    runCommand({ ...program.opts<CommonOptions>(), ...options }, { needsDocker: false }, async (env) => (await import('./commands/index-command.ts')).runIndexYank(env, spec, { yank: true, ...(options.reason ? { reason: options.reason } : {}) }),
+    runCommand({ ...program.opts<CommonOptions>(), ...options }, { needsDocker: false }, async (env) =>
+      (await import('./commands/index-command.ts')).runIndexYank(env, spec, {
+        yank: true,
+        ...(options.reason ? { reason: options.reason } : {}),
+      }),
     ),
   );
 index
@@ -100,7 +122,9 @@ index
   .addOption(indexOption())
   .addOption(jsonOption)
   .action((spec: string, options: CommonOptions) =>
-    runCommand({ ...program.opts<CommonOptions>(), ...options }, { needsDocker: false }, async (env) => (await import('./commands/index-command.ts')).runIndexYank(env, spec, { yank: false })),
+    runCommand({ ...program.opts<CommonOptions>(), ...options }, { needsDocker: false }, async (env) =>
+      (await import('./commands/index-command.ts')).runIndexYank(env, spec, { yank: false }),
+    ),
   );
 index
   .command('repair')
@@ -108,7 +132,9 @@ index
   .addOption(indexOption())
   .addOption(jsonOption)
   .action((options: CommonOptions) =>
-    runCommand({ ...program.opts<CommonOptions>(), ...options }, { needsDocker: false }, async (env) => (await import('./commands/index-command.ts')).runIndexRepair(env)),
+    runCommand({ ...program.opts<CommonOptions>(), ...options }, { needsDocker: false }, async (env) =>
+      (await import('./commands/index-command.ts')).runIndexRepair(env),
+    ),
   );
 
 const matrix = program.command('matrix').summary('plan or build the whole matrix: recipes x releases x Pythons');
@@ -130,9 +156,14 @@ matrixFilters(
         'Releases per package: the newest `latest` (settings matrix.latest, or the recipe) that its `versions` admits.',
     ),
 )
-  .addHelpText('after', '\nExamples:\n  ./wheelfarm matrix plan\n  ./wheelfarm matrix plan numpy --state missing,stale\n  ./wheelfarm matrix plan --json | jq .counts')
+  .addHelpText(
+    'after',
+    '\nExamples:\n  ./wheelfarm matrix plan\n  ./wheelfarm matrix plan numpy --state missing,stale\n  ./wheelfarm matrix plan --json | jq .counts',
+  )
   .action((packages: string[], options: CommonOptions & MatrixFilterOptions) =>
-    runCommand({ ...program.opts<CommonOptions>(), ...options }, { needsDocker: false }, async (env) => (await import('./commands/matrix-command.ts')).runMatrixPlan(env, packages, options)),
+    runCommand({ ...program.opts<CommonOptions>(), ...options }, { needsDocker: false }, async (env) =>
+      (await import('./commands/matrix-command.ts')).runMatrixPlan(env, packages, options),
+    ),
   );
 matrixFilters(
   matrix
@@ -144,14 +175,19 @@ matrixFilters(
     ),
 )
   .option('--rebuild', 'rebuild every selected cell, built ones too (each gets the next build tag)')
-  .addHelpText('after', '\nExamples:\n  ./wheelfarm matrix build\n  ./wheelfarm matrix build --new-releases\n  ./wheelfarm matrix build numpy lxml --python 3.13 --json > matrix.jsonl')
+  .addHelpText(
+    'after',
+    '\nExamples:\n  ./wheelfarm matrix build\n  ./wheelfarm matrix build --new-releases\n  ./wheelfarm matrix build numpy lxml --python 3.13 --json > matrix.jsonl',
+  )
   .action((packages: string[], options: CommonOptions & MatrixFilterOptions) =>
-    runCommand({ ...program.opts<CommonOptions>(), ...options }, {}, async (env) => (await import('./commands/matrix-command.ts')).runMatrixBuild(env, packages, options)),
+    runCommand({ ...program.opts<CommonOptions>(), ...options }, {}, async (env) =>
+      (await import('./commands/matrix-command.ts')).runMatrixBuild(env, packages, options),
+    ),
   );
 
 program
   .command('schedule')
-  .summary('run the matrix on the settings\' cron schedule (a long-lived service)')
+  .summary("run the matrix on the settings' cron schedule (a long-lived service)")
   .description(
     'Run the `schedule` entries of wheelfarm.yaml until SIGINT or SIGTERM: each entry is a cron expression and ' +
       'what to run (`matrix`: every missing or stale cell; `new-releases`: only releases never built). Two matrix builds ' +
@@ -163,26 +199,38 @@ program
   .addOption(jsonOption)
   .addHelpText('after', '\nExamples:\n  ./wheelfarm schedule\n  ./wheelfarm schedule --once nightly --json')
   .action((options: CommonOptions & { once?: string }) =>
-    runCommand({ ...program.opts<CommonOptions>(), ...options }, { signalStops: options.once === undefined }, async (env) => (await import('./commands/schedule-command.ts')).runSchedule(env, options)),
+    runCommand({ ...program.opts<CommonOptions>(), ...options }, { signalStops: options.once === undefined }, async (env) =>
+      (await import('./commands/schedule-command.ts')).runSchedule(env, options),
+    ),
   );
 program
   .command('status')
   .summary('the newest builds from the build records')
-  .description('List the newest builds (all, or of one package), newest first: record number, build identifier, state, build tag, start, time taken, and the wheel or the error.')
+  .description(
+    'List the newest builds (all, or of one package), newest first: record number, build identifier, state, build tag, start, time taken, and the wheel or the error.',
+  )
   .argument('[package]', 'only builds of this package')
   .option('--state <state>', 'only builds in this state: running, published, unchanged, failed, interrupted, abandoned')
   .option('--limit <n>', 'how many builds to show (default: 30)')
   .addOption(jsonOption)
   .addHelpText('after', '\nExamples:\n  ./wheelfarm status\n  ./wheelfarm status numpy --state failed\n  ./wheelfarm logs 42')
   .action((project: string | undefined, options: CommonOptions & { state?: string; limit?: string }) =>
-    runCommand({ ...program.opts<CommonOptions>(), ...options }, { needsDocker: false }, async (env) => (await import('./commands/records-command.ts')).runStatus(env, project, options)),
+    runCommand({ ...program.opts<CommonOptions>(), ...options }, { needsDocker: false }, async (env) =>
+      (await import('./commands/records-command.ts')).runStatus(env, project, options),
+    ),
   );
 program
   .command('logs')
   .summary("print a build's log")
-  .description("Print a build's log (stored compressed), by record number or build identifier (then the newest build of that cell). A running build's log shows what it has written so far.")
+  .description(
+    "Print a build's log (stored compressed), by record number or build identifier (then the newest build of that cell). A running build's log shows what it has written so far.",
+  )
   .argument('<build>', 'a record number from `wheelfarm status`, or a build identifier')
-  .action((which: string) => runCommand({ ...program.opts<CommonOptions>() }, { needsDocker: false }, async (env) => (await import('./commands/records-command.ts')).runLogs(env, which)));
+  .action((which: string) =>
+    runCommand({ ...program.opts<CommonOptions>() }, { needsDocker: false }, async (env) =>
+      (await import('./commands/records-command.ts')).runLogs(env, which),
+    ),
+  );
 
 program
   .command('serve')
@@ -200,7 +248,9 @@ program
     '\nExamples:\n  ./wheelfarm serve\n  ./wheelfarm serve --host 0.0.0.0 --port 8000\n  pip install --index-url http://127.0.0.1:8080/simple/ markupsafe',
   )
   .action((options: CommonOptions & { host?: string; port?: string }) =>
-    runCommand({ ...program.opts<CommonOptions>(), ...options }, { needsDocker: false, signalStops: true }, async (env) => (await import('./commands/serve-command.ts')).runServe(env, options)),
+    runCommand({ ...program.opts<CommonOptions>(), ...options }, { needsDocker: false, signalStops: true }, async (env) =>
+      (await import('./commands/serve-command.ts')).runServe(env, options),
+    ),
   );
 
 await program.parseAsync(process.argv);

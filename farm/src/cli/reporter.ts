@@ -66,8 +66,10 @@ export function describeEvent(event: FarmEvent): string | undefined {
     case 'swept':
       return pc.dim(`  removed what dead farm runs left behind: ${event.containers} container(s), ${event.volumes} volume(s)`);
     case 'host':
-      if (event.status === 'image-copied') return pc.dim(`  host ${event.host}: copied ${event.tag} from ${event.from} in ${formatSeconds(event.seconds)}`);
-      if (event.status === 'back') return `${pc.green('✓')} host ${event.host} answers again after ${formatSeconds(event.seconds)}: back in the run`;
+      if (event.status === 'image-copied')
+        return pc.dim(`  host ${event.host}: copied ${event.tag} from ${event.from} in ${formatSeconds(event.seconds)}`);
+      if (event.status === 'back')
+        return `${pc.green('✓')} host ${event.host} answers again after ${formatSeconds(event.seconds)}: back in the run`;
       return `${pc.red('✗')} host ${event.host} lost: ${event.reason}; waiting up to ${formatSeconds(event.waitSeconds)} for it (its cells run again, there or on another host)`;
     case 'retry':
       return `${pc.yellow('↻')} ${event.buildId}: runs again from the start (${event.reason.replace(`${event.buildId}: `, '')})`;

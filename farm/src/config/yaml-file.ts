@@ -50,7 +50,7 @@ export function parseYamlText<Schema extends z.ZodType>(
     const field = issue.path.length > 0 ? formatPath(issue.path as (string | number)[]) : '(top level)';
     return `${where}: \`${field}\`: ${issue.message}`;
   });
-  throw new UserInputError('bad-' + kind.replace(/\s+/g, '-'), `invalid ${kind}:\n  ${issues.join('\n  ')}`, {
+  throw new UserInputError(`bad-${kind.replace(/\s+/g, '-')}`, `invalid ${kind}:\n  ${issues.join('\n  ')}`, {
     hint: `fix the field(s) named above in ${path}`,
   });
 }

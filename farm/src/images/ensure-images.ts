@@ -12,7 +12,7 @@ import { packBuildContext } from './build-context.ts';
 import { findDebianMirror, resolveSourceUrl } from './debian-mirror.ts';
 import type { LoadedImageDefinitions } from './image-definitions.ts';
 import { loadImageDefinitions } from './image-definitions.ts';
-import type { ImagePlan, PlannedImage } from './image-plan.ts';
+import type { ImagePlan } from './image-plan.ts';
 import { planImages } from './image-plan.ts';
 import { findUnfilledPlaceholders, renderDockerfile, sourceFileName } from './render-dockerfile.ts';
 
@@ -70,7 +70,8 @@ export async function ensureImages(context: ImagesContext): Promise<ImagePlan> {
   const prepared = await prepareImageDefinitions(context.imagesDir);
   const { plan } = prepared;
   if (await allPresent(context, plan)) {
-    for (const image of [plan.base, plan.build, plan.runtime]) context.onEvent({ type: 'image', kind: image.kind, tag: image.tag, status: 'present' });
+    for (const image of [plan.base, plan.build, plan.runtime])
+      context.onEvent({ type: 'image', kind: image.kind, tag: image.tag, status: 'present' });
     return plan;
   }
   await mkdir(join(context.home, 'locks'), { recursive: true });
@@ -126,7 +127,8 @@ async function ensureBuildAndRuntime(context: ImagesContext, prepared: PreparedD
   const { plan } = prepared;
   const missing = [];
   for (const image of [plan.build, plan.runtime]) {
-    if (await context.runtime.inspectImage(image.tag)) context.onEvent({ type: 'image', kind: image.kind, tag: image.tag, status: 'present' });
+    if (await context.runtime.inspectImage(image.tag))
+      context.onEvent({ type: 'image', kind: image.kind, tag: image.tag, status: 'present' });
     else missing.push(image);
   }
   if (missing.length === 0) return;

@@ -53,7 +53,8 @@ export function planRecipeImage({
     },
   });
   const unfilled = findUnfilledPlaceholders(dockerfile);
-  if (unfilled.length > 0) throw new WheelfarmError('bad-image-template', `the recipe image template has unknown placeholders: ${unfilled.join(', ')}`);
+  if (unfilled.length > 0)
+    throw new WheelfarmError('bad-image-template', `the recipe image template has unknown placeholders: ${unfilled.join(', ')}`);
   const rustIdentity = rust === undefined ? '' : rust.kind === 'host' ? `host ${rust.versionText}` : `rustup ${rust.toolchain}`;
   const inputsHash = hashImageInputs({ kind: 'recipe', texts: { Dockerfile: dockerfile, buildImage, rust: rustIdentity } });
   return { tag: `${IMAGE_REPOSITORY}/recipe:${shortHash(inputsHash)}`, inputsHash, dockerfile, rust };

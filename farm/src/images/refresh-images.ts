@@ -58,7 +58,13 @@ export async function readImageRefresh(home: string): Promise<ImageRefresh | und
 export function applyImageRefresh(plan: ImagePlan, refresh: ImageRefresh | undefined): ImagePlan {
   if (!refresh) return plan;
   const swap = (image: PlannedImage, entry: { from: string; tag: string }): PlannedImage =>
-    entry.from === image.tag ? { ...image, tag: entry.tag, inputsHash: hashImageInputs({ kind: image.kind, texts: { from: image.tag, refreshedAt: refresh.refreshedAt } }) } : image;
+    entry.from === image.tag
+      ? {
+          ...image,
+          tag: entry.tag,
+          inputsHash: hashImageInputs({ kind: image.kind, texts: { from: image.tag, refreshedAt: refresh.refreshedAt } }),
+        }
+      : image;
   return { ...plan, build: swap(plan.build, refresh.build), runtime: swap(plan.runtime, refresh.runtime) };
 }
 
@@ -103,7 +109,11 @@ export interface RefreshEnvironment {
  * Build the refreshed build and runtime images of `plan` (which must exist) and record them.
  * Returns the plan with the refreshed tags.
  */
-export async function refreshImages({ plan, now = new Date(), ...environment }: RefreshEnvironment & { plan: ImagePlan; now?: Date }): Promise<ImagePlan> {
+export async function refreshImages({
+  plan,
+  now = new Date(),
+  ...environment
+}: RefreshEnvironment & { plan: ImagePlan; now?: Date }): Promise<ImagePlan> {
   const { home } = environment;
   const refreshedAt = now.toISOString();
   const refresh: ImageRefresh = {
@@ -121,7 +131,11 @@ export async function refreshImages({ plan, now = new Date(), ...environment }: 
  * A refreshed image the record names but the engine lacks (pruned, or another host's engine) is
  * built again under the same tag: the updates of today, on the same base.
  */
-export async function ensureRefreshedImages({ refresh, plan, ...environment }: RefreshEnvironment & { refresh: ImageRefresh; plan: ImagePlan }): Promise<void> {
+export async function ensureRefreshedImages({
+  refresh,
+  plan,
+  ...environment
+}: RefreshEnvironment & { refresh: ImageRefresh; plan: ImagePlan }): Promise<void> {
   for (const kind of ['build', 'runtime'] as const) {
     const entry = refresh[kind];
     if (plan[kind].tag !== entry.tag) continue;
@@ -137,14 +151,28 @@ async function buildRefreshed(
   { runtime, home, user, buildArgs, onEvent, signal }: RefreshEnvironment,
   { kind, entry, refreshedAt }: { kind: 'build' | 'runtime'; entry: { from: string; tag: string }; refreshedAt: string },
 ): Promise<void> {
-  await withImageBuildLog({ home, onEvent }, { kind, tag: entry.tag, hint: 'the distribution\'s mirrors must be reachable from the engine (proxies are passed as build arguments)' }, async (write) => {
-    await runtime.buildImage({
-      context: packBuildContext({ dockerfile: refreshDockerfile({ from: entry.from, user }), scripts: {}, sources: [], hostCaPath: undefined }),
-      tag: entry.tag,
-      buildArgs,
-      labels: { [LABEL.managed]: '1', [LABEL.imageKind]: kind, [LABEL.imageInputs]: entry.from, 'wheelfarm.image.refreshed-at': refreshedAt },
-      onOutput: write,
-      signal,
-    });
-  });
+  await withImageBuildLog(
+    { home, onEvent },
+    { kind, tag: entry.tag, hint: "the distribution's mirrors must be reachable from the engine (proxies are passed as build arguments)" },
+    async (write) => {
+      await runtime.buildImage({
+        context: packBuildContext({
+          dockerfile: refreshDockerfile({ from: entry.from, user }),
+          scripts: {},
+          sources: [],
+          hostCaPath: undefined,
+        }),
+        tag: entry.tag,
+        buildArgs,
+        labels: {
+          [LABEL.managed]: '1',
+          [LABEL.imageKind]: kind,
+          [LABEL.imageInputs]: entry.from,
+          'wheelfarm.image.refreshed-at': refreshedAt,
+        },
+        onOutput: write,
+        signal,
+      });
+    },
+  );
 }

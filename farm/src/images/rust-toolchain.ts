@@ -41,7 +41,7 @@ export async function resolveRust(settings: RustSettings, range: string | undefi
   }
   if (!settings.rustupInitUrl) {
     throw new EnvironmentError('no-rustup-init-url', 'Rust from rustup needs the URL of rustup-init', {
-      hint: 'set toolchains.rust.rustup-init-url in wheelfarm.yaml (or RUSTUP_INIT_URL) to your mirror or rustup\'s documented one',
+      hint: "set toolchains.rust.rustup-init-url in wheelfarm.yaml (or RUSTUP_INIT_URL) to your mirror or rustup's documented one",
     });
   }
   const exact = range && semver.valid(range) ? range : 'stable';

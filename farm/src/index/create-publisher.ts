@@ -22,7 +22,14 @@ export function createPublisher(target: IndexTarget): IndexPublisher {
         retry: target.retry,
       });
     case 'devpi':
-      return new DevpiPublisher({ url: target.url, user: target.user, password: target.password, index: target.index, create: target.create, retry: target.retry });
+      return new DevpiPublisher({
+        url: target.url,
+        user: target.user,
+        password: target.password,
+        index: target.index,
+        create: target.create,
+        retry: target.retry,
+      });
     case 'pypiserver':
       return new PypiserverPublisher({
         url: target.url,

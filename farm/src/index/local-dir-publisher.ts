@@ -6,7 +6,14 @@ import { EnvironmentError, PublishConflictError, UserInputError, WheelfarmError 
 import { extractCoreMetadata } from '../wheels/extract-core-metadata.ts';
 import { removeAbandonedTemps, renameDurably, tempPathFor, writeFileAtomic } from './atomic-write.ts';
 import { explainDiskFull } from './explain-disk-full.ts';
-import { applyYank, MANIFEST_FILE_NAME, NORMALIZED_PROJECT, publishedFiles, readProjectManifest, writeProjectManifest } from './project-manifest.ts';
+import {
+  applyYank,
+  MANIFEST_FILE_NAME,
+  NORMALIZED_PROJECT,
+  publishedFiles,
+  readProjectManifest,
+  writeProjectManifest,
+} from './project-manifest.ts';
 import type { ManifestFile, ProjectManifest } from './project-manifest.ts';
 import type { IndexPublisher, PublishedFile, PublishOutcome, WheelToPublish } from './publisher.ts';
 import { renderProjectJson, renderRootJson } from './render-simple-json.ts';
@@ -18,7 +25,6 @@ export interface LocalDirPublisherOptions {
   /** The index directory; created on first publish. */
   root: string;
 }
-
 
 /**
  * The embedded default index: a directory pip installs from with `--index-url file://<root>/simple/`.
@@ -224,7 +230,11 @@ export class LocalDirPublisher implements IndexPublisher {
         () => true,
       );
       if (!landed) {
-        await Promise.all([rm(destination, { force: true }), rm(`${destination}.metadata`, { force: true }), rm(this.#pendingPath(updated.normalized), { force: true })]);
+        await Promise.all([
+          rm(destination, { force: true }),
+          rm(`${destination}.metadata`, { force: true }),
+          rm(this.#pendingPath(updated.normalized), { force: true }),
+        ]);
       }
       throw error;
     }
@@ -239,11 +249,15 @@ export class LocalDirPublisher implements IndexPublisher {
       await this.#refreshPages(manifest);
     } catch (error) {
       if (!(error instanceof EnvironmentError) || error.code !== 'disk-full') throw error;
-      throw new EnvironmentError('disk-full', `${error.message}; ${filename} is stored and in the manifest, but the pages were not brought up to date`, {
-        hint: 'Free space: the next wheelfarm run (or `wheelfarm index repair`) writes the pages first. Until then the pages serve what they served before.',
-        cause: error,
-        listedWheel: filename,
-      });
+      throw new EnvironmentError(
+        'disk-full',
+        `${error.message}; ${filename} is stored and in the manifest, but the pages were not brought up to date`,
+        {
+          hint: 'Free space: the next wheelfarm run (or `wheelfarm index repair`) writes the pages first. Until then the pages serve what they served before.',
+          cause: error,
+          listedWheel: filename,
+        },
+      );
     }
   }
 
@@ -321,4 +335,3 @@ function ifMissing<T>(fallback: T): (error: unknown) => T {
     throw error;
   };
 }
-

@@ -95,13 +95,15 @@ function parseRetry(url: URL, text: string): { retry?: IndexTargetRetry } {
   const retry: IndexTargetRetry = {};
   const tries = url.searchParams.get('tries');
   if (tries !== null) {
-    if (!/^\d+$/.test(tries) || Number(tries) < 1 || Number(tries) > 100) throw bad(text, `\`tries\` must be a whole number from 1 to 100, got \`${tries}\``);
+    if (!/^\d+$/.test(tries) || Number(tries) < 1 || Number(tries) > 100)
+      throw bad(text, `\`tries\` must be a whole number from 1 to 100, got \`${tries}\``);
     retry.tries = Number(tries);
   }
   const timeout = url.searchParams.get('timeout');
   if (timeout !== null) {
     const match = /^(\d+)(ms|s|m)$/.exec(timeout);
-    if (!match || Number(match[1]) === 0) throw bad(text, `\`timeout\` must be a duration like \`30s\`, \`500ms\` or \`2m\`, got \`${timeout}\``);
+    if (!match || Number(match[1]) === 0)
+      throw bad(text, `\`timeout\` must be a duration like \`30s\`, \`500ms\` or \`2m\`, got \`${timeout}\``);
     retry.timeoutMs = Number(match[1]) * { ms: 1, s: 1000, m: 60_000 }[match[2] as 'ms' | 's' | 'm'];
   }
   return Object.keys(retry).length > 0 ? { retry } : {};

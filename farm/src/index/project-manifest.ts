@@ -12,7 +12,10 @@ const fileSchema = z.object({
   size: z.number().int().nonnegative(),
   requiresPython: z.string().optional(),
   /** PEP 658: sha256 of `<filename>.metadata`; absent for files published before it was written. */
-  coreMetadataSha256: z.string().regex(/^[0-9a-f]{64}$/).optional(),
+  coreMetadataSha256: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/)
+    .optional(),
   /** When the file was published (ISO 8601, UTC): PEP 700's `upload-time`. */
   uploadTime: z.string().optional(),
   /** PEP 592: yanked, with the reason (`true`: no reason given). */

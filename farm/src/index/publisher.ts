@@ -56,5 +56,7 @@ export interface MaintainedIndex {
 
 export function isMaintainedIndex(publisher: IndexPublisher): publisher is IndexPublisher & MaintainedIndex {
   const candidate = publisher as Partial<MaintainedIndex>;
-  return typeof candidate.setYanked === 'function' && typeof candidate.repair === 'function' && typeof candidate.settlePending === 'function';
+  return (
+    typeof candidate.setYanked === 'function' && typeof candidate.repair === 'function' && typeof candidate.settlePending === 'function'
+  );
 }

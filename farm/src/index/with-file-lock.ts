@@ -53,10 +53,17 @@ async function acquire(lockPath: string, onLost: (error: Error) => void): Promis
     const release = await tryDirectoryLock(lockPath, { onLost });
     if (release) return release;
     if (Date.now() > deadline) {
-      const owner = await readFile(`${lockPath}.owner`, 'utf8').then((text) => text.trim(), () => 'unknown');
-      throw new WheelfarmError('index-locked', `could not take the lock ${lockPath} within ${WAIT_MS / 1000} s; it is held by ${owner} (host:pid)`, {
-        hint: `Another publish is holding it. If that process is not running, remove the directory ${lockPath}.`,
-      });
+      const owner = await readFile(`${lockPath}.owner`, 'utf8').then(
+        (text) => text.trim(),
+        () => 'unknown',
+      );
+      throw new WheelfarmError(
+        'index-locked',
+        `could not take the lock ${lockPath} within ${WAIT_MS / 1000} s; it is held by ${owner} (host:pid)`,
+        {
+          hint: `Another publish is holding it. If that process is not running, remove the directory ${lockPath}.`,
+        },
+      );
     }
     await sleep(delay * (0.5 + Math.random()));
     delay = Math.min(1000, delay * 1.5);

@@ -21,7 +21,8 @@ export async function buildHosts(context: FarmContext): Promise<BuildHost[]> {
         ...context,
         runtime: configured ? runtimeForHost(host) : context.runtime,
         containerMemoryBytes: Math.min(context.containerMemoryBytes, share),
-        emit: (event) => context.emit(event.type === 'step' || event.type === 'cell' || event.type === 'retry' ? { ...event, host: host.name } : event),
+        emit: (event) =>
+          context.emit(event.type === 'step' || event.type === 'cell' || event.type === 'retry' ? { ...event, host: host.name } : event),
       },
     };
   });

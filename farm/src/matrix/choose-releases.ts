@@ -34,7 +34,8 @@ export function chooseReleases(
     else if (recipe.versions !== undefined && !satisfies(release.version, recipe.versions)) reason = `outside versions ${recipe.versions}`;
     else if (chosen.versions.length >= latest) reason = `older than the newest ${latest}`;
     if (reason === undefined) chosen.versions.push(release.version);
-    else if (chosen.skipped.length < SKIPPED_SHOWN && chosen.versions.length < latest) chosen.skipped.push({ version: release.version, reason });
+    else if (chosen.skipped.length < SKIPPED_SHOWN && chosen.versions.length < latest)
+      chosen.skipped.push({ version: release.version, reason });
   }
   return chosen;
 }

@@ -58,22 +58,23 @@ export async function gatherMatrix(
   const queue = new PQueue({ concurrency: READ_CONCURRENCY });
   const skipped = new Map<string, { version: string; reason: string }[]>();
   const gathered = await Promise.all(
-    recipes.map((recipe) =>
-      queue.add(async (): Promise<MatrixPackage | undefined> => {
-        try {
-          const [releases, indexFiles, image, hash] = await Promise.all([
-            releasesOf(context, recipe, upstream?.url, skipped),
-            context.publisher.listFiles(recipe.name),
-            recipeImagePlan(context, { prepared, buildImage: prepared.plan.build.tag, recipe }),
-            recipeHash(recipe),
-          ]);
-          return { recipe, releases, indexFiles, image: image?.tag ?? prepared.plan.build.tag, recipeHash: hash };
-        } catch (error) {
-          if (!(error instanceof WheelfarmError)) throw error;
-          problems.push({ name: recipe.name, code: error.code, message: error.message, ...(error.hint ? { hint: error.hint } : {}) });
-          return undefined;
-        }
-      }) as Promise<MatrixPackage | undefined>,
+    recipes.map(
+      (recipe) =>
+        queue.add(async (): Promise<MatrixPackage | undefined> => {
+          try {
+            const [releases, indexFiles, image, hash] = await Promise.all([
+              releasesOf(context, recipe, upstream?.url, skipped),
+              context.publisher.listFiles(recipe.name),
+              recipeImagePlan(context, { prepared, buildImage: prepared.plan.build.tag, recipe }),
+              recipeHash(recipe),
+            ]);
+            return { recipe, releases, indexFiles, image: image?.tag ?? prepared.plan.build.tag, recipeHash: hash };
+          } catch (error) {
+            if (!(error instanceof WheelfarmError)) throw error;
+            problems.push({ name: recipe.name, code: error.code, message: error.message, ...(error.hint ? { hint: error.hint } : {}) });
+            return undefined;
+          }
+        }) as Promise<MatrixPackage | undefined>,
     ),
   );
   const available = new Map(definitions.pythons.map((p) => [p.version.split('.').slice(0, 2).join('.'), p]));
@@ -114,7 +115,12 @@ async function loadRecipes(context: FarmContext, names: string[] | undefined, pr
   }
   const loaded = await loadAllRecipes(context.settings.recipesDir);
   for (const problem of loaded.problems) {
-    problems.push({ name: problem.name ?? problem.file, code: problem.error.code, message: problem.error.message, ...(problem.error.hint ? { hint: problem.error.hint } : {}) });
+    problems.push({
+      name: problem.name ?? problem.file,
+      code: problem.error.code,
+      message: problem.error.message,
+      ...(problem.error.hint ? { hint: problem.error.hint } : {}),
+    });
   }
   return loaded.recipes;
 }

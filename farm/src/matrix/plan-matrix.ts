@@ -117,7 +117,12 @@ function cellState(pkg: MatrixPackage, cell: Cell, inputs: BuildInputs, history:
   }
   const retrying = backOff ? `; retry after ${backOff.count} failure${backOff.count === 1 ? '' : 's'}` : '';
   if (decided.state === 'missing') return { state: 'missing', reason: `not in the index${retrying}` };
-  return { state: 'stale', reason: `${describeChange(decided.changed)}${retrying}`, wheel: decided.wheel.filename, buildTag: decided.buildTag };
+  return {
+    state: 'stale',
+    reason: `${describeChange(decided.changed)}${retrying}`,
+    wheel: decided.wheel.filename,
+    buildTag: decided.buildTag,
+  };
 }
 
 /**
@@ -151,7 +156,8 @@ function admittedPythons(recipe: Recipe, source: ResolvedSource, pythons: Matrix
   const excluded = new Map<string, string>();
   const requested = pythons.map((p) => p.minor);
   if (recipe.python) {
-    for (const skipped of selectPythons({ requested, requiresPython: recipe.python }).skipped) excluded.set(skipped.python, `recipe python ${recipe.python}`);
+    for (const skipped of selectPythons({ requested, requiresPython: recipe.python }).skipped)
+      excluded.set(skipped.python, `recipe python ${recipe.python}`);
   }
   if (source.requiresPython) {
     for (const skipped of selectPythons({ requested, requiresPython: source.requiresPython }).skipped) {

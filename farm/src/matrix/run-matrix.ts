@@ -72,7 +72,12 @@ export async function runMatrix(
   }
 }
 
-async function schedule(context: FarmContext, gathered: GatheredMatrix, cells: PlannedCell[], hosts: BuildHost[]): Promise<MatrixRunResult> {
+async function schedule(
+  context: FarmContext,
+  gathered: GatheredMatrix,
+  cells: PlannedCell[],
+  hosts: BuildHost[],
+): Promise<MatrixRunResult> {
   const pending = [...cells].sort((a, b) => b.expectedSeconds - a.expectedSeconds);
   const results: MatrixCellResult[] = [];
   const lostHosts: { name: string; reason: string }[] = [];
@@ -163,12 +168,26 @@ async function schedule(context: FarmContext, gathered: GatheredMatrix, cells: P
       // Preparing the host (images) failed: if its engine is gone, another host takes the cell.
       if (!(await engineAnswers(host.context.runtime))) return loseHost(host, planned, (error as Error).message);
       // Anything else (the sdist cannot be fetched, a recipe image cannot be built) fails this cell only.
-      const wrapped = error instanceof WheelfarmError ? error : new WheelfarmError('internal-error', (error as Error).message, { cause: error });
+      const wrapped =
+        error instanceof WheelfarmError ? error : new WheelfarmError('internal-error', (error as Error).message, { cause: error });
       // Recorded like a failed build, so the cell gets its back-off instead of being tried every night.
       const records = context.records();
-      const id = await records.begin({ buildId: planned.buildId, cell: planned.cell, index: context.indexId, inputs: planned.inputs!, buildTag: undefined, log: undefined });
+      const id = await records.begin({
+        buildId: planned.buildId,
+        cell: planned.cell,
+        index: context.indexId,
+        inputs: planned.inputs!,
+        buildTag: undefined,
+        log: undefined,
+      });
       await records.finish(id, { state: 'failed', steps: {}, error: wrapped.message });
-      context.emit({ type: 'cell', buildId: planned.buildId, outcome: 'failed', seconds: 0, error: { code: wrapped.code, message: wrapped.message, ...(wrapped.hint ? { hint: wrapped.hint } : {}) } });
+      context.emit({
+        type: 'cell',
+        buildId: planned.buildId,
+        outcome: 'failed',
+        seconds: 0,
+        error: { code: wrapped.code, message: wrapped.message, ...(wrapped.hint ? { hint: wrapped.hint } : {}) },
+      });
       results.push({ buildId: planned.buildId, outcome: 'failed', seconds: 0, error: wrapped, host: host.name });
       return;
     }
@@ -195,11 +214,29 @@ async function schedule(context: FarmContext, gathered: GatheredMatrix, cells: P
     const losses = (lossesOf.get(planned.buildId) ?? 0) + 1;
     lossesOf.set(planned.buildId, losses);
     if (losses >= MAX_ENGINE_LOSSES) {
-      const error = new EnvironmentError('engine-lost-repeatedly', `${planned.buildId}: its Docker engine went away under it ${losses} times (last: ${reason})`, {
-        hint: 'check the engines of the hosts (their logs: `journalctl -u docker`); the next matrix build tries the cell again',
+      const error = new EnvironmentError(
+        'engine-lost-repeatedly',
+        `${planned.buildId}: its Docker engine went away under it ${losses} times (last: ${reason})`,
+        {
+          hint: 'check the engines of the hosts (their logs: `journalctl -u docker`); the next matrix build tries the cell again',
+        },
+      );
+      host.context.emit({
+        type: 'cell',
+        buildId: planned.buildId,
+        outcome: 'failed',
+        seconds: attempt?.seconds ?? 0,
+        ...(attempt?.log ? { log: attempt.log } : {}),
+        error: { code: error.code, message: error.message, ...(error.hint ? { hint: error.hint } : {}) },
       });
-      host.context.emit({ type: 'cell', buildId: planned.buildId, outcome: 'failed', seconds: attempt?.seconds ?? 0, ...(attempt?.log ? { log: attempt.log } : {}), error: { code: error.code, message: error.message, ...(error.hint ? { hint: error.hint } : {}) } });
-      results.push({ buildId: planned.buildId, outcome: 'failed', seconds: attempt?.seconds ?? 0, ...(attempt?.log ? { log: attempt.log } : {}), error, host: host.name });
+      results.push({
+        buildId: planned.buildId,
+        outcome: 'failed',
+        seconds: attempt?.seconds ?? 0,
+        ...(attempt?.log ? { log: attempt.log } : {}),
+        error,
+        host: host.name,
+      });
       return;
     }
     host.context.emit({ type: 'retry', buildId: planned.buildId, reason });
@@ -225,7 +262,13 @@ async function schedule(context: FarmContext, gathered: GatheredMatrix, cells: P
         context.emit({ type: 'host', host: host.name, status: 'back', seconds: Math.round(seconds * 10) / 10 });
       })
       .catch((error: unknown) => {
-        if (!waits.signal.aborted) gaveUp.set(host.name, error instanceof WheelfarmError ? error : new EnvironmentError('engine-did-not-come-back', (error as Error).message, { cause: error }));
+        if (!waits.signal.aborted)
+          gaveUp.set(
+            host.name,
+            error instanceof WheelfarmError
+              ? error
+              : new EnvironmentError('engine-did-not-come-back', (error as Error).message, { cause: error }),
+          );
       })
       .finally(() => {
         // (Lost again meanwhile: a newer wait is in its place.)
@@ -245,12 +288,23 @@ async function schedule(context: FarmContext, gathered: GatheredMatrix, cells: P
   const noHostsLeft = (): EnvironmentError => {
     const notBuilt = `${pending.length} cell(s) not built`;
     const errors = [...gaveUp.values()];
-    if (errors.length === 0) return new EnvironmentError('no-hosts-left', `every Docker host stopped answering; ${notBuilt}`, { hint: 'start the engines again and run the matrix build again: only what is missing is built' });
-    if (errors.length === 1) return new EnvironmentError(errors[0]!.code, `${errors[0]!.message}; ${notBuilt}`, { cause: errors[0], ...(errors[0]!.hint ? { hint: errors[0]!.hint } : {}) });
-    return new EnvironmentError('engine-did-not-come-back', `every Docker host stopped answering and none came back: ${errors.map((e) => e.message).join('; ')}; ${notBuilt}`, {
-      cause: errors[0],
-      hint: 'start the engines again and run the matrix build again: only what is missing is built',
-    });
+    if (errors.length === 0)
+      return new EnvironmentError('no-hosts-left', `every Docker host stopped answering; ${notBuilt}`, {
+        hint: 'start the engines again and run the matrix build again: only what is missing is built',
+      });
+    if (errors.length === 1)
+      return new EnvironmentError(errors[0]!.code, `${errors[0]!.message}; ${notBuilt}`, {
+        cause: errors[0],
+        ...(errors[0]!.hint ? { hint: errors[0]!.hint } : {}),
+      });
+    return new EnvironmentError(
+      'engine-did-not-come-back',
+      `every Docker host stopped answering and none came back: ${errors.map((e) => e.message).join('; ')}; ${notBuilt}`,
+      {
+        cause: errors[0],
+        hint: 'start the engines again and run the matrix build again: only what is missing is built',
+      },
+    );
   };
 
   let failure: unknown;

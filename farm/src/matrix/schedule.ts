@@ -31,7 +31,11 @@ export class Schedule {
 
   constructor(
     entries: ScheduleEntry[],
-    { run, onEvent, now = () => new Date() }: { run: (entry: ScheduleEntry) => Promise<RunOutcome>; onEvent: (event: ScheduleEvent) => void; now?: () => Date },
+    {
+      run,
+      onEvent,
+      now = () => new Date(),
+    }: { run: (entry: ScheduleEntry) => Promise<RunOutcome>; onEvent: (event: ScheduleEvent) => void; now?: () => Date },
   ) {
     if (entries.length === 0) {
       throw new UserInputError('no-schedule', 'the settings have no `schedule` entries', {
@@ -42,7 +46,9 @@ export class Schedule {
     entries.forEach((entry, index) => {
       if (names.has(entry.name)) {
         for (const made of this.#jobs) made.stop();
-        throw new UserInputError('bad-schedule', `two schedule entries are named \`${entry.name}\``, { hint: 'give each entry its own name' });
+        throw new UserInputError('bad-schedule', `two schedule entries are named \`${entry.name}\``, {
+          hint: 'give each entry its own name',
+        });
       }
       names.add(entry.name);
       let job: Cron;
@@ -60,9 +66,13 @@ export class Schedule {
       } catch (error) {
         // croner keeps job names for the whole process: the jobs made so far must go with this schedule.
         for (const made of this.#jobs) made.stop();
-        throw new UserInputError('bad-schedule', `\`schedule[${index}].cron\` (${entry.name}): \`${entry.cron}\` is not a cron expression: ${(error as Error).message}`, {
-          hint: 'five fields (minute hour day month weekday), e.g. `0 2 * * *` for 02:00 every night; a sixth, leading field is seconds',
-        });
+        throw new UserInputError(
+          'bad-schedule',
+          `\`schedule[${index}].cron\` (${entry.name}): \`${entry.cron}\` is not a cron expression: ${(error as Error).message}`,
+          {
+            hint: 'five fields (minute hour day month weekday), e.g. `0 2 * * *` for 02:00 every night; a sixth, leading field is seconds',
+          },
+        );
       }
       this.#jobs.push(job);
       onEvent({ type: 'scheduled', name: entry.name, cron: entry.cron, run: entry.run, next: job.nextRun()?.toISOString() });
@@ -79,7 +89,13 @@ export class Schedule {
     await Promise.allSettled([...this.#running]);
   }
 
-  #fire(job: Cron, entry: ScheduleEntry, run: (entry: ScheduleEntry) => Promise<RunOutcome>, onEvent: (event: ScheduleEvent) => void, now: () => Date): Promise<void> {
+  #fire(
+    job: Cron,
+    entry: ScheduleEntry,
+    run: (entry: ScheduleEntry) => Promise<RunOutcome>,
+    onEvent: (event: ScheduleEvent) => void,
+    now: () => Date,
+  ): Promise<void> {
     const started = now().getTime();
     onEvent({ type: 'run-started', name: entry.name, run: entry.run });
     const done = run(entry)

@@ -45,7 +45,13 @@ export async function buildCell(context: FarmContext, basePlan: CellPlan): Promi
     rebuild: basePlan.rebuild,
   });
   if (state.state === 'built') {
-    return report(context, { buildId: basePlan.buildId, outcome: 'skipped', seconds: seconds(), wheel: state.wheel.filename, reason: 'already in the index' });
+    return report(context, {
+      buildId: basePlan.buildId,
+      outcome: 'skipped',
+      seconds: seconds(),
+      wheel: state.wheel.filename,
+      reason: 'already in the index',
+    });
   }
   const plan: CellPlan = state.state === 'stale' ? { ...basePlan, buildTag: state.buildTag } : basePlan;
   const rebuilt = state.state === 'stale' ? `rebuilt with build tag ${state.buildTag}: ${describeChange(state.changed)}` : undefined;
@@ -77,7 +83,13 @@ export async function buildCell(context: FarmContext, basePlan: CellPlan): Promi
     const outcome = await timeStep(context, { buildId: plan.buildId, step: 'publish', log }, () =>
       publish(context, { plan, wheel, requiresPython: contents.requiresPython }),
     );
-    await records.finish(recordId, { state: outcome, steps: log.steps, wheel: wheel.name, wheelSha256: wheel.sha256, ...(requires ? { requires } : {}) });
+    await records.finish(recordId, {
+      state: outcome,
+      steps: log.steps,
+      wheel: wheel.name,
+      wheelSha256: wheel.sha256,
+      ...(requires ? { requires } : {}),
+    });
     return report(context, {
       buildId: plan.buildId,
       outcome,
@@ -107,7 +119,13 @@ export async function buildCell(context: FarmContext, basePlan: CellPlan): Promi
       // run writes them before anything else. The record says what the index holds; the cell still
       // fails, so the run's exit status says the disk or the storage gave out.
       log.note(`${tested.wheel.name} is stored and listed in the index; its pages are owed: ${wrapped.message}`);
-      await records.finish(recordId, { state: 'published', steps: log.steps, wheel: tested.wheel.name, wheelSha256: tested.wheel.sha256, ...(tested.requires ? { requires: tested.requires } : {}) });
+      await records.finish(recordId, {
+        state: 'published',
+        steps: log.steps,
+        wheel: tested.wheel.name,
+        wheelSha256: tested.wheel.sha256,
+        ...(tested.requires ? { requires: tested.requires } : {}),
+      });
     } else {
       await records.finish(recordId, { state: 'failed', steps: log.steps, error: wrapped.message });
     }
@@ -120,7 +138,11 @@ export async function buildCell(context: FarmContext, basePlan: CellPlan): Promi
 
 async function publish(
   context: FarmContext,
-  { plan, wheel, requiresPython }: { plan: CellPlan; wheel: { name: string; path: string; sha256: string }; requiresPython: string | undefined },
+  {
+    plan,
+    wheel,
+    requiresPython,
+  }: { plan: CellPlan; wheel: { name: string; path: string; sha256: string }; requiresPython: string | undefined },
 ): Promise<'published' | 'unchanged'> {
   try {
     return await context.publisher.publish({

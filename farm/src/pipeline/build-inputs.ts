@@ -10,7 +10,15 @@ import type { ResolvedSource } from './resolve-source.ts';
  * changes the wheel's bytes (source, patches by content, build, repair), not by its tests, the
  * Pythons or versions it selects, or its comments.
  */
-export async function buildInputs({ source, recipe, image }: { source: ResolvedSource; recipe: Recipe; image: string }): Promise<BuildInputs> {
+export async function buildInputs({
+  source,
+  recipe,
+  image,
+}: {
+  source: ResolvedSource;
+  recipe: Recipe;
+  image: string;
+}): Promise<BuildInputs> {
   return { source: sourceIdentity(source), recipe: await recipeHash(recipe), image };
 }
 
@@ -20,14 +28,25 @@ export function sourceIdentity(source: ResolvedSource): string {
 }
 
 export async function recipeHash(recipe: Recipe): Promise<string> {
-  const patches = await Promise.all(recipe.patches.map(async (path) => createHash('sha256').update(await readFile(path)).digest('hex')));
+  const patches = await Promise.all(
+    recipe.patches.map(async (path) =>
+      createHash('sha256')
+        .update(await readFile(path))
+        .digest('hex'),
+    ),
+  );
   const relevant = { source: recipe.source, patches, build: recipe.build, repair: recipe.repair };
-  return createHash('sha256').update(`wheelfarm-recipe-v1\0${canonicalJson(relevant)}`).digest('hex').slice(0, 16);
+  return createHash('sha256')
+    .update(`wheelfarm-recipe-v1\0${canonicalJson(relevant)}`)
+    .digest('hex')
+    .slice(0, 16);
 }
 
 /** JSON with object keys sorted, so the hash does not depend on the order fields were written in. */
 export function canonicalJson(value: unknown): string {
   return JSON.stringify(value, (_key, v: unknown) =>
-    v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : v,
+    v && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : v,
   );
 }

@@ -46,7 +46,10 @@ export async function buildPackage(
     });
   }
   const selection = choosePythons(requested, recipe, source);
-  const buildImage = selection.selected.length > 0 ? await prepareRecipeImage(context, { prepared, buildImage: images.build.tag, recipe }) : images.build.tag;
+  const buildImage =
+    selection.selected.length > 0
+      ? await prepareRecipeImage(context, { prepared, buildImage: images.build.tag, recipe })
+      : images.build.tag;
   const upstreamEnv = await context.upstreamEnv(context.runtime);
   const inputs = await buildInputs({ source, recipe, image: buildImage });
   const plans: CellPlan[] = selection.selected.map((python) => {
@@ -69,7 +72,9 @@ export async function buildPackage(
   const queue = new PQueue({ concurrency: jobs });
   const awaitEngine = sharedEngineWait(context);
   // allSettled: on Ctrl-C every cell must finish removing its containers before we report.
-  const settled = await Promise.allSettled(plans.map((plan) => queue.add(() => buildCellAcrossRestarts(context, plan, awaitEngine)) as Promise<CellResult>));
+  const settled = await Promise.allSettled(
+    plans.map((plan) => queue.add(() => buildCellAcrossRestarts(context, plan, awaitEngine)) as Promise<CellResult>),
+  );
   const rejected = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
   if (rejected) throw rejected.reason;
   return settled.map((s) => (s as PromiseFulfilledResult<CellResult>).value);
@@ -83,15 +88,23 @@ const LOCAL_HOST = 'local';
  * under it: once the engine answers again and what the lost attempt left there is removed. The
  * lost attempt's record says failed, with why; nothing of it was published.
  */
-async function buildCellAcrossRestarts(context: FarmContext, plan: CellPlan, awaitEngine: (reason: string) => Promise<void>): Promise<CellResult> {
+async function buildCellAcrossRestarts(
+  context: FarmContext,
+  plan: CellPlan,
+  awaitEngine: (reason: string) => Promise<void>,
+): Promise<CellResult> {
   for (let losses = 1; ; losses += 1) {
     const result = await buildCell(context, plan);
     if (!(result.error instanceof EngineLostError)) return result;
     if (losses >= MAX_ENGINE_LOSSES) {
-      throw new EnvironmentError('engine-unstable', `the Docker engine at ${context.runtime.description} went away ${losses} times while ${plan.buildId} was building`, {
-        cause: result.error,
-        hint: 'check why it restarts (its log: `journalctl -u docker`), then run the command again: only what is missing is built',
-      });
+      throw new EnvironmentError(
+        'engine-unstable',
+        `the Docker engine at ${context.runtime.description} went away ${losses} times while ${plan.buildId} was building`,
+        {
+          cause: result.error,
+          hint: 'check why it restarts (its log: `journalctl -u docker`), then run the command again: only what is missing is built',
+        },
+      );
     }
     await awaitEngine(result.error.message);
     // An engine that goes away again meanwhile: the next attempt finds out, and a later run sweeps what is left.
@@ -120,7 +133,10 @@ function choosePythons(requested: string[], recipe: Recipe, source: ResolvedSour
   const byRecipe = recipe.python
     ? relabel(selectPythons({ requested, requiresPython: recipe.python }), `recipe python ${recipe.python}`)
     : { selected: requested, skipped: [] };
-  const byPackage = selectPythons({ requested: byRecipe.selected, ...(source.requiresPython ? { requiresPython: source.requiresPython } : {}) });
+  const byPackage = selectPythons({
+    requested: byRecipe.selected,
+    ...(source.requiresPython ? { requiresPython: source.requiresPython } : {}),
+  });
   return { selected: byPackage.selected, skipped: [...byRecipe.skipped, ...byPackage.skipped] };
 }
 

@@ -47,20 +47,46 @@ export async function buildAndRepairWheel(
   const online = { ...plan.upstreamEnv, PIP_DISABLE_PIP_VERSION_CHECK: '1', PIP_NO_INPUT: '1' };
   let requires: BuildRequirement[] | undefined;
   if (offline) {
-    requires = await withContainer(context, { ...contained, labels: containerLabels({ buildId, step: 'requires' }), env: online }, async (container) => {
-      await putSources(container, plan);
-      await runStep(context, { container, buildId, step: 'requires', log, script: requiresScript(plan), env: plan.recipe.build.env, timeoutSeconds });
-      const [list] = await container.copyOut(`${WORK}/requires.json`, stagingDir, (name) => name.endsWith('requires.json'));
-      if (!list) throw new WheelfarmError('internal-error', `${buildId}: the requires step wrote no requires.json`, { hint: `read the log: ${log.path}` });
-      return JSON.parse(await readFile(list.path, 'utf8')) as BuildRequirement[];
-    });
+    requires = await withContainer(
+      context,
+      { ...contained, labels: containerLabels({ buildId, step: 'requires' }), env: online },
+      async (container) => {
+        await putSources(container, plan);
+        await runStep(context, {
+          container,
+          buildId,
+          step: 'requires',
+          log,
+          script: requiresScript(plan),
+          env: plan.recipe.build.env,
+          timeoutSeconds,
+        });
+        const [list] = await container.copyOut(`${WORK}/requires.json`, stagingDir, (name) => name.endsWith('requires.json'));
+        if (!list)
+          throw new WheelfarmError('internal-error', `${buildId}: the requires step wrote no requires.json`, {
+            hint: `read the log: ${log.path}`,
+          });
+        return JSON.parse(await readFile(list.path, 'utf8')) as BuildRequirement[];
+      },
+    );
   } else {
     log.note(`build.network: the build runs with the network on (${plan.recipe.build.network})`);
   }
-  const offlineEnv = { PIP_NO_INDEX: '1', PIP_FIND_LINKS: `${WORK}/wheels`, PIP_DISABLE_PIP_VERSION_CHECK: '1', PIP_NO_INPUT: '1', CARGO_NET_OFFLINE: 'true' };
+  const offlineEnv = {
+    PIP_NO_INDEX: '1',
+    PIP_FIND_LINKS: `${WORK}/wheels`,
+    PIP_DISABLE_PIP_VERSION_CHECK: '1',
+    PIP_NO_INPUT: '1',
+    CARGO_NET_OFFLINE: 'true',
+  };
   return withContainer(
     context,
-    { ...contained, labels: containerLabels({ buildId, step: 'build' }), env: offline ? offlineEnv : online, network: offline ? 'none' : 'default' },
+    {
+      ...contained,
+      labels: containerLabels({ buildId, step: 'build' }),
+      env: offline ? offlineEnv : online,
+      network: offline ? 'none' : 'default',
+    },
     async (container) => {
       if (!offline) await putSources(container, plan);
       const script = offline ? offlineBuildScript(plan) : `${prepareSourceScript(plan)}${wheelBuildCommands(plan)}`;

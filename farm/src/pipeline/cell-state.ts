@@ -48,6 +48,11 @@ export function decideCellState({
 
 /** For people: what made a cell stale, e.g. `recipe changed, image changed`. */
 export function describeChange(changed: (InputName | 'requested')[]): string {
-  const words: Record<InputName | 'requested', string> = { requested: '--rebuild', source: 'sdist changed', recipe: 'recipe changed', image: 'image changed' };
+  const words: Record<InputName | 'requested', string> = {
+    requested: '--rebuild',
+    source: 'sdist changed',
+    recipe: 'recipe changed',
+    image: 'image changed',
+  };
   return changed.map((c) => words[c]).join(', ');
 }

@@ -31,5 +31,10 @@ export async function detectEngineLoss(
 
 /** Failures that are the build's, whatever its engine does: a failing step, a refused wheel, bad input. */
 export function isBuildsOwnFault(error: unknown): boolean {
-  return error instanceof BuildStepError || error instanceof PublishConflictError || error instanceof IntegrityError || error instanceof UserInputError;
+  return (
+    error instanceof BuildStepError ||
+    error instanceof PublishConflictError ||
+    error instanceof IntegrityError ||
+    error instanceof UserInputError
+  );
 }

@@ -21,7 +21,7 @@ export function findPublishedWheels(files: PublishedFile[], cell: Cell): Publish
   const found: PublishedWheel[] = [];
   for (const file of files) {
     if (!file.filename.endsWith('.whl')) continue;
-    let parts;
+    let parts: ReturnType<typeof parseWheelFilename>;
     try {
       parts = parseWheelFilename(file.filename);
     } catch {

@@ -9,7 +9,7 @@ export interface PackageSpec {
 }
 
 export function parsePackageSpec(text: string): PackageSpec {
-  const match = /^\s*([^=<>!~\s\[]+)\s*(?:==\s*(\S+))?\s*$/.exec(text);
+  const match = /^\s*([^=<>!~\s[]+)\s*(?:==\s*(\S+))?\s*$/.exec(text);
   if (!match || !isValidProjectName(match[1]!)) {
     throw new UserInputError('bad-package-spec', `\`${text}\` is not a package name or \`name==version\``, {
       hint: 'write e.g. `markupsafe` or `markupsafe==3.0.3` (only exact pins are supported)',

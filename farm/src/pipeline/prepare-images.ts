@@ -9,7 +9,10 @@ import { applyImageRefresh, ensureRefreshedImages, readImageRefresh, refreshImag
  * then the refreshed ones when `wheelfarm images build --refresh` made some (see refresh-images.ts),
  * or, with `refresh`, a new refresh: the distribution's pending updates applied now.
  */
-export async function prepareImages(context: FarmContext, { refresh = false }: { refresh?: boolean } = {}): Promise<{ plan: ImagePlan; prepared: PreparedDefinitions }> {
+export async function prepareImages(
+  context: FarmContext,
+  { refresh = false }: { refresh?: boolean } = {},
+): Promise<{ plan: ImagePlan; prepared: PreparedDefinitions }> {
   const prepared = await prepareImageDefinitions(context.settings.imagesDir);
   // The tools stage installs pip, build and auditwheel from the upstream index. Build arguments stay in
   // the image's history (`docker history`): an upstream URL with credentials goes in as the credential

@@ -32,9 +32,13 @@ export interface ResolvedSource {
 export async function resolveSource(context: FarmContext, spec: PackageSpec, recipe: Recipe): Promise<ResolvedSource> {
   const resolved = await resolveByKind(context, spec, recipe);
   if (spec.version !== undefined && !eq(spec.version, resolved.version)) {
-    throw new UserInputError('version-not-in-recipe', `${recipe.file} builds ${resolved.name} ${resolved.version} from its ${recipe.source.kind} source, not ${spec.version}`, {
-      hint: `build without a version, or change the source in ${recipe.file}`,
-    });
+    throw new UserInputError(
+      'version-not-in-recipe',
+      `${recipe.file} builds ${resolved.name} ${resolved.version} from its ${recipe.source.kind} source, not ${spec.version}`,
+      {
+        hint: `build without a version, or change the source in ${recipe.file}`,
+      },
+    );
   }
   context.emit({ type: 'resolved', project: resolved.name, version: resolved.version, sdist: resolved.filename, upstream: resolved.from });
   return resolved;
@@ -108,7 +112,12 @@ export async function fetchSource(context: FarmContext, source: ResolvedSource):
           signal: context.signal,
         })
       : {
-          ...(await context.sdistCache.fetchVerified({ urls: [origin.url], sha256: origin.sha256, filename: source.filename, signal: context.signal })),
+          ...(await context.sdistCache.fetchVerified({
+            urls: [origin.url],
+            sha256: origin.sha256,
+            filename: source.filename,
+            signal: context.signal,
+          })),
           filename: source.filename,
         };
   await checkSdist({ path: result.path, displayName: result.filename, signal: context.signal });

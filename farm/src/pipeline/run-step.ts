@@ -25,7 +25,16 @@ const NO_NETWORK =
  */
 export async function runStep(
   context: FarmContext,
-  { container, buildId, step, script, log, env, timeoutSeconds, offline = false }: {
+  {
+    container,
+    buildId,
+    step,
+    script,
+    log,
+    env,
+    timeoutSeconds,
+    offline = false,
+  }: {
     container: RunningContainer;
     buildId: string;
     step: StepName;
@@ -63,7 +72,10 @@ export async function runStep(
         ...(env ? { env } : {}),
       });
     } catch (error) {
-      if (!timedOut) throw context.signal.aborted ? error : ((await detectContainerLoss(context, { container, buildId, step, ending: (error as Error).message })) ?? error);
+      if (!timedOut)
+        throw context.signal.aborted
+          ? error
+          : ((await detectContainerLoss(context, { container, buildId, step, ending: (error as Error).message })) ?? error);
       exitCode = -1;
     } finally {
       clearTimeout(timer);
@@ -87,7 +99,13 @@ export async function runStep(
       });
     }
     if (exitCode !== 0) {
-      const network = offline ? log.tail(200).findLast((line) => NO_NETWORK.test(line))?.trim().slice(0, 200) : undefined;
+      const network = offline
+        ? log
+            .tail(200)
+            .findLast((line) => NO_NETWORK.test(line))
+            ?.trim()
+            .slice(0, 200)
+        : undefined;
       throw new BuildStepError({
         buildId,
         step,

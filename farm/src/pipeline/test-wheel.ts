@@ -29,7 +29,14 @@ export async function testWheel(
     },
     async (container) => {
       const script = testScript(plan, wheel.name, imports);
-      await runStep(context, { container, buildId: plan.buildId, step: 'test', log, script, timeoutSeconds: stepTimeoutSeconds(context, plan.recipe) });
+      await runStep(context, {
+        container,
+        buildId: plan.buildId,
+        step: 'test',
+        log,
+        script,
+        timeoutSeconds: stepTimeoutSeconds(context, plan.recipe),
+      });
     },
   );
 }

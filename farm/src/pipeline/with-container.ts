@@ -56,7 +56,11 @@ export interface ContainedSpec {
  * mounted. The host's CA bundle (copied, not mounted) and proxy settings go in; credentials of the
  * index the farm publishes to never do: only what `spec.env` names.
  */
-export async function withContainer<T>(context: FarmContext, spec: ContainedSpec, use: (container: RunningContainer) => Promise<T>): Promise<T> {
+export async function withContainer<T>(
+  context: FarmContext,
+  spec: ContainedSpec,
+  use: (container: RunningContainer) => Promise<T>,
+): Promise<T> {
   context.signal.throwIfAborted();
   const { settings } = context;
   const home = `/home/${spec.user.name}`;
@@ -83,7 +87,9 @@ export async function withContainer<T>(context: FarmContext, spec: ContainedSpec
   let failed = false;
   try {
     if (context.hostCaPath) {
-      await container.putFiles(WORK, [{ name: CONTAINER_CA_PATH.slice(WORK.length + 1), source: { path: context.hostCaPath }, mode: 0o644 }]);
+      await container.putFiles(WORK, [
+        { name: CONTAINER_CA_PATH.slice(WORK.length + 1), source: { path: context.hostCaPath }, mode: 0o644 },
+      ]);
     }
     return await use(container);
   } catch (error) {

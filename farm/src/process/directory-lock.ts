@@ -19,7 +19,13 @@ export async function tryDirectoryLock(
   await mkdir(dirname(path), { recursive: true });
   for (let attempt = 0; attempt < 2; attempt += 1) {
     try {
-      const release = await lockfile.lock(path, { realpath: false, lockfilePath: path, stale: STALE_MS, retries: 0, onCompromised: onLost });
+      const release = await lockfile.lock(path, {
+        realpath: false,
+        lockfilePath: path,
+        stale: STALE_MS,
+        retries: 0,
+        onCompromised: onLost,
+      });
       // Beside the lock directory, not in it: proper-lockfile removes an empty directory only.
       await writeFile(ownerFile(path), `${processOwner()}\n`).catch(() => undefined);
       return async () => {

@@ -49,7 +49,17 @@ function asRecipeError(error: unknown): unknown {
   return new UserInputError('bad-recipe', error.message, { hint, cause: error });
 }
 
-function effectiveRecipe({ name, file, recipesDir, parsed }: { name: string; file: string; recipesDir: string; parsed: RecipeFile }): Recipe {
+function effectiveRecipe({
+  name,
+  file,
+  recipesDir,
+  parsed,
+}: {
+  name: string;
+  file: string;
+  recipesDir: string;
+  parsed: RecipeFile;
+}): Recipe {
   const recipe = defaultRecipe(name);
   const { source, build, repair, test } = parsed;
   recipe.file = file;

@@ -1,3 +1,4 @@
+import type { Dirent } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UserInputError } from '../errors.ts';
@@ -20,7 +21,7 @@ const RECIPE_EXTENSION = /\.ya?ml$/;
 
 /** The recipe files in the folder, sorted by file name; none when the folder does not exist. */
 export async function listRecipeFiles(recipesDir: string): Promise<RecipeFileEntry[]> {
-  let entries;
+  let entries: Dirent[];
   try {
     entries = await readdir(recipesDir, { withFileTypes: true });
   } catch (error) {
@@ -58,7 +59,15 @@ export function misnamedRecipeError(entry: RecipeFileEntry, recipesDir: string, 
   const target = displayPath(join(recipesDir, entry.expectedFileName));
   const hint = `builds of ${entry.name} look only for ${target} (PEP 503 normalized name: lower case, runs of \`-\`, \`_\`, \`.\` become \`-\`)`;
   if (siblings.some((sibling) => sibling !== entry && sibling.fileName === entry.expectedFileName)) {
-    return new UserInputError('misnamed-recipe', `${here} duplicates ${target} (both are for ${entry.name}): merge it into ${target} and delete it`, { hint });
+    return new UserInputError(
+      'misnamed-recipe',
+      `${here} duplicates ${target} (both are for ${entry.name}): merge it into ${target} and delete it`,
+      { hint },
+    );
   }
-  return new UserInputError('misnamed-recipe', `${here}: recipe files are named after the normalized project name: rename ${here} to ${target}`, { hint });
+  return new UserInputError(
+    'misnamed-recipe',
+    `${here}: recipe files are named after the normalized project name: rename ${here} to ${target}`,
+    { hint },
+  );
 }

@@ -65,7 +65,11 @@ function pep440Specifier(example: string) {
 function specifierProblem(value: string, example: string): string | undefined {
   if (value.trim() === '') return `expected a PEP 440 specifier like \`${example}\`, got an empty string`;
   if (validPep440Range(value)) return undefined;
-  const bad = value.split(',').map((clause) => clause.trim()).find((clause) => !validPep440Range(clause)) ?? value;
+  const bad =
+    value
+      .split(',')
+      .map((clause) => clause.trim())
+      .find((clause) => !validPep440Range(clause)) ?? value;
   const asVersion = validPep440Version(bad) ? ` (a bare version: write \`==${bad}.*\` or \`>=${bad}\`)` : '';
   return `\`${bad}\` is not a PEP 440 specifier${asVersion}: expected something like \`${example}\``;
 }
@@ -79,7 +83,11 @@ const pep440Version = text('a PEP 440 version', '"2.3.5"').refine(
 function semverRange(example: string) {
   return text('a version range', `"${example}"`).superRefine((value, ctx) => {
     if (value.trim() === '' || semver.validRange(value) === null) {
-      ctx.addIssue({ code: 'custom', message: `\`${value}\` is not a version range: expected something like \`${example}\``, input: value });
+      ctx.addIssue({
+        code: 'custom',
+        message: `\`${value}\` is not a version range: expected something like \`${example}\``,
+        input: value,
+      });
     }
   });
 }
@@ -122,14 +130,18 @@ const source = mapping({
 /** `true` or a mapping means "needed" (`false`: not needed). */
 function toolchain<Shape extends z.ZodRawShape>(name: string, shape: Shape, example: string) {
   const settings = mapping(shape, (key, allowed) =>
-    allowed === '' ? `unknown key \`${key}\`: ${name} takes no settings, write \`${name}: true\`` : `unknown key \`${key}\` for ${name}: expected one of ${allowed}`,
+    allowed === ''
+      ? `unknown key \`${key}\`: ${name} takes no settings, write \`${name}: true\``
+      : `unknown key \`${key}\` for ${name}: expected one of ${allowed}`,
   );
   return z.preprocess(
     (value) => (value === true ? {} : value === false ? undefined : value),
     z.optional(
-      z.custom<unknown>((value) => typeof value === 'object' && value !== null && !Array.isArray(value), {
-        error: (issue) => `expected \`true\` or a mapping like ${example}, got ${describeValue(issue.input)}`,
-      }).pipe(settings),
+      z
+        .custom<unknown>((value) => typeof value === 'object' && value !== null && !Array.isArray(value), {
+          error: (issue) => `expected \`true\` or a mapping like ${example}, got ${describeValue(issue.input)}`,
+        })
+        .pipe(settings),
     ),
   );
 }
@@ -214,7 +226,10 @@ export const recipeSchema = mapping({
   }).optional(),
   repair: mapping({
     exclude: list(
-      nonEmptyText('a soname', '`libcuda.so.1`').refine((value) => !/[/\s]/.test(value), 'expected a soname like `libcuda.so.1`: a file name, no `/`'),
+      nonEmptyText('a soname', '`libcuda.so.1`').refine(
+        (value) => !/[/\s]/.test(value),
+        'expected a soname like `libcuda.so.1`: a file name, no `/`',
+      ),
       '`[libcuda.so.1]`',
     ).optional(),
   }).optional(),
@@ -228,18 +243,22 @@ export const recipeSchema = mapping({
   }).optional(),
   /** Per-container limits of this package's cells, over the settings' `containers`. */
   limits: mapping({
-    memory: text('a size', '`16g`').regex(/^\d+(\.\d+)?[kmg]?$/i, 'expected a size like `16g` or `512m`').optional(),
-    cpus: z.number({ error: (issue) => `expected a number of cores like \`2\`, got ${describeValue(issue.input)}` }).positive('expected more than 0 cores').max(1024, 'expected at most 1024 cores').optional(),
-    timeout: text('a duration', '`5h`').regex(/^\d+[smhd]$/, 'expected a duration like `5h` or `90m`').optional(),
+    memory: text('a size', '`16g`')
+      .regex(/^\d+(\.\d+)?[kmg]?$/i, 'expected a size like `16g` or `512m`')
+      .optional(),
+    cpus: z
+      .number({ error: (issue) => `expected a number of cores like \`2\`, got ${describeValue(issue.input)}` })
+      .positive('expected more than 0 cores')
+      .max(1024, 'expected at most 1024 cores')
+      .optional(),
+    timeout: text('a duration', '`5h`')
+      .regex(/^\d+[smhd]$/, 'expected a duration like `5h` or `90m`')
+      .optional(),
   }).optional(),
   python: pep440Specifier('>=3.11').optional(),
   versions: pep440Specifier('>=2.0').optional(),
   /** How many of the newest admitted releases the matrix keeps built (default: `matrix.latest` in the settings). */
-  latest: z
-    .int('expected a whole number like `3`')
-    .min(1, 'expected at least 1')
-    .max(100, 'expected at most 100')
-    .optional(),
+  latest: z.int('expected a whole number like `3`').min(1, 'expected at least 1').max(100, 'expected at most 100').optional(),
 });
 
 /** A recipe file as written (validated, not yet with defaults: see Recipe for that). */

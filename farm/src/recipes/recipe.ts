@@ -11,10 +11,7 @@ export interface Recipe {
   name: string;
   /** Absolute path of the recipe file; undefined when these are the defaults. */
   file: string | undefined;
-  source:
-    | { kind: 'index' }
-    | { kind: 'url'; url: string; sha256: string }
-    | { kind: 'git'; url: string; commit: string; version: string };
+  source: { kind: 'index' } | { kind: 'url'; url: string; sha256: string } | { kind: 'git'; url: string; commit: string; version: string };
   /** Absolute paths, applied in order with `patch -p1`. */
   patches: string[];
   build: {
@@ -66,7 +63,15 @@ export function defaultRecipe(name: string): Recipe {
     file: undefined,
     source: { kind: 'index' },
     patches: [],
-    build: { system: { apt: [], dnf: [] }, toolchains: {}, env: {}, configSettings: {}, before: undefined, debugInfo: 'strip', network: undefined },
+    build: {
+      system: { apt: [], dnf: [] },
+      toolchains: {},
+      env: {},
+      configSettings: {},
+      before: undefined,
+      debugInfo: 'strip',
+      network: undefined,
+    },
     limits: { memory: undefined, cpus: undefined, timeout: undefined },
     repair: { exclude: [] },
     test: { imports: undefined, requires: [], command: undefined },

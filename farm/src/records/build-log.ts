@@ -91,7 +91,8 @@ export async function copyBuildLog(path: string, out: Writable): Promise<{ compl
     await pipeline(createReadStream(path), createGunzip({ finishFlush: constants.Z_SYNC_FLUSH }), sink);
     return { complete: true };
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'Z_BUF_ERROR' || /unexpected end of file/.test((error as Error).message)) return { complete: false };
+    if ((error as NodeJS.ErrnoException).code === 'Z_BUF_ERROR' || /unexpected end of file/.test((error as Error).message))
+      return { complete: false };
     throw error;
   }
 }

@@ -6,7 +6,16 @@ import { UserInputError, WheelfarmError } from '../errors.ts';
 import { redactUrl } from '../upstream/redact-url.ts';
 import type { BeginBuild, BuildRecord, BuildRecords, BuildState, CellHistory, FinishBuild } from './build-records.ts';
 import type { RecordRow } from './record-rows.ts';
-import { ADD_REQUIRES_COLUMN, beginValues, buildsTableSql, FINISH_COLUMNS, finishValues, INSERT_COLUMNS, listFilter, toRecord } from './record-rows.ts';
+import {
+  ADD_REQUIRES_COLUMN,
+  beginValues,
+  buildsTableSql,
+  FINISH_COLUMNS,
+  finishValues,
+  INSERT_COLUMNS,
+  listFilter,
+  toRecord,
+} from './record-rows.ts';
 
 const SCHEMA_VERSION = 2;
 
@@ -44,7 +53,12 @@ export class PostgresBuildRecords implements BuildRecords {
   readonly #lockClients = new Set<PoolClient>();
 
   /** `host` and `pid` say which farm process writes; other values only in tests that play another process. */
-  constructor({ url, now = () => new Date(), host = hostname(), pid = process.pid }: { url: string; host?: string; pid?: number; now?: () => Date }) {
+  constructor({
+    url,
+    now = () => new Date(),
+    host = hostname(),
+    pid = process.pid,
+  }: { url: string; host?: string; pid?: number; now?: () => Date }) {
     this.#where = redactUrl(url);
     let parsed: URL;
     try {
@@ -77,7 +91,10 @@ export class PostgresBuildRecords implements BuildRecords {
   async finish(id: number, result: FinishBuild): Promise<void> {
     const set = FINISH_COLUMNS.map((column, i) => `${column} = $${i + 1}${column === 'steps' ? '::jsonb' : ''}`).join(', ');
     const n = FINISH_COLUMNS.length;
-    await this.#query(`UPDATE builds SET ${set}, log = COALESCE($${n + 1}, log) WHERE id = $${n + 2}`, [...finishValues(result, this.#now()), id]);
+    await this.#query(`UPDATE builds SET ${set}, log = COALESCE($${n + 1}, log) WHERE id = $${n + 2}`, [
+      ...finishValues(result, this.#now()),
+      id,
+    ]);
   }
 
   async latestDone(buildId: string, index: string): Promise<BuildRecord | undefined> {
@@ -94,7 +111,10 @@ export class PostgresBuildRecords implements BuildRecords {
   }
 
   async list({ buildId, state, limit = 50 }: { buildId?: string; state?: BuildState; limit?: number } = {}): Promise<BuildRecord[]> {
-    const { where, params } = listFilter({ ...(buildId !== undefined ? { buildId } : {}), ...(state !== undefined ? { state } : {}) }, (n) => `$${n}`);
+    const { where, params } = listFilter(
+      { ...(buildId !== undefined ? { buildId } : {}), ...(state !== undefined ? { state } : {}) },
+      (n) => `$${n}`,
+    );
     const sql = `SELECT * FROM builds${where} ORDER BY id DESC LIMIT $${params.length + 1}`;
     return (await this.#query<RecordRow>(sql, [...params, limit])).map(toRecord);
   }
@@ -152,7 +172,9 @@ export class PostgresBuildRecords implements BuildRecords {
   }
 
   async abandonOrphans(isAlive: (pid: number) => boolean): Promise<number> {
-    const running = await this.#query<{ id: string; pid: number }>(`SELECT id, pid FROM builds WHERE state = 'running' AND host = $1`, [this.#host]);
+    const running = await this.#query<{ id: string; pid: number }>(`SELECT id, pid FROM builds WHERE state = 'running' AND host = $1`, [
+      this.#host,
+    ]);
     const dead = running.filter((r) => r.pid !== this.#pid && !isAlive(r.pid));
     if (dead.length === 0) return 0;
     await this.#query(`UPDATE builds SET state = 'abandoned', finished_at = $1 WHERE id = ANY($2::bigint[]) AND state = 'running'`, [
@@ -199,9 +221,13 @@ export class PostgresBuildRecords implements BuildRecords {
       const { rows } = await client.query<{ version: number }>('SELECT MAX(version) AS version FROM wheelfarm_schema');
       const version = rows[0]?.version ?? 0;
       if (version > SCHEMA_VERSION) {
-        throw new WheelfarmError('records-too-new', `the build records at ${this.#where} were written by a newer wheelfarm (schema ${version})`, {
-          hint: 'upgrade wheelfarm, or point `records.url` at another database',
-        });
+        throw new WheelfarmError(
+          'records-too-new',
+          `the build records at ${this.#where} were written by a newer wheelfarm (schema ${version})`,
+          {
+            hint: 'upgrade wheelfarm, or point `records.url` at another database',
+          },
+        );
       }
       if (version < SCHEMA_VERSION) {
         await client.query('DELETE FROM wheelfarm_schema');
@@ -280,4 +306,3 @@ function isConnectionError(error: unknown): boolean {
 function lockKey(name: string): string {
   return createHash('sha256').update(`wheelfarm-lock:${name}`).digest().readBigInt64BE(0).toString();
 }
-

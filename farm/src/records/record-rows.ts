@@ -66,7 +66,8 @@ CREATE INDEX IF NOT EXISTS builds_running ON builds (state) WHERE state = 'runni
 `;
 }
 
-export const INSERT_COLUMNS = 'build_id, name, version, python, platform, index_id, source, recipe_hash, image, build_tag, state, started_at, log, host, pid';
+export const INSERT_COLUMNS =
+  'build_id, name, version, python, platform, index_id, source, recipe_hash, image, build_tag, state, started_at, log, host, pid';
 
 /** Values for INSERT_COLUMNS, in order; `state` is always `running`. */
 export function beginValues(build: BeginBuild, { now, host, pid }: { now: Date; host: string; pid: number }): (string | number | null)[] {

@@ -6,7 +6,16 @@ import { WheelfarmError } from '../errors.ts';
 import type { BeginBuild, BuildRecord, BuildRecords, BuildState, CellHistory, FinishBuild } from './build-records.ts';
 import { tryDirectoryLock } from '../process/directory-lock.ts';
 import type { RecordRow } from './record-rows.ts';
-import { ADD_REQUIRES_COLUMN, beginValues, buildsTableSql, FINISH_COLUMNS, finishValues, INSERT_COLUMNS, listFilter, toRecord } from './record-rows.ts';
+import {
+  ADD_REQUIRES_COLUMN,
+  beginValues,
+  buildsTableSql,
+  FINISH_COLUMNS,
+  finishValues,
+  INSERT_COLUMNS,
+  listFilter,
+  toRecord,
+} from './record-rows.ts';
 
 const SCHEMA_VERSION = 2;
 
@@ -26,7 +35,12 @@ export class SqliteBuildRecords implements BuildRecords {
   readonly #pid: number;
 
   /** `host` and `pid` say which farm process writes; other values only in tests that play another process. */
-  constructor({ path, now = () => new Date(), host = hostname(), pid = process.pid }: { path: string; now?: () => Date; host?: string; pid?: number }) {
+  constructor({
+    path,
+    now = () => new Date(),
+    host = hostname(),
+    pid = process.pid,
+  }: { path: string; now?: () => Date; host?: string; pid?: number }) {
     mkdirSync(dirname(path), { recursive: true });
     try {
       this.#db = new DatabaseSync(path, { timeout: 10_000 });
@@ -77,8 +91,13 @@ export class SqliteBuildRecords implements BuildRecords {
   }
 
   async list({ buildId, state, limit = 50 }: { buildId?: string; state?: BuildState; limit?: number } = {}): Promise<BuildRecord[]> {
-    const { where, params } = listFilter({ ...(buildId !== undefined ? { buildId } : {}), ...(state !== undefined ? { state } : {}) }, () => '?');
-    return (this.#db.prepare(`SELECT * FROM builds${where} ORDER BY id DESC LIMIT ?`).all(...params, limit) as unknown as RecordRow[]).map(toRecord);
+    const { where, params } = listFilter(
+      { ...(buildId !== undefined ? { buildId } : {}), ...(state !== undefined ? { state } : {}) },
+      () => '?',
+    );
+    return (this.#db.prepare(`SELECT * FROM builds${where} ORDER BY id DESC LIMIT ?`).all(...params, limit) as unknown as RecordRow[]).map(
+      toRecord,
+    );
   }
 
   async histories(index: string): Promise<Map<string, CellHistory>> {
@@ -106,7 +125,10 @@ export class SqliteBuildRecords implements BuildRecords {
   }
 
   async abandonOrphans(isAlive: (pid: number) => boolean): Promise<number> {
-    const running = this.#db.prepare(`SELECT id, pid FROM builds WHERE state = 'running' AND host = ?`).all(this.#host) as unknown as { id: number; pid: number }[];
+    const running = this.#db.prepare(`SELECT id, pid FROM builds WHERE state = 'running' AND host = ?`).all(this.#host) as unknown as {
+      id: number;
+      pid: number;
+    }[];
     const dead = running.filter((r) => r.pid !== this.#pid && !isAlive(r.pid));
     const mark = this.#db.prepare(`UPDATE builds SET state = 'abandoned', finished_at = ? WHERE id = ? AND state = 'running'`);
     for (const { id } of dead) mark.run(this.#now().toISOString(), id);

@@ -44,7 +44,11 @@ export function dockerOptionsForHost(host: HostSettings, env: NodeJS.ProcessEnv 
   switch (url.protocol) {
     case 'unix:': {
       if (url.hostname !== '' || !url.pathname.startsWith('/') || url.pathname === '/') {
-        throw badHost(host, `names the socket \`${host.docker}\`, which is not an absolute path`, 'write it as unix:///path/to/docker.sock (three slashes)');
+        throw badHost(
+          host,
+          `names the socket \`${host.docker}\`, which is not an absolute path`,
+          'write it as unix:///path/to/docker.sock (three slashes)',
+        );
       }
       return { ...NOTHING_FROM_ENVIRONMENT, socketPath: decodeURIComponent(url.pathname) };
     }
@@ -69,9 +73,13 @@ export function dockerOptionsForHost(host: HostSettings, env: NodeJS.ProcessEnv 
       if (url.username === '') throw badHost(host, `has no user name in \`${host.docker}\``, 'write it as ssh://USER@HOST');
       const agent = env.SSH_AUTH_SOCK;
       if (!agent) {
-        throw new EnvironmentError('ssh-agent-missing', `host ${host.name} (${host.docker}) is reached over SSH, and no SSH agent is running (SSH_AUTH_SOCK is not set)`, {
-          hint: 'start one and add the key that logs in to the host (`eval "$(ssh-agent)"; ssh-add`), or reach the engine over tcp:// with TLS',
-        });
+        throw new EnvironmentError(
+          'ssh-agent-missing',
+          `host ${host.name} (${host.docker}) is reached over SSH, and no SSH agent is running (SSH_AUTH_SOCK is not set)`,
+          {
+            hint: 'start one and add the key that logs in to the host (`eval "$(ssh-agent)"; ssh-add`), or reach the engine over tcp:// with TLS',
+          },
+        );
       }
       return {
         ...NOTHING_FROM_ENVIRONMENT,
@@ -85,7 +93,11 @@ export function dockerOptionsForHost(host: HostSettings, env: NodeJS.ProcessEnv 
       };
     }
     default:
-      throw badHost(host, `has the engine URL \`${redactEngineUrl(host.docker)}\`, which is not unix://, tcp:// or ssh://`, 'use unix:///path, tcp://HOST:PORT or ssh://USER@HOST');
+      throw badHost(
+        host,
+        `has the engine URL \`${redactEngineUrl(host.docker)}\`, which is not unix://, tcp:// or ssh://`,
+        'use unix:///path, tcp://HOST:PORT or ssh://USER@HOST',
+      );
   }
 }
 
@@ -107,9 +119,13 @@ export function defaultHosts(settings: Pick<ResolvedSettings, 'hosts' | 'jobs'>,
   if (settings.hosts !== undefined) return settings.hosts;
   const docker = env.DOCKER_HOST || DEFAULT_DOCKER_URL;
   if (!/^(unix|tcp|ssh):\/\//.test(docker)) {
-    throw new UserInputError('bad-environment', `DOCKER_HOST is \`${redactEngineUrl(docker)}\`; wheelfarm reaches engines at unix://, tcp:// or ssh:// URLs`, {
-      hint: 'set DOCKER_HOST to unix:///path, tcp://HOST:PORT or ssh://USER@HOST, or unset it to use the local socket',
-    });
+    throw new UserInputError(
+      'bad-environment',
+      `DOCKER_HOST is \`${redactEngineUrl(docker)}\`; wheelfarm reaches engines at unix://, tcp:// or ssh:// URLs`,
+      {
+        hint: 'set DOCKER_HOST to unix:///path, tcp://HOST:PORT or ssh://USER@HOST, or unset it to use the local socket',
+      },
+    );
   }
   const certPath = env.DOCKER_CERT_PATH || join(homedir(), '.docker');
   const wantsTls = docker.startsWith('tcp://') && (!!env.DOCKER_CERT_PATH || (!!env.DOCKER_TLS_VERIFY && env.DOCKER_TLS_VERIFY !== '0'));
@@ -127,7 +143,11 @@ function parseEngineUrl(host: HostSettings): URL {
   try {
     return new URL(host.docker);
   } catch {
-    throw badHost(host, `has the engine URL \`${redactEngineUrl(host.docker)}\`, which is not a URL`, 'use unix:///path, tcp://HOST:PORT or ssh://USER@HOST');
+    throw badHost(
+      host,
+      `has the engine URL \`${redactEngineUrl(host.docker)}\`, which is not a URL`,
+      'use unix:///path, tcp://HOST:PORT or ssh://USER@HOST',
+    );
   }
 }
 

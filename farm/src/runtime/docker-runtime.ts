@@ -49,17 +49,25 @@ export class DockerRuntime implements ContainerRuntime {
     try {
       configs = (await this.#docker.getNetwork('bridge').inspect()).IPAM?.Config ?? [];
     } catch (error) {
-      throw new EnvironmentError('no-bridge-network', `the Docker engine at ${this.description} has no \`bridge\` network to ask for its gateway`, {
-        cause: error,
-        hint: 'containers reach the farm through the gateway of the default bridge network: run the engine with it (no `"bridge": "none"` in daemon.json)',
-      });
+      throw new EnvironmentError(
+        'no-bridge-network',
+        `the Docker engine at ${this.description} has no \`bridge\` network to ask for its gateway`,
+        {
+          cause: error,
+          hint: 'containers reach the farm through the gateway of the default bridge network: run the engine with it (no `"bridge": "none"` in daemon.json)',
+        },
+      );
     }
     const gateways = configs.map((c) => c.Gateway).filter((g): g is string => !!g);
     const gateway = gateways.find((g) => isIPv4(g)) ?? gateways[0];
     if (gateway === undefined) {
-      throw new EnvironmentError('no-bridge-gateway', `the Docker engine at ${this.description} reports no gateway for its \`bridge\` network`, {
-        hint: 'check `docker network inspect bridge` (IPAM.Config[].Gateway)',
-      });
+      throw new EnvironmentError(
+        'no-bridge-gateway',
+        `the Docker engine at ${this.description} reports no gateway for its \`bridge\` network`,
+        {
+          hint: 'check `docker network inspect bridge` (IPAM.Config[].Gateway)',
+        },
+      );
     }
     return gateway;
   }
@@ -83,7 +91,9 @@ export class DockerRuntime implements ContainerRuntime {
         ...(spec.network === 'none' ? { NetworkMode: 'none' } : {}),
         ...(spec.readOnlyRoot ? { ReadonlyRootfs: true } : {}),
         ...(spec.tmpfs ? { Tmpfs: spec.tmpfs } : {}),
-        ...(spec.volumes?.length ? { Mounts: spec.volumes.map((v) => ({ Type: 'volume' as const, Source: v.name, Target: v.target })) } : {}),
+        ...(spec.volumes?.length
+          ? { Mounts: spec.volumes.map((v) => ({ Type: 'volume' as const, Source: v.name, Target: v.target })) }
+          : {}),
       },
     });
     const running = new DockerContainer(this.#docker, container);
@@ -158,9 +168,13 @@ export class DockerRuntime implements ContainerRuntime {
           hint: 'build it there first (`./wheelfarm images build`), or copy it from an engine that has it',
         });
       }
-      throw new WheelfarmError('docker-operation-failed', `saving image ${tag} on ${this.description} failed: ${(error as Error).message}`, {
-        cause: error,
-      });
+      throw new WheelfarmError(
+        'docker-operation-failed',
+        `saving image ${tag} on ${this.description} failed: ${(error as Error).message}`,
+        {
+          cause: error,
+        },
+      );
     }
   }
 
@@ -345,7 +359,9 @@ function followJsonMessages(stream: Readable, onMessage: (message: JsonMessage) 
 }
 
 function sourceFailed(what: string, error: Error): WheelfarmError {
-  return new WheelfarmError('docker-operation-failed', `${what} failed: the image archive could not be read: ${error.message}`, { cause: error });
+  return new WheelfarmError('docker-operation-failed', `${what} failed: the image archive could not be read: ${error.message}`, {
+    cause: error,
+  });
 }
 
 /**

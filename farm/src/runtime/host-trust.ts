@@ -28,10 +28,9 @@ export function findHostCaBundle(setting: 'auto' | false | string, env: NodeJS.P
 export function trustEnv(caPath: string | undefined): Record<string, string> {
   if (!caPath) return {};
   return Object.fromEntries(
-    ['SSL_CERT_FILE', 'PIP_CERT', 'REQUESTS_CA_BUNDLE', 'CURL_CA_BUNDLE', 'CARGO_HTTP_CAINFO', 'GIT_SSL_CAINFO', 'NODE_EXTRA_CA_CERTS'].map((k) => [
-      k,
-      CONTAINER_CA_PATH,
-    ]),
+    ['SSL_CERT_FILE', 'PIP_CERT', 'REQUESTS_CA_BUNDLE', 'CURL_CA_BUNDLE', 'CARGO_HTTP_CAINFO', 'GIT_SSL_CAINFO', 'NODE_EXTRA_CA_CERTS'].map(
+      (k) => [k, CONTAINER_CA_PATH],
+    ),
   );
 }
 

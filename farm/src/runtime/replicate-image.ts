@@ -100,9 +100,13 @@ async function copyImage({ from, to, tag, onProgress, signal }: ReplicateImageOp
     });
   }
   if (loaded.id !== source.id) {
-    throw new EnvironmentError('image-copy-failed', `${what}: ${tag} is ${loaded.id} on ${to.description}, not ${source.id} as on ${from.description}`, {
-      hint: `remove the tag on ${to.description} (\`docker rmi ${tag}\`) and try again`,
-    });
+    throw new EnvironmentError(
+      'image-copy-failed',
+      `${what}: ${tag} is ${loaded.id} on ${to.description}, not ${source.id} as on ${from.description}`,
+      {
+        hint: `remove the tag on ${to.description} (\`docker rmi ${tag}\`) and try again`,
+      },
+    );
   }
   return { copied: true, bytes, seconds: (performance.now() - started) / 1000 };
 }

@@ -55,12 +55,16 @@ export async function waitForEngine({
     await pause(Math.min(wait, left));
     wait = Math.min(wait * 2, MAX_PAUSE_MS);
   }
-  throw new EnvironmentError('engine-did-not-come-back', `the Docker engine at ${runtime.description} did not come back within ${formatWait(timeoutSeconds)}`, {
-    cause: unanswered,
-    hint:
-      'check that it runs and answers (`docker info` against it, its log: `journalctl -u docker`); once it does, run the command ' +
-      'again: only what is missing is built. `containers.engine-wait` in the settings sets how long to wait',
-  });
+  throw new EnvironmentError(
+    'engine-did-not-come-back',
+    `the Docker engine at ${runtime.description} did not come back within ${formatWait(timeoutSeconds)}`,
+    {
+      cause: unanswered,
+      hint:
+        'check that it runs and answers (`docker info` against it, its log: `journalctl -u docker`); once it does, run the command ' +
+        'again: only what is missing is built. `containers.engine-wait` in the settings sets how long to wait',
+    },
+  );
 }
 
 function formatWait(seconds: number): string {

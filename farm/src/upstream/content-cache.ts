@@ -266,7 +266,9 @@ function cacheWriteError(path: string, error: unknown): EnvironmentError {
 
 /** Failures after which the next URL is tried; anything else (disk full, abort, bugs) ends the fetch. */
 function isPerUrlFailure(error: unknown): error is WheelfarmError {
-  return error instanceof TransientError || error instanceof IntegrityError || (error instanceof WheelfarmError && error.code === 'http-error');
+  return (
+    error instanceof TransientError || error instanceof IntegrityError || (error instanceof WheelfarmError && error.code === 'http-error')
+  );
 }
 
 function allFailed(filename: string, sha256: string, failures: UrlFailure[]): WheelfarmError {

@@ -265,13 +265,17 @@ async function listen(server: Server, host: string, port: number): Promise<numbe
     });
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    throw new EnvironmentError('credential-proxy-failed', `could not start the proxy that lends containers the upstream index's credentials on ${host}: ${code ?? (error as Error).message}`, {
-      hint:
-        code === 'EADDRNOTAVAIL'
-          ? `${host}, the gateway of the Docker engine's bridge network, is not an address of this machine (rootless Docker, Docker Desktop and a forwarded socket keep it elsewhere): run the engine here, or use an upstream index URL without credentials`
-          : 'check that this machine lets the farm listen on that address, or use an upstream index URL without credentials',
-      cause: error,
-    });
+    throw new EnvironmentError(
+      'credential-proxy-failed',
+      `could not start the proxy that lends containers the upstream index's credentials on ${host}: ${code ?? (error as Error).message}`,
+      {
+        hint:
+          code === 'EADDRNOTAVAIL'
+            ? `${host}, the gateway of the Docker engine's bridge network, is not an address of this machine (rootless Docker, Docker Desktop and a forwarded socket keep it elsewhere): run the engine here, or use an upstream index URL without credentials`
+            : 'check that this machine lets the farm listen on that address, or use an upstream index URL without credentials',
+        cause: error,
+      },
+    );
   }
   return (server.address() as AddressInfo).port;
 }

@@ -39,7 +39,12 @@ export async function fetchGitSource({
     await git(['fetch', '-q', '--depth', '1', url, commit]).catch((error: unknown) => {
       throw new WheelfarmError('git-fetch-failed', `cannot fetch commit ${commit} of ${redactUrl(url)}`, {
         cause: error,
-        hint: `check the recipe's source.git and source.commit (the server must allow fetching a commit by its id): ${String((error as { stderr?: string }).stderr ?? '').trim().split('\n').pop()}`,
+        hint: `check the recipe's source.git and source.commit (the server must allow fetching a commit by its id): ${String(
+          (error as { stderr?: string }).stderr ?? '',
+        )
+          .trim()
+          .split('\n')
+          .pop()}`,
       });
     });
     const fetched = (await git(['rev-parse', 'FETCH_HEAD'])).stdout.trim();

@@ -75,9 +75,13 @@ function admittedBy(project: string, parsed: ParsedFile[], specifier: string | u
   if (specifier === undefined) return parsed;
   const admitted = parsed.filter((entry) => satisfies(entry.version, specifier));
   if (admitted.length === 0 && parsed.length > 0) {
-    throw new UserInputError('no-version-in-range', `no release of package \`${project}\` matches \`${specifier}\`; newest available: ${newestVersions(parsed).join(', ')}`, {
-      hint: 'widen `versions` in the recipe, or build a version explicitly with name==version',
-    });
+    throw new UserInputError(
+      'no-version-in-range',
+      `no release of package \`${project}\` matches \`${specifier}\`; newest available: ${newestVersions(parsed).join(', ')}`,
+      {
+        hint: 'widen `versions` in the recipe, or build a version explicitly with name==version',
+      },
+    );
   }
   return admitted;
 }
@@ -108,9 +112,13 @@ function pickPinned(project: string, parsed: ParsedFile[], wanted: string): Pars
   if (matching.length === 0) {
     const newest = newestVersions(parsed);
     const listed = newest.length > 0 ? `; newest available: ${newest.join(', ')}` : '; it has no releases';
-    throw new UserInputError('version-not-found', `version \`${wanted}\` of package \`${project}\` was not found on the upstream index${listed}`, {
-      hint: 'Pick one of the available versions, or leave out the version to build the newest release.',
-    });
+    throw new UserInputError(
+      'version-not-found',
+      `version \`${wanted}\` of package \`${project}\` was not found on the upstream index${listed}`,
+      {
+        hint: 'Pick one of the available versions, or leave out the version to build the newest release.',
+      },
+    );
   }
   const sdists = matching.filter((entry) => entry.isSdist);
   if (sdists.length === 0) {
@@ -129,9 +137,13 @@ function noSdistAtAll(project: string, parsed: ParsedFile[]): UserInputError {
       hint: 'Check the package name; the project may have no published files.',
     });
   }
-  return new UserInputError('no-sdist', `package \`${project}\` has no source distribution (.tar.gz or .zip) on the upstream index, only other files (e.g. wheels)`, {
-    hint: 'wheelfarm builds from source distributions; this project does not publish any.',
-  });
+  return new UserInputError(
+    'no-sdist',
+    `package \`${project}\` has no source distribution (.tar.gz or .zip) on the upstream index, only other files (e.g. wheels)`,
+    {
+      hint: 'wheelfarm builds from source distributions; this project does not publish any.',
+    },
+  );
 }
 
 /** Among the sdists of one version: not yanked first, then with a hash, then `.tar.gz` before `.zip`. */

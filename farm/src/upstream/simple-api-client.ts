@@ -115,7 +115,9 @@ async function fetchOnce(input: FetchOnceInput): Promise<ProjectFiles> {
     throw new UserInputError(
       'upstream-not-json',
       `the upstream index ${input.shownIndex} answered with \`${mediaType || 'no content type'}\` instead of PEP 691 JSON`,
-      { hint: `The index must serve the PEP 691 JSON simple API (\`${SIMPLE_JSON_V1}\`); point \`upstream.index-url\` in the settings file at one that does.` },
+      {
+        hint: `The index must serve the PEP 691 JSON simple API (\`${SIMPLE_JSON_V1}\`); point \`upstream.index-url\` in the settings file at one that does.`,
+      },
     );
   }
   let text: string;
@@ -143,9 +145,13 @@ function statusError(status: number, input: FetchOnceInput): WheelfarmError {
         'e.g. `https://user:token@host/simple/`) or in `upstream.index-url` of the settings file.',
     });
   }
-  return new WheelfarmError('upstream-error', `the upstream index ${input.shownIndex} answered HTTP ${status} for package \`${input.project}\``, {
-    hint: 'Check the index URL; the index may not support this request.',
-  });
+  return new WheelfarmError(
+    'upstream-error',
+    `the upstream index ${input.shownIndex} answered HTTP ${status} for package \`${input.project}\``,
+    {
+      hint: 'Check the index URL; the index may not support this request.',
+    },
+  );
 }
 
 function parsePage(text: string, shownIndex: string): SimpleProjectPage {
@@ -162,9 +168,13 @@ function parsePage(text: string, shownIndex: string): SimpleProjectPage {
   }
   const major = result.data.meta['api-version'].split('.')[0];
   if (major !== '1') {
-    throw new UserInputError('upstream-api-version', `the upstream index ${shownIndex} speaks simple API version ${result.data.meta['api-version']}, not 1.x`, {
-      hint: 'Use an index that serves version 1 of the PEP 691 JSON simple API.',
-    });
+    throw new UserInputError(
+      'upstream-api-version',
+      `the upstream index ${shownIndex} speaks simple API version ${result.data.meta['api-version']}, not 1.x`,
+      {
+        hint: 'Use an index that serves version 1 of the PEP 691 JSON simple API.',
+      },
+    );
   }
   return result.data;
 }

@@ -48,7 +48,13 @@ export class UpstreamForContainers {
     const gateway = await runtime.bridgeGateway();
     let proxy = this.#proxies.get(gateway);
     if (proxy === undefined) {
-      proxy = startCredentialProxy({ upstreamUrl: upstream.url, host: gateway, onProblem: (problem) => this.#watchers.forEach((watch) => watch(problem)) });
+      proxy = startCredentialProxy({
+        upstreamUrl: upstream.url,
+        host: gateway,
+        onProblem: (problem) => {
+          for (const watch of this.#watchers) watch(problem);
+        },
+      });
       this.#proxies.set(gateway, proxy);
       // A proxy that could not start is tried again by the next caller, not remembered as failed.
       proxy.catch(() => this.#proxies.delete(gateway));
@@ -70,7 +76,14 @@ export class UpstreamForContainers {
   async close(): Promise<void> {
     const proxies = [...this.#proxies.values()];
     this.#proxies.clear();
-    await Promise.all(proxies.map((p) => p.then((proxy) => proxy.close(), () => undefined)));
+    await Promise.all(
+      proxies.map((p) =>
+        p.then(
+          (proxy) => proxy.close(),
+          () => undefined,
+        ),
+      ),
+    );
   }
 
   /** With an HTTP proxy configured, pip would send the proxy's requests there: the address is exempted. */
@@ -82,7 +95,10 @@ export class UpstreamForContainers {
 }
 
 function remoteEngineRefused(runtime: ContainerRuntime, source: string): UserInputError {
-  const where = source === 'settings' ? '`upstream.index-url` in the settings file (or WHEELFARM_UPSTREAM_INDEX_URL)' : 'the pip configuration (`pip config list`, PIP_INDEX_URL)';
+  const where =
+    source === 'settings'
+      ? '`upstream.index-url` in the settings file (or WHEELFARM_UPSTREAM_INDEX_URL)'
+      : 'the pip configuration (`pip config list`, PIP_INDEX_URL)';
   return new UserInputError(
     'upstream-credentials-remote-engine',
     `the upstream index URL from ${where} carries credentials, and the engine ${runtime.description} runs on another machine: ` +

@@ -77,8 +77,8 @@ export function parsePipConfigList(output: string): Map<string, string> {
 function unquotePythonRepr(text: string): string {
   const quote = text[0];
   if ((quote !== "'" && quote !== '"') || text.length < 2 || text.at(-1) !== quote) return text;
-  return text.slice(1, -1).replace(/\\(x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|.)/g, (_, escape: string) => {
-    switch (escape[0]) {
+  return text.slice(1, -1).replace(/\\(x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|.)/g, (_match, sequence: string) => {
+    switch (sequence[0]) {
       case 'n':
         return '\n';
       case 't':
@@ -88,9 +88,9 @@ function unquotePythonRepr(text: string): string {
       case 'x':
       case 'u':
       case 'U':
-        return String.fromCodePoint(Number.parseInt(escape.slice(1), 16));
+        return String.fromCodePoint(Number.parseInt(sequence.slice(1), 16));
       default:
-        return escape;
+        return sequence;
     }
   });
 }
@@ -136,14 +136,20 @@ export function normalizeIndexUrl(url: string, source?: UpstreamIndexSource): st
 }
 
 function badIndexUrl(url: string, source: UpstreamIndexSource | undefined, reason: string, cause?: unknown): UserInputError {
-  const where = source === undefined ? '' : {
-    settings: 'the settings file (`upstream.index-url`)',
-    'pip-config': 'the pip configuration (see `pip config list`)',
-    'pip-default': "pip's built-in default",
-  }[source];
+  const where =
+    source === undefined
+      ? ''
+      : {
+          settings: 'the settings file (`upstream.index-url`)',
+          'pip-config': 'the pip configuration (see `pip config list`)',
+          'pip-default': "pip's built-in default",
+        }[source];
   const from = source === undefined ? '' : ` from ${where}`;
   return new UserInputError('bad-index-url', `the package index URL \`${redactUrl(url)}\`${from} is unusable: ${reason}`, {
-    hint: source === 'settings' || source === undefined ? 'Fix `upstream.index-url` in the settings file, e.g. `https://host/simple/`.' : SETTINGS_HINT,
+    hint:
+      source === 'settings' || source === undefined
+        ? 'Fix `upstream.index-url` in the settings file, e.g. `https://host/simple/`.'
+        : SETTINGS_HINT,
     cause,
   });
 }

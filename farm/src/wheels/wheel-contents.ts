@@ -85,9 +85,11 @@ function recordDistInfoEntry(distInfos: Map<string, DistInfoEntries>, entry: Ent
 }
 
 function pickDistInfo(path: string, distInfos: Map<string, DistInfoEntries>): DistInfoEntries & { metadata: Entry; wheel: Entry } {
-  const hint = 'A wheel holds exactly one `<name>-<version>.dist-info/` folder with METADATA and WHEEL; rebuild it with a standard build backend.';
+  const hint =
+    'A wheel holds exactly one `<name>-<version>.dist-info/` folder with METADATA and WHEEL; rebuild it with a standard build backend.';
   if (distInfos.size !== 1) {
-    const found = distInfos.size === 0 ? 'no .dist-info folder' : `${distInfos.size} .dist-info folders (${[...distInfos.keys()].join(', ')})`;
+    const found =
+      distInfos.size === 0 ? 'no .dist-info folder' : `${distInfos.size} .dist-info folders (${[...distInfos.keys()].join(', ')})`;
     throw new WheelfarmError('bad-wheel', `${path} has ${found}`, { hint });
   }
   const [[folder, entries]] = [...distInfos] as [[string, DistInfoEntries]];
@@ -166,7 +168,14 @@ function optionalRequiresPython(metadata: Map<string, string>): { requiresPython
 }
 
 function modulesFromTopLevelTxt(text: string): string[] {
-  return [...new Set(text.split(/\r?\n/).map((line) => line.trim()).filter((line) => line !== ''))];
+  return [
+    ...new Set(
+      text
+        .split(/\r?\n/)
+        .map((line) => line.trim())
+        .filter((line) => line !== ''),
+    ),
+  ];
 }
 
 /**

@@ -97,9 +97,7 @@ export function parseSdistFilename(filename: string, projectName?: string): Sdis
   if (!extension) return fail('it does not end with `.tar.gz` or `.zip`');
   const stem = filename.slice(0, -extension.length);
   const wanted = projectName === undefined ? undefined : normalizeName(projectName);
-  const split = splitStem(stem, (name) =>
-    wanted === undefined ? LEGACY_NAME_COMPONENT.test(name) : normalizeName(name) === wanted,
-  );
+  const split = splitStem(stem, (name) => (wanted === undefined ? LEGACY_NAME_COMPONENT.test(name) : normalizeName(name) === wanted));
   if (!split) {
     return fail(
       projectName === undefined

@@ -22,13 +22,15 @@ const REPO = join(import.meta.dirname, '../../..');
 const SCRIPT = join(REPO, 'scripts/start-postgres.sh');
 const MODULE = pathToFileURL(join(REPO, 'farm/src/records/postgres-build-records.ts')).href;
 
-
 const state = mkdtempSync(join(tmpdir(), 'wheelfarm-pg-'));
 const env = { ...process.env, PGPORT_TEST: String(await freePort()), PG_TEST_STATE_DIR: state };
 let url = '';
 let skipReason: string | undefined;
 try {
-  url = execFileSync(SCRIPT, [], { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 5 * 60_000 }).trim().split('\n').at(-1)!;
+  url = execFileSync(SCRIPT, [], { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 5 * 60_000 })
+    .trim()
+    .split('\n')
+    .at(-1)!;
 } catch (error) {
   const stderr = String((error as { stderr?: unknown }).stderr ?? error).trim();
   if (!stderr.includes('no PostgreSQL binaries')) throw new Error(`scripts/start-postgres.sh failed: ${stderr}`);
@@ -61,7 +63,10 @@ async function rejection(promise: Promise<unknown>): Promise<unknown> {
 if (!skipReason) {
   describeBuildRecordsContract('PostgreSQL', async ({ shared, host, pid }) => {
     const databaseUrl = (shared as string | undefined) ?? (await freshDatabase());
-    return { records: new PostgresBuildRecords({ url: databaseUrl, ...(host ? { host } : {}), ...(pid ? { pid } : {}) }), shared: databaseUrl };
+    return {
+      records: new PostgresBuildRecords({ url: databaseUrl, ...(host ? { host } : {}), ...(pid ? { pid } : {}) }),
+      shared: databaseUrl,
+    };
   });
 }
 
@@ -100,7 +105,10 @@ describe.skipIf(skipReason !== undefined)('PostgresBuildRecords', () => {
   it('a database that does not exist is unreachable too; a non-PostgreSQL URL is refused at once', async () => {
     const missing = new URL(url);
     missing.pathname = '/no_such_database';
-    expect(await rejection(open(missing.href).list())).toMatchObject({ code: 'records-unreachable', message: expect.stringContaining('no_such_database') });
+    expect(await rejection(open(missing.href).list())).toMatchObject({
+      code: 'records-unreachable',
+      message: expect.stringContaining('no_such_database'),
+    });
     expect(() => new PostgresBuildRecords({ url: 'mysql://farm:secret@db/wheelfarm' })).toThrow(
       expect.objectContaining({ code: 'records-url-invalid', message: expect.not.stringContaining('secret') }),
     );

@@ -127,7 +127,9 @@ describe.skipIf(skipReason !== undefined)('S3Publisher when the storage fails (m
     expect(puts[1]!.startedAt - puts[0]!.endedAt!).toBeGreaterThanOrEqual(90);
     expect(puts[2]!.startedAt - puts[1]!.endedAt!).toBeGreaterThanOrEqual(190);
     expect(sha256((await read(prefix, wheelKey(tiny)))!)).toBe(tiny.sha256);
-    expect(links((await consistentIndex(prefix)).get('simple/tiny/')!)).toEqual([`../../files/tiny/${tiny.filename}#sha256=${tiny.sha256}`]);
+    expect(links((await consistentIndex(prefix)).get('simple/tiny/')!)).toEqual([
+      `../../files/tiny/${tiny.filename}#sha256=${tiny.sha256}`,
+    ]);
   });
 
   it('waits as long as a 503 says in Retry-After before trying again', async () => {
@@ -158,7 +160,9 @@ describe.skipIf(skipReason !== undefined)('S3Publisher when the storage fails (m
     expect(exitCodeFor(error)).toBe(EXIT.transient);
     expect(error).toMatchObject({ code: 's3-unavailable', tries: 3 });
     const { message, hint } = error as IndexUnavailableError;
-    expect(message).toContain(`PUT s3://${bucket}/${prefix}/.wheelfarm/projects/tiny.json on ${proxy.url} failed: InternalError (HTTP 500)`);
+    expect(message).toContain(
+      `PUT s3://${bucket}/${prefix}/.wheelfarm/projects/tiny.json on ${proxy.url} failed: InternalError (HTTP 500)`,
+    );
     expect(message).toMatch(/\(tried 3 times over \d+\.\d s\)$/);
     expect(hint).toContain('still serves what it served before');
     // The first publish's write, then the three tries of the second.
@@ -182,7 +186,9 @@ describe.skipIf(skipReason !== undefined)('S3Publisher when the storage fails (m
     const error = await rejection(publisher(prefix).publish(second));
 
     expect(error).toMatchObject({ code: 's3-unavailable' });
-    expect((error as IndexUnavailableError).message).toContain(`${second.filename} is stored and in the manifest, but the pages were not brought up to date`);
+    expect((error as IndexUnavailableError).message).toContain(
+      `${second.filename} is stored and in the manifest, but the pages were not brought up to date`,
+    );
     expect((error as IndexUnavailableError).hint).toContain('wheelfarm index repair');
     expect((error as IndexUnavailableError).listedWheel).toBe(second.filename);
     expect(pagesOnly(await consistentIndex(prefix))).toEqual(pagesBefore);
@@ -218,11 +224,15 @@ describe.skipIf(skipReason !== undefined)('S3Publisher when the storage fails (m
     proxy.inject({ method: 'GET', path: pathOf(prefix, '.wheelfarm/projects/tiny.json'), fault: { hang: true } });
     const started = performance.now();
 
-    const error = await rejection(publisher(prefix, { tries: 2, retryDelayMs: 100, timeoutMs: 1000 }).publish(wheel(work, { name: 'tiny', version: '1.0' })));
+    const error = await rejection(
+      publisher(prefix, { tries: 2, retryDelayMs: 100, timeoutMs: 1000 }).publish(wheel(work, { name: 'tiny', version: '1.0' })),
+    );
 
     expect(performance.now() - started).toBeLessThan(2 * 1000 + 100 + 2000);
     expect(error).toMatchObject({ code: 's3-timeout', tries: 2 });
-    expect((error as Error).message).toContain(`GET s3://${bucket}/${prefix}/.wheelfarm/projects/tiny.json on ${proxy.url} failed: TimeoutError`);
+    expect((error as Error).message).toContain(
+      `GET s3://${bucket}/${prefix}/.wheelfarm/projects/tiny.json on ${proxy.url} failed: TimeoutError`,
+    );
     expect((error as Error).message).toContain('1000 ms');
     expect(exitCodeFor(error)).toBe(EXIT.transient);
     expect((await listKeys(admin, bucket, `${prefix}/`)).size).toBe(0);
@@ -264,7 +274,9 @@ describe.skipIf(skipReason !== undefined)('S3Publisher when the storage fails (m
     const back = setTimeout(() => void proxy.acceptConnections(), 700);
     try {
       // 200 + 400 + 800 ms of waits: it is back before the last try.
-      expect(await publisher(prefix, { tries: 5, retryDelayMs: 200 }).publish(wheel(work, { name: 'tiny', version: '1.0' }))).toBe('published');
+      expect(await publisher(prefix, { tries: 5, retryDelayMs: 200 }).publish(wheel(work, { name: 'tiny', version: '1.0' }))).toBe(
+        'published',
+      );
     } finally {
       clearTimeout(back);
       await proxy.acceptConnections();
@@ -272,7 +284,9 @@ describe.skipIf(skipReason !== undefined)('S3Publisher when the storage fails (m
 
     await proxy.refuseConnections();
     try {
-      const error = await rejection(publisher(prefix, { tries: 2, retryDelayMs: 50 }).publish(wheel(work, { name: 'tiny', version: '1.1' })));
+      const error = await rejection(
+        publisher(prefix, { tries: 2, retryDelayMs: 50 }).publish(wheel(work, { name: 'tiny', version: '1.1' })),
+      );
       expect(error).toMatchObject({ code: 's3-connection-failed', tries: 2 });
       expect((error as Error).message).toContain(`on ${proxy.url} failed: ECONNREFUSED`);
       expect((error as IndexUnavailableError).hint).toContain('reachable');
@@ -287,15 +301,28 @@ describe.skipIf(skipReason !== undefined)('S3Publisher when the storage fails (m
     proxy.inject({ method: 'GET', fault: s3ErrorFault(503, 'SlowDown') });
 
     const error = await rejection(
-      run(join(import.meta.dirname, '../../../wheelfarm'), ['index', 'repair', '--index', `s3://${bucket}/${prefix}?endpoint=${proxy.url}&tries=2`, '--json'], {
-        env: process.env,
-      }),
+      run(
+        join(import.meta.dirname, '../../../wheelfarm'),
+        ['index', 'repair', '--index', `s3://${bucket}/${prefix}?endpoint=${proxy.url}&tries=2`, '--json'],
+        {
+          env: process.env,
+        },
+      ),
     );
 
     expect(error).toMatchObject({ code: EXIT.transient });
-    const report = JSON.parse((error as { stdout: string }).stdout.trim().split('\n').pop()!) as { type: string; code: string; message: string; hint: string };
+    const report = JSON.parse((error as { stdout: string }).stdout.trim().split('\n').pop()!) as {
+      type: string;
+      code: string;
+      message: string;
+      hint: string;
+    };
     expect(report).toMatchObject({ type: 'error', code: 's3-unavailable' });
-    expect(report.message).toMatch(new RegExp(`^LIST s3://${bucket}/${prefix}/\\.wheelfarm/projects/ on ${proxy.url} failed: SlowDown \\(HTTP 503\\): .* \\(tried 2 times over \\d+\\.\\d s\\)$`));
+    expect(report.message).toMatch(
+      new RegExp(
+        `^LIST s3://${bucket}/${prefix}/\\.wheelfarm/projects/ on ${proxy.url} failed: SlowDown \\(HTTP 503\\): .* \\(tried 2 times over \\d+\\.\\d s\\)$`,
+      ),
+    );
     expect(report.hint).toContain('Publish again once the storage answers');
     // The LIST of the manifests: the publish's (200), then the CLI's, tried twice (`tries=2`).
     expect(proxy.requests('GET', new RegExp(`^/${bucket}/?$`)).map((seen) => seen.status)).toEqual([200, 503, 503]);

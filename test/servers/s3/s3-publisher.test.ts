@@ -48,7 +48,12 @@ function sha256(data: Buffer | string): string {
 function wheel(options: PureWheelOptions & { project?: string }): WheelToPublish {
   const dir = mkdtempSync(join(work, 'build-'));
   const built = makePureWheel(dir, options);
-  const request: WheelToPublish = { path: built.path, filename: built.filename, sha256: sha256(readFileSync(built.path)), project: options.project ?? options.name };
+  const request: WheelToPublish = {
+    path: built.path,
+    filename: built.filename,
+    sha256: sha256(readFileSync(built.path)),
+    project: options.project ?? options.name,
+  };
   if (options.requiresPython) request.requiresPython = options.requiresPython;
   return request;
 }
@@ -71,9 +76,13 @@ async function objects(prefix: string): Promise<Map<string, string>> {
 /** An anonymous HTTP GET, as pip or a browser does it. */
 async function get(prefix: string, key: string): Promise<{ status: number; type: string | null; cache: string | null; body: Buffer }> {
   const response = await fetch(`${endpoint}/${bucket}/${prefix}/${key}`);
-  return { status: response.status, type: response.headers.get('content-type'), cache: response.headers.get('cache-control'), body: Buffer.from(await response.arrayBuffer()) };
+  return {
+    status: response.status,
+    type: response.headers.get('content-type'),
+    cache: response.headers.get('cache-control'),
+    body: Buffer.from(await response.arrayBuffer()),
+  };
 }
-
 
 describe('parseS3IndexUrl', () => {
   it('reads bucket, prefix, endpoint and region', () => {
@@ -157,7 +166,10 @@ describe.skipIf(skipReason !== undefined)(`S3Publisher against ${external ? endp
     expect(root.type).toMatch(/^text\/html/);
     expect(links(root.body.toString())).toEqual(['tiny-pkg/']);
     expect((await get(prefix, 'simple/index.html')).body.toString()).toBe(root.body.toString());
-    expect(JSON.parse((await get(prefix, 'simple/index.json')).body.toString())).toEqual({ meta: { 'api-version': '1.1' }, projects: [{ name: 'tiny-pkg' }] });
+    expect(JSON.parse((await get(prefix, 'simple/index.json')).body.toString())).toEqual({
+      meta: { 'api-version': '1.1' },
+      projects: [{ name: 'tiny-pkg' }],
+    });
 
     expect(await new S3Publisher({ bucket, prefix, endpoint }).listFiles('TINY_pkg')).toEqual([
       { filename: first.filename, sha256: first.sha256, size: statSync(first.path).size, requiresPython: '>=3.9' },
@@ -236,7 +248,9 @@ describe.skipIf(skipReason !== undefined)(`S3Publisher against ${external ? endp
     const expectedLinks = wheels.map((each) => `../../files/busy/${each.filename}#sha256=${each.sha256}`).sort();
     expect(links((await get(prefix, 'simple/busy/')).body.toString())).toEqual(expectedLinks);
     expect(links((await get(prefix, 'simple/busy/index.html')).body.toString())).toEqual(expectedLinks);
-    expect(JSON.parse((await get(prefix, 'simple/busy/index.json')).body.toString()).files.map((file: { filename: string }) => file.filename)).toEqual(filenames);
+    expect(
+      JSON.parse((await get(prefix, 'simple/busy/index.json')).body.toString()).files.map((file: { filename: string }) => file.filename),
+    ).toEqual(filenames);
   }, 60_000);
 
   it('keeps every project on the root page when several publish at once', async () => {
@@ -262,13 +276,19 @@ describe.skipIf(skipReason !== undefined)(`S3Publisher against ${external ? endp
     expect(await index.setYanked('tiny_pkg', '1.0', { reason: 'broken <build>' })).toEqual([]);
     const page = (await get(prefix, 'simple/tiny-pkg/')).body.toString();
     expect(page).toMatch(new RegExp(`${old.filename.replace(/\./g, '\\.')}#sha256=[0-9a-f]+"[^>]*data-yanked="broken &lt;build&gt;"`));
-    const json = JSON.parse((await get(prefix, 'simple/tiny-pkg/index.json')).body.toString()) as { files: { filename: string; yanked: unknown }[] };
+    const json = JSON.parse((await get(prefix, 'simple/tiny-pkg/index.json')).body.toString()) as {
+      files: { filename: string; yanked: unknown }[];
+    };
     expect(json.files.map((f) => f.yanked)).toEqual(['broken <build>', false]);
 
     const cli = (args: string[]) =>
-      run(join(import.meta.dirname, '../../../wheelfarm'), ['index', ...args, '--index', `s3://${bucket}/${prefix}?endpoint=${endpoint}`, '--json'], {
-        env: process.env,
-      });
+      run(
+        join(import.meta.dirname, '../../../wheelfarm'),
+        ['index', ...args, '--index', `s3://${bucket}/${prefix}?endpoint=${endpoint}`, '--json'],
+        {
+          env: process.env,
+        },
+      );
     const unyank = await cli(['unyank', 'Tiny.Pkg==1.0']);
     expect(JSON.parse(unyank.stdout.trim().split('\n').pop()!)).toMatchObject({ type: 'unyanked', files: [old.filename] });
     expect((await get(prefix, 'simple/tiny-pkg/')).body.toString()).not.toContain('data-yanked');
@@ -285,7 +305,11 @@ describe.skipIf(skipReason !== undefined)(`S3Publisher against ${external ? endp
     await publisher(prefix).publish(tiny);
     const page = (await get(prefix, 'simple/tiny/')).body.toString();
     // What a crash right after the manifest write leaves: the pages are missing (deleted here).
-    await deleteKeys(admin, bucket, ['simple/tiny/', 'simple/tiny/index.html', 'simple/tiny/index.json', 'simple/'].map((key) => `${prefix}/${key}`));
+    await deleteKeys(
+      admin,
+      bucket,
+      ['simple/tiny/', 'simple/tiny/index.html', 'simple/tiny/index.json', 'simple/'].map((key) => `${prefix}/${key}`),
+    );
     expect((await get(prefix, 'simple/tiny/')).status).toBe(404);
     expect(await publisher(prefix).repair()).toEqual({ projects: 1 });
     expect((await get(prefix, 'simple/tiny/')).body.toString()).toBe(page);
@@ -304,7 +328,20 @@ describe.skipIf(skipReason !== undefined)(`S3Publisher against ${external ? endp
 
     await run(
       'python3',
-      ['-m', 'pip', 'download', '--no-deps', '--only-binary', ':all:', '--no-cache-dir', '--index-url', `${endpoint}/${bucket}/${prefix}/simple/`, '-d', target, 'tiny-pkg'],
+      [
+        '-m',
+        'pip',
+        'download',
+        '--no-deps',
+        '--only-binary',
+        ':all:',
+        '--no-cache-dir',
+        '--index-url',
+        `${endpoint}/${bucket}/${prefix}/simple/`,
+        '-d',
+        target,
+        'tiny-pkg',
+      ],
       // Only our index: not the machine's find-links.
       { env: { ...process.env, PIP_FIND_LINKS: '', PIP_CONFIG_FILE: '/dev/null', PIP_NO_INPUT: '1' }, timeout: 120_000 },
     );

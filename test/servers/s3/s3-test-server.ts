@@ -33,8 +33,17 @@ export async function startS3TestServer(): Promise<S3TestServer> {
     execFileSync(SCRIPT, ['install'], { stdio: ['ignore', 'ignore', 'pipe'], timeout: 10 * 60_000 });
   } catch (error) {
     removeState();
-    const stderr = String((error as { stderr?: Buffer }).stderr ?? error).trim().split('\n').slice(-3).join(' ');
-    return { endpoint: '', external: false, skipReason: `moto could not be installed (scripts/start-moto.sh install): ${stderr}`, stop: async () => {} };
+    const stderr = String((error as { stderr?: Buffer }).stderr ?? error)
+      .trim()
+      .split('\n')
+      .slice(-3)
+      .join(' ');
+    return {
+      endpoint: '',
+      external: false,
+      skipReason: `moto could not be installed (scripts/start-moto.sh install): ${stderr}`,
+      stop: async () => {},
+    };
   }
   const endpoint = execFileSync(SCRIPT, [], { env, encoding: 'utf8' }).trim();
   process.env.AWS_ACCESS_KEY_ID ??= 'wheelfarm-test';

@@ -23,7 +23,11 @@ export async function installServers(): Promise<string | undefined> {
     await run('bash', [join(REPO, 'scripts/start-index-servers.sh'), 'install'], { timeout: 10 * 60_000 });
     return undefined;
   } catch (error) {
-    const stderr = String((error as { stderr?: unknown }).stderr ?? '').trim().split('\n').slice(-3).join(' / ');
+    const stderr = String((error as { stderr?: unknown }).stderr ?? '')
+      .trim()
+      .split('\n')
+      .slice(-3)
+      .join(' / ');
     return `pypiserver/devpi-server could not be installed (scripts/start-index-servers.sh install): ${stderr || String(error)}`;
   }
 }
@@ -35,7 +39,6 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
-
 async function startServer(command: string, args: (port: number) => string[], readyPath: string, log: string[]): Promise<RunningServer> {
   const port = await freePort();
   const started = Date.now();
@@ -43,7 +46,12 @@ async function startServer(command: string, args: (port: number) => string[], re
   child.stdout?.on('data', (chunk: Buffer) => log.push(chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => log.push(chunk.toString()));
   let exited = false;
-  const exit = new Promise<void>((resolve) => child.once('exit', () => { exited = true; resolve(); }));
+  const exit = new Promise<void>((resolve) =>
+    child.once('exit', () => {
+      exited = true;
+      resolve();
+    }),
+  );
   const url = `http://127.0.0.1:${port}/`;
   const stop = async () => {
     if (exited) return;
@@ -76,7 +84,8 @@ export async function startPypiserver(dir: string, user: string, password: strin
   const packages = join(dir, 'packages');
   mkdirSync(packages, { recursive: true });
   const htpasswd = join(dir, 'htpasswd');
-  const script = 'import sys\nfrom passlib.apache import HtpasswdFile\nh = HtpasswdFile(sys.argv[1], new=True)\nh.set_password(sys.argv[2], sys.argv[3])\nh.save()';
+  const script =
+    'import sys\nfrom passlib.apache import HtpasswdFile\nh = HtpasswdFile(sys.argv[1], new=True)\nh.set_password(sys.argv[2], sys.argv[3])\nh.save()';
   await run(join(venv, 'python'), ['-c', script, htpasswd, user, password]);
   const log: string[] = [];
   return startServer(
@@ -93,7 +102,12 @@ export async function startDevpi(dir: string): Promise<RunningServer> {
   const serverdir = join(dir, 'devpi');
   await run(join(venv, 'devpi-init'), ['--serverdir', serverdir, '--no-root-pypi']);
   const log: string[] = [];
-  return startServer(join(venv, 'devpi-server'), (port) => ['--serverdir', serverdir, '--host', '127.0.0.1', '--port', String(port)], '+api', log);
+  return startServer(
+    join(venv, 'devpi-server'),
+    (port) => ['--serverdir', serverdir, '--host', '127.0.0.1', '--port', String(port)],
+    '+api',
+    log,
+  );
 }
 
 export function sha256(path: string): string {

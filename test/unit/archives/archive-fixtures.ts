@@ -50,7 +50,11 @@ with open(spec["path"], "wb") as out:
  * A tar (gzip-compressed unless `gzip: false`) made on the fly, for cases the committed fixtures do
  * not cover; `trailing` appends that many zero bytes after the end of the archive.
  */
-export function writeTar(path: string, members: TarMember[], { gzip = true, trailing = 0 }: { gzip?: boolean; trailing?: number } = {}): string {
+export function writeTar(
+  path: string,
+  members: TarMember[],
+  { gzip = true, trailing = 0 }: { gzip?: boolean; trailing?: number } = {},
+): string {
   execFileSync('python3', ['-c', WRITE_TAR], { input: JSON.stringify({ path, members, gzip, trailing }) });
   return path;
 }
@@ -62,7 +66,10 @@ export async function tempDir(): Promise<{ dir: string; remove: () => Promise<vo
 }
 
 /** Awaits a refusal and checks its code, archive and member, and that the message names both. */
-export async function expectRefusal(promise: Promise<unknown>, { code, archive, member }: { code: string; archive: string; member?: string }): Promise<UnsafeArchiveError> {
+export async function expectRefusal(
+  promise: Promise<unknown>,
+  { code, archive, member }: { code: string; archive: string; member?: string },
+): Promise<UnsafeArchiveError> {
   const error = await promise.then(
     () => undefined,
     (reason: unknown) => reason,

@@ -13,17 +13,39 @@ describe('checkSdist on the committed fixtures', () => {
   it.each([
     ['traversal-1.0.tar.gz', 'archive-path-traversal', 'traversal-1.0/../../escaped.txt', /has a `\.\.` path segment/],
     ['absolute-1.0.tar.gz', 'archive-absolute-path', '/tmp/wheelfarm-absolute.txt', /has an absolute path/],
-    ['symlink_outside-1.0.tar.gz', 'archive-symlink-outside', 'symlink_outside-1.0/README', /is a symlink to `\.\.\/\.\.\/\.\.\/etc\/passwd`, which points outside the archive/],
-    ['hardlink_outside-1.0.tar.gz', 'archive-hardlink-outside', 'hardlink_outside-1.0/passwd', /is a hard link to `\.\.\/etc\/passwd`, which is outside the archive/],
-    ['hardlink_dangling-1.0.tar.gz', 'archive-hardlink-dangling', 'hardlink_dangling-1.0/copy.txt', /hard link to `hardlink_dangling-1\.0\/missing\.txt`, which is not a file that comes before it/],
+    [
+      'symlink_outside-1.0.tar.gz',
+      'archive-symlink-outside',
+      'symlink_outside-1.0/README',
+      /is a symlink to `\.\.\/\.\.\/\.\.\/etc\/passwd`, which points outside the archive/,
+    ],
+    [
+      'hardlink_outside-1.0.tar.gz',
+      'archive-hardlink-outside',
+      'hardlink_outside-1.0/passwd',
+      /is a hard link to `\.\.\/etc\/passwd`, which is outside the archive/,
+    ],
+    [
+      'hardlink_dangling-1.0.tar.gz',
+      'archive-hardlink-dangling',
+      'hardlink_dangling-1.0/copy.txt',
+      /hard link to `hardlink_dangling-1\.0\/missing\.txt`, which is not a file that comes before it/,
+    ],
     ['device-1.0.tar.gz', 'archive-device-file', 'device-1.0/null', /is a character device \(major 1, minor 3\)/],
     ['fifo-1.0.tar.gz', 'archive-fifo', 'fifo-1.0/pipe', /is a FIFO/],
     ['tarbomb-1.0.tar.gz', 'archive-too-large', 'tarbomb-1.0/zeros.bin', /beyond 256 KiB unpacked, the limit for sdists/],
-    ['many_members-1.0.tar.gz', 'archive-too-many-members', 'many_members-1.0/data/0097.txt', /is member number 101; sdists may hold at most 100/],
+    [
+      'many_members-1.0.tar.gz',
+      'archive-too-many-members',
+      'many_members-1.0/data/0097.txt',
+      /is member number 101; sdists may hold at most 100/,
+    ],
   ])('%s: %s', async (name, code, member, problem) => {
     const refusal = await expectRefusal(checkSdist({ path: fixture(name), limits: SMALL }), { code, archive: name, member });
     expect(refusal.message).toMatch(problem);
-    expect(refusal.hint).toMatch(code.includes('many') || code.includes('large') ? /limits for sdists \(256 KiB unpacked, 100 members\)/ : /Do not build it/);
+    expect(refusal.hint).toMatch(
+      code.includes('many') || code.includes('large') ? /limits for sdists \(256 KiB unpacked, 100 members\)/ : /Do not build it/,
+    );
   });
 
   it('passes a good sdist (folders, a symlink that climbs and comes back, a hard link), as tar.gz and as legacy zip', async () => {
@@ -55,7 +77,11 @@ describe('checkSdist on archives made on the fly', () => {
 
   const check = async (members: Parameters<typeof writeTar>[1], options: Parameters<typeof writeTar>[2] = {}) =>
     checkSdist({ path: writeTar(join(dir, 'demo-1.0.tar.gz'), members, options), limits: SMALL });
-  const refused = (code: string, member: string | undefined) => ({ code, archive: 'demo-1.0.tar.gz', ...(member === undefined ? {} : { member }) });
+  const refused = (code: string, member: string | undefined) => ({
+    code,
+    archive: 'demo-1.0.tar.gz',
+    ...(member === undefined ? {} : { member }),
+  });
 
   it.each([
     ['../escaped.txt', 'archive-path-traversal'],
@@ -66,24 +92,40 @@ describe('checkSdist on archives made on the fly', () => {
     ['C:\\Windows\\x.dll', 'archive-absolute-path'],
     ['c:relative.txt', 'archive-absolute-path'],
   ])('refuses the member name %s (%s)', async (name, code) => {
-    await expectRefusal(check([{ name: 'demo-1.0/', type: 'directory' }, { name, content: 'x' }]), refused(code, name));
+    await expectRefusal(
+      check([
+        { name: 'demo-1.0/', type: 'directory' },
+        { name, content: 'x' },
+      ]),
+      refused(code, name),
+    );
   });
 
   it('a hostile name cannot drive the terminal: control characters are escaped in messages', async () => {
     const name = 'demo-1.0/\u001b[2J\u001b]0;pwned\u0007/../../x';
     const refusal = await expectRefusal(check([{ name, content: 'x' }]), refused('archive-path-traversal', name));
     expect(refusal.message).toContain('member `demo-1.0/\\x1b[2J\\x1b]0;pwned\\x07/../../x`');
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: no control character may reach the terminal
     expect(refusal.message).not.toMatch(/[\u0000-\u001f]/);
   });
 
   it('refuses block devices, absolute symlinks and symlinks that climb too far', async () => {
-    await expectRefusal(check([{ name: 'demo-1.0/sda', type: 'block-device', devmajor: 8, devminor: 0 }]), refused('archive-device-file', 'demo-1.0/sda'));
-    await expectRefusal(check([{ name: 'demo-1.0/etc', type: 'symlink', linkname: '/etc' }]), refused('archive-symlink-outside', 'demo-1.0/etc'));
-    await expectRefusal(check([{ name: 'demo-1.0/up', type: 'symlink', linkname: '../..' }]), refused('archive-symlink-outside', 'demo-1.0/up'));
+    await expectRefusal(
+      check([{ name: 'demo-1.0/sda', type: 'block-device', devmajor: 8, devminor: 0 }]),
+      refused('archive-device-file', 'demo-1.0/sda'),
+    );
+    await expectRefusal(
+      check([{ name: 'demo-1.0/etc', type: 'symlink', linkname: '/etc' }]),
+      refused('archive-symlink-outside', 'demo-1.0/etc'),
+    );
+    await expectRefusal(
+      check([{ name: 'demo-1.0/up', type: 'symlink', linkname: '../..' }]),
+      refused('archive-symlink-outside', 'demo-1.0/up'),
+    );
     expect(await check([{ name: 'demo-1.0/root', type: 'symlink', linkname: '..' }])).toMatchObject({ members: 1 });
   });
 
-  it('follows the archive\'s own symlinks: a link through a link, and a file written through one', async () => {
+  it("follows the archive's own symlinks: a link through a link, and a file written through one", async () => {
     // `here -> .` is fine, but `here/up -> ..` lands in the unpack folder's parent.
     await expectRefusal(
       check([
@@ -133,12 +175,21 @@ describe('checkSdist on archives made on the fly', () => {
       ]),
       refused('archive-hardlink-dangling', 'demo-1.0/copy.txt'),
     );
-    await expectRefusal(check([{ name: 'demo-1.0/shadow', type: 'link', linkname: '/etc/shadow' }]), refused('archive-hardlink-outside', 'demo-1.0/shadow'));
+    await expectRefusal(
+      check([{ name: 'demo-1.0/shadow', type: 'link', linkname: '/etc/shadow' }]),
+      refused('archive-hardlink-outside', 'demo-1.0/shadow'),
+    );
   });
 
   it('refuses GNU sparse files, which unpack to more than they hold', async () => {
     await expectRefusal(
-      check([{ name: 'demo-1.0/sparse.bin', content: 'x', pax: { 'GNU.sparse.major': '1', 'GNU.sparse.minor': '0', 'GNU.sparse.realsize': '1099511627776' } }]),
+      check([
+        {
+          name: 'demo-1.0/sparse.bin',
+          content: 'x',
+          pax: { 'GNU.sparse.major': '1', 'GNU.sparse.minor': '0', 'GNU.sparse.realsize': '1099511627776' },
+        },
+      ]),
       refused('archive-unsupported-entry', 'demo-1.0/sparse.bin'),
     );
   });
@@ -146,8 +197,13 @@ describe('checkSdist on archives made on the fly', () => {
   it('long names (pax) and uncompressed tar are read; NUL bytes and over-long names are refused', async () => {
     const deep = `demo-1.0/${'d/'.repeat(150)}file.txt`;
     expect(await check([{ name: deep, content: 'x' }])).toMatchObject({ members: 1 });
-    expect(await checkSdist({ path: writeTar(join(dir, 'plain-1.0.tar'), [{ name: 'plain-1.0/a.txt', content: 'x' }], { gzip: false }) })).toMatchObject({ members: 1 });
-    const nul = await expectRefusal(check([{ name: 'demo-1.0/x', pax: { path: 'demo-1.0/a\u0000b' }, content: 'x' }]), refused('archive-bad-member-name', 'demo-1.0/a\u0000b'));
+    expect(
+      await checkSdist({ path: writeTar(join(dir, 'plain-1.0.tar'), [{ name: 'plain-1.0/a.txt', content: 'x' }], { gzip: false }) }),
+    ).toMatchObject({ members: 1 });
+    const nul = await expectRefusal(
+      check([{ name: 'demo-1.0/x', pax: { path: 'demo-1.0/a\u0000b' }, content: 'x' }]),
+      refused('archive-bad-member-name', 'demo-1.0/a\u0000b'),
+    );
     expect(nul.message).toContain('member `demo-1.0/a\\x00b` has a bad name: it has a NUL byte');
     const long = `demo-1.0/${'x'.repeat(5000)}`;
     await expectRefusal(check([{ name: long, content: 'x' }]), refused('archive-bad-member-name', long));
@@ -155,7 +211,10 @@ describe('checkSdist on archives made on the fly', () => {
 
   it('counts the uncompressed stream, not the members: zero blocks after the last member do not run forever', async () => {
     const started = Date.now();
-    const refusal = await expectRefusal(check([{ name: 'demo-1.0/a.txt', content: 'x' }], { trailing: 64 * 1024 * 1024 }), refused('archive-too-large', 'demo-1.0/a.txt'));
+    const refusal = await expectRefusal(
+      check([{ name: 'demo-1.0/a.txt', content: 'x' }], { trailing: 64 * 1024 * 1024 }),
+      refused('archive-too-large', 'demo-1.0/a.txt'),
+    );
     expect(refusal.message).toMatch(/beyond 256 KiB unpacked/);
     expect(Date.now() - started).toBeLessThan(5_000);
   });
@@ -166,7 +225,10 @@ describe('checkSdist on archives made on the fly', () => {
     const unreadable = await expectRefusal(checkSdist({ path: garbage }), { code: 'archive-unreadable', archive: 'garbage-1.0.tar.gz' });
     expect(unreadable.message).toMatch(/is not a readable gzip-compressed tar archive/);
     await copyFile(fixture('good-1.0.zip'), join(dir, 'zip-1.0.tar'));
-    const mislabelled = await expectRefusal(checkSdist({ path: join(dir, 'zip-1.0.tar') }), { code: 'archive-unreadable', archive: 'zip-1.0.tar' });
+    const mislabelled = await expectRefusal(checkSdist({ path: join(dir, 'zip-1.0.tar') }), {
+      code: 'archive-unreadable',
+      archive: 'zip-1.0.tar',
+    });
     expect(mislabelled.message).toMatch(/is not a readable tar archive/);
     // An empty archive is harmless (the build then says it has no top-level folder).
     expect(await checkSdist({ path: writeTar(join(dir, 'empty-1.0.tar.gz'), []) })).toMatchObject({ members: 0 });
@@ -175,7 +237,7 @@ describe('checkSdist on archives made on the fly', () => {
     expect(unsupported).toMatchObject({ code: 'archive-format-unsupported' });
   });
 
-  it('a missing file is not the archive\'s fault', async () => {
+  it("a missing file is not the archive's fault", async () => {
     await expect(checkSdist({ path: join(dir, 'missing-1.0.tar.gz') })).rejects.toMatchObject({ code: 'ENOENT' });
   });
 
@@ -186,7 +248,11 @@ describe('checkSdist on archives made on the fly', () => {
   });
 
   it('validates its limits up front', async () => {
-    await expect(checkSdist({ path: fixture('good-1.0.tar.gz'), limits: { maxBytes: -1 } })).rejects.toThrow('Expected `limits.maxBytes` to be a whole number >= 1, got `-1` (number)');
-    await expect(checkSdist({ path: fixture('good-1.0.tar.gz'), limits: { maxFiles: 3 } as never })).rejects.toThrow(/Unknown archive limit `maxFiles`/);
+    await expect(checkSdist({ path: fixture('good-1.0.tar.gz'), limits: { maxBytes: -1 } })).rejects.toThrow(
+      'Expected `limits.maxBytes` to be a whole number >= 1, got `-1` (number)',
+    );
+    await expect(checkSdist({ path: fixture('good-1.0.tar.gz'), limits: { maxFiles: 3 } as never })).rejects.toThrow(
+      /Unknown archive limit `maxFiles`/,
+    );
   });
 });

@@ -10,12 +10,37 @@ describe('checkWheel on the committed fixtures', () => {
     ['zip_backslash-1.0-py3-none-any.whl', 'archive-path-traversal', 'zip_backslash\\..\\..\\evil.pth', /has a `\.\.` path segment/],
     ['zip_absolute-1.0-py3-none-any.whl', 'archive-absolute-path', '/etc/evil.pth', /has an absolute path/],
     ['zip_drive-1.0-py3-none-any.whl', 'archive-absolute-path', 'C:\\Windows\\evil.dll', /starts with a Windows drive \(`C:`\)/],
-    ['zip_symlink-1.0-py3-none-any.whl', 'archive-symlink-outside', 'zip_symlink/passwd', /is a symlink to `\.\.\/\.\.\/\.\.\/\.\.\/etc\/passwd`, which points outside/],
+    [
+      'zip_symlink-1.0-py3-none-any.whl',
+      'archive-symlink-outside',
+      'zip_symlink/passwd',
+      /is a symlink to `\.\.\/\.\.\/\.\.\/\.\.\/etc\/passwd`, which points outside/,
+    ],
     ['zip_device-1.0-py3-none-any.whl', 'archive-device-file', 'zip_device/null', /is a character device/],
-    ['zip_duplicate-1.0-py3-none-any.whl', 'archive-duplicate-member', 'zip_duplicate/__init__.py', /is in the archive twice: installers disagree/],
-    ['zip_mismatch-1.0-py3-none-any.whl', 'archive-header-mismatch', 'zip_mismatch/__init__.py', /is named `\.\.\/\.\.\/\.\.\/\.\.\/\.\.\/evil1\.pth` in its local header/],
-    ['zip_size_lie-1.0-py3-none-any.whl', 'archive-size-mismatch', 'zip_size_lie/data.bin', /inflates to more than the 100 bytes its header declares/],
-    ['zipbomb-1.0-py3-none-any.whl', 'archive-compression-ratio', 'zipbomb/zeros.bin', /inflates to more than 200 times its compressed size of 4\.\d KiB \(a zip bomb\)/],
+    [
+      'zip_duplicate-1.0-py3-none-any.whl',
+      'archive-duplicate-member',
+      'zip_duplicate/__init__.py',
+      /is in the archive twice: installers disagree/,
+    ],
+    [
+      'zip_mismatch-1.0-py3-none-any.whl',
+      'archive-header-mismatch',
+      'zip_mismatch/__init__.py',
+      /is named `\.\.\/\.\.\/\.\.\/\.\.\/\.\.\/evil1\.pth` in its local header/,
+    ],
+    [
+      'zip_size_lie-1.0-py3-none-any.whl',
+      'archive-size-mismatch',
+      'zip_size_lie/data.bin',
+      /inflates to more than the 100 bytes its header declares/,
+    ],
+    [
+      'zipbomb-1.0-py3-none-any.whl',
+      'archive-compression-ratio',
+      'zipbomb/zeros.bin',
+      /inflates to more than 200 times its compressed size of 4\.\d KiB \(a zip bomb\)/,
+    ],
   ])('%s: %s', async (name, code, member, problem) => {
     const refusal = await expectRefusal(checkWheel({ path: fixture(name) }), { code, archive: name, member });
     expect(refusal.message).toMatch(problem);
@@ -63,9 +88,18 @@ describe('checkWheel on zips made on the fly', () => {
 
   it('refuses FIFOs, sockets, symlinks that climb, and what it cannot inflate', async () => {
     await expectRefusal(checkWheel({ path: wheel([{ name: 'demo/pipe', mode: 0o010644 }]) }), refused('archive-fifo', 'demo/pipe'));
-    await expectRefusal(checkWheel({ path: wheel([{ name: 'demo/sock', mode: 0o140644 }]) }), refused('archive-unsupported-entry', 'demo/sock'));
-    await expectRefusal(checkWheel({ path: wheel([{ name: 'demo/up', mode: 0o120777, content: '../..' }]) }), refused('archive-symlink-outside', 'demo/up'));
-    const lzma = await expectRefusal(checkWheel({ path: wheel([{ name: 'demo/a.py', content: 'x', method: 'lzma' }]) }), refused('archive-unsupported-entry', 'demo/a.py'));
+    await expectRefusal(
+      checkWheel({ path: wheel([{ name: 'demo/sock', mode: 0o140644 }]) }),
+      refused('archive-unsupported-entry', 'demo/sock'),
+    );
+    await expectRefusal(
+      checkWheel({ path: wheel([{ name: 'demo/up', mode: 0o120777, content: '../..' }]) }),
+      refused('archive-symlink-outside', 'demo/up'),
+    );
+    const lzma = await expectRefusal(
+      checkWheel({ path: wheel([{ name: 'demo/a.py', content: 'x', method: 'lzma' }]) }),
+      refused('archive-unsupported-entry', 'demo/a.py'),
+    );
     expect(lzma.message).toMatch(/uses compression method 14; wheelfarm reads stored and deflated members only/);
   });
 
@@ -78,7 +112,10 @@ describe('checkWheel on zips made on the fly', () => {
   });
 
   it('two names that unpack to the same file are duplicates', async () => {
-    await expectRefusal(checkWheel({ path: wheel([{ name: 'demo/a.py' }, { name: 'demo//./a.py' }]) }), refused('archive-duplicate-member', 'demo//./a.py'));
+    await expectRefusal(
+      checkWheel({ path: wheel([{ name: 'demo/a.py' }, { name: 'demo//./a.py' }]) }),
+      refused('archive-duplicate-member', 'demo//./a.py'),
+    );
   });
 
   it('a file that is not a zip is unreadable', async () => {

@@ -35,7 +35,13 @@ describe('the fetch step', () => {
 
   function urlSource(name: string, filename: string): ResolvedSource {
     const path = fixture(filename);
-    return { name, version: '1.0', filename, origin: { kind: 'download', url: pathToFileURL(path).href, sha256: sha256(path) }, from: path };
+    return {
+      name,
+      version: '1.0',
+      filename,
+      origin: { kind: 'download', url: pathToFileURL(path).href, sha256: sha256(path) },
+      from: path,
+    };
   }
 
   it('refuses a hostile sdist right after fetching it, before announcing it', async () => {
@@ -79,6 +85,8 @@ describe('publishing', () => {
   it('and publishes a good one', async () => {
     const filename = 'good-1.0-py3-none-any.whl';
     const path = fixture(filename);
-    expect(await new LocalDirPublisher({ root: join(dir, 'index') }).publish({ path, filename, sha256: sha256(path), project: 'good' })).toBe('published');
+    expect(
+      await new LocalDirPublisher({ root: join(dir, 'index') }).publish({ path, filename, sha256: sha256(path), project: 'good' }),
+    ).toBe('published');
   });
 });

@@ -18,7 +18,10 @@ async function run(args: string[]) {
 /** The matrix, status and logs commands refuse bad flags with exit 2 and say what they expected, before any work. */
 describe('bad flags of matrix, status and logs', () => {
   it.each([
-    [['matrix', 'plan', '--state', 'done'], /--state expects a comma-separated list of built, missing, stale, failed, excluded; got `done`/],
+    [
+      ['matrix', 'plan', '--state', 'done'],
+      /--state expects a comma-separated list of built, missing, stale, failed, excluded; got `done`/,
+    ],
     [['matrix', 'plan', '--python', '3'], /--python expects a comma-separated list like `3\.11,3\.13`, got `3`/],
     [['status', '--limit', '0'], /--limit expects a whole number from 1 to 10000, got `0`/],
     [['status', '--state', 'ok'], /--state expects one of running, published, unchanged, failed, interrupted, abandoned, got `ok`/],
@@ -53,13 +56,17 @@ describe('bad arguments of any command', () => {
   it('index yank without a version asks for one', async () => {
     const result = await run(['index', 'yank', 'markupsafe']);
     expect(result.exitCode).toBe(2);
-    expect(result.stderr).toBe('error: yank needs an exact version: `markupsafe==VERSION`\nhint: e.g. `wheelfarm index yank markupsafe==1.2.3`');
+    expect(result.stderr).toBe(
+      'error: yank needs an exact version: `markupsafe==VERSION`\nhint: e.g. `wheelfarm index yank markupsafe==1.2.3`',
+    );
   });
 
   it('index yank on an index server that keeps its own pages is refused, without its password', async () => {
     const result = await run(['index', 'yank', 'markupsafe==3.0.3', '--index', 'pypiserver+http://u:secret@127.0.0.1:9/']);
     expect(result.exitCode).toBe(2);
-    expect(result.stderr).toMatch(/^error: wheelfarm does not write the pages of the pypiserver at http:\/\/127\.0\.0\.1:9\/ \(.*\): it serves its own\n/);
+    expect(result.stderr).toMatch(
+      /^error: wheelfarm does not write the pages of the pypiserver at http:\/\/127\.0\.0\.1:9\/ \(.*\): it serves its own\n/,
+    );
     expect(result.stderr).not.toContain('secret');
   });
 
@@ -98,6 +105,9 @@ describe('bad flags of build', () => {
 
   it('--python that is no list of CPython versions', async () => {
     const error = await refusal('markupsafe', { python: '2.7.x' });
-    expect(error).toMatchObject({ code: 'bad-python-option', message: '--python expects a comma-separated list like `3.11,3.13`, got `2.7.x`' });
+    expect(error).toMatchObject({
+      code: 'bad-python-option',
+      message: '--python expects a comma-separated list like `3.11,3.13`, got `2.7.x`',
+    });
   });
 });

@@ -12,7 +12,7 @@ function terminal(): { stream: NodeJS.WriteStream; text: () => string } {
     },
   }) as unknown as NodeJS.WriteStream;
   Object.assign(stream, { isTTY: true, columns: 120, rows: 30 });
-  // eslint-disable-next-line no-control-regex
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: strips terminal escape sequences
   return { stream, text: () => written.replace(/\u001b\[[0-9;?]*[A-Za-z]/g, '') };
 }
 
@@ -30,7 +30,14 @@ describe('the live view', () => {
     reporter.event({ type: 'cell', buildId: 'a-1-cp311-x', outcome: 'published', seconds: 3, wheel: 'a-1-cp311-cp311-x.whl' });
     expect(text()).toContain('a-1-cp311-x: published a-1-cp311-cp311-x.whl');
     expect(text()).toContain('1/3 done: 1 published · 1 running · 1 queued');
-    reporter.event({ type: 'cell', buildId: 'a-1-cp313-x', outcome: 'failed', seconds: 3, log: '/logs/x.log.gz', error: { code: 'build-failed', message: 'a-1-cp313-x: the build step failed' } });
+    reporter.event({
+      type: 'cell',
+      buildId: 'a-1-cp313-x',
+      outcome: 'failed',
+      seconds: 3,
+      log: '/logs/x.log.gz',
+      error: { code: 'build-failed', message: 'a-1-cp313-x: the build step failed' },
+    });
     expect(text()).toContain('2/3 done: 1 published, 1 failed · 0 running · 1 queued');
     reporter.result({ type: 'summary' }, ['summary line']);
     expect(text().trimEnd().endsWith('summary line')).toBe(true);

@@ -59,12 +59,16 @@ describe('loadSettings', () => {
     const settings = await loadSettings({ root, env: { WHEELFARM_RECIPES_DIR: '/tmp/r', WHEELFARM_RUST_SOURCE: 'host' } });
     expect(settings.recipesDir).toBe('/tmp/r');
     expect(settings.rust.source).toBe('host');
-    await expect(loadSettings({ root, env: { WHEELFARM_RUST_SOURCE: 'cargo' } })).rejects.toThrow(/WHEELFARM_RUST_SOURCE is `cargo`; expected auto, host or rustup/);
+    await expect(loadSettings({ root, env: { WHEELFARM_RUST_SOURCE: 'cargo' } })).rejects.toThrow(
+      /WHEELFARM_RUST_SOURCE is `cargo`; expected auto, host or rustup/,
+    );
   });
 
   it('index.url must be an index URL; the error names the file, line and field', async () => {
     await writeFile(join(root, 'wheelfarm.yaml'), 'index:\n  url: /srv/not-a-url\n');
-    await expect(loadSettings({ root, env: {} })).rejects.toThrow(/wheelfarm\.yaml:2: `index\.url`: expected an index URL like `s3:\/\/bucket\/prefix`/);
+    await expect(loadSettings({ root, env: {} })).rejects.toThrow(
+      /wheelfarm\.yaml:2: `index\.url`: expected an index URL like `s3:\/\/bucket\/prefix`/,
+    );
   });
 
   it('does not read process.env when env is given', async () => {
@@ -261,7 +265,9 @@ describe('loadSettings', () => {
     await writeFile(join(root, 'wheelfarm.yaml'), text);
     const error = await rejection(loadSettings({ root, env: {} }));
     expect(error.code).toBe('bad-settings-file');
-    expect(error.message).toMatch(new RegExp(`${join(root, 'wheelfarm.yaml').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:\\d+: \`containers\`: .*"cores"`));
+    expect(error.message).toMatch(
+      new RegExp(`${join(root, 'wheelfarm.yaml').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:\\d+: \`containers\`: .*"cores"`),
+    );
   });
 
   it('rejects an unknown top-level key', async () => {
@@ -313,7 +319,10 @@ describe('loadSettings', () => {
   });
 
   it.each([
-    ['hosts:\n  - name: a\n    docker: http://h:2375\n', /wheelfarm\.yaml:3: `hosts\[0\]\.docker`: expected unix:\/\/\/path, tcp:\/\/HOST:PORT or ssh:\/\/USER@HOST/],
+    [
+      'hosts:\n  - name: a\n    docker: http://h:2375\n',
+      /wheelfarm\.yaml:3: `hosts\[0\]\.docker`: expected unix:\/\/\/path, tcp:\/\/HOST:PORT or ssh:\/\/USER@HOST/,
+    ],
     ['hosts:\n  - name: a\n    docker: unix:///x\n    slots: 0\n', /`hosts\[0\]\.slots`/],
     ['records:\n  url: mysql://db/x\n', /wheelfarm\.yaml:2: `records\.url`: expected a PostgreSQL URL/],
     ['matrix:\n  retry:\n    after: soon\n', /wheelfarm\.yaml:3: `matrix\.retry\.after`: expected a duration like `6h`/],
@@ -333,7 +342,12 @@ describe('what a bad settings file is told', () => {
     ['containers:\n  memory: lots', 2, 'containers.memory', 'expected a size like `8g` or `512m`'],
     ['containers:\n  timeout: 2 hours', 2, 'containers.timeout', 'expected a duration like `3h` or `90m`'],
     ['upstream:\n  index-url: not a url', 2, 'upstream.index-url', 'Invalid URL'],
-    ['schedule:\n  - name: n\n    cron: "* * * * *"\n    run: everything', 4, 'schedule[0].run', 'Invalid option: expected one of "matrix"|"new-releases"'],
+    [
+      'schedule:\n  - name: n\n    cron: "* * * * *"\n    run: everything',
+      4,
+      'schedule[0].run',
+      'Invalid option: expected one of "matrix"|"new-releases"',
+    ],
   ])('%j: the field, its line and what it expects', async (text, line, field, expected) => {
     const file = join(root, 'wheelfarm.yaml');
     await writeFile(file, `${text}\n`);

@@ -98,7 +98,9 @@ describe('docs/bad-input.md', () => {
     expect(rows.length).toBeGreaterThanOrEqual(30);
     const inputs = rows.map(label);
     expect(inputs.filter((input, i) => inputs.indexOf(input) !== i)).toEqual([]);
-    expect(rows.flatMap((row) => COLUMNS.filter((column) => row.cells[column] === '').map((column) => `${label(row)}: no ${column}`))).toEqual([]);
+    expect(
+      rows.flatMap((row) => COLUMNS.filter((column) => row.cells[column] === '').map((column) => `${label(row)}: no ${column}`)),
+    ).toEqual([]);
   });
 
   it('every test a row cites exists under the name it is cited by (and has the case it names)', () => {
@@ -110,7 +112,9 @@ describe('docs/bad-input.md', () => {
         const quoted = [`'${citation.name.replaceAll("'", "\\'")}'`, `"${citation.name}"`, `\`${citation.name}\``];
         return [
           ...(quoted.some((q) => text.includes(q)) ? [] : [`${label(row)}: ${citation.file} has no test named "${citation.name}"`]),
-          ...(citation.testCase === undefined || text.includes(citation.testCase) ? [] : [`${label(row)}: ${citation.file} has no case ${citation.testCase}`]),
+          ...(citation.testCase === undefined || text.includes(citation.testCase)
+            ? []
+            : [`${label(row)}: ${citation.file} has no case ${citation.testCase}`]),
         ];
       }),
     );

@@ -59,9 +59,11 @@ describe('extractUris', () => {
   });
 
   it('keeps only http(s) URIs', () => {
-    const text = ['deb file:/srv/local-repo ./', 'deb cdrom:[Debian 12]/ bookworm main', 'URIs: mirror+file:/etc/apt/mirrors.txt ftp://ftp.example/debian'].join(
-      '\n',
-    );
+    const text = [
+      'deb file:/srv/local-repo ./',
+      'deb cdrom:[Debian 12]/ bookworm main',
+      'URIs: mirror+file:/etc/apt/mirrors.txt ftp://ftp.example/debian',
+    ].join('\n');
     expect(extractUris(text)).toEqual([]);
   });
 
@@ -104,7 +106,9 @@ describe('findDebianMirror', () => {
   });
 
   it('a configured mirror is used even when the host has no apt sources at all', async () => {
-    expect(await findDebianMirror({ configured: 'https://c.example/debian', aptDir: join(aptDir, 'missing') })).toBe('https://c.example/debian/');
+    expect(await findDebianMirror({ configured: 'https://c.example/debian', aptDir: join(aptDir, 'missing') })).toBe(
+      'https://c.example/debian/',
+    );
   });
 
   it('reads sources.list, skipping the security archive', async () => {
@@ -116,7 +120,10 @@ describe('findDebianMirror', () => {
   });
 
   it('skips a security archive on an ordinary mirror host too', async () => {
-    await write('sources.list', 'deb http://deb.debian.org/debian-security bookworm-security main\ndeb http://deb.debian.org/debian/ bookworm main\n');
+    await write(
+      'sources.list',
+      'deb http://deb.debian.org/debian-security bookworm-security main\ndeb http://deb.debian.org/debian/ bookworm main\n',
+    );
     expect(await findDebianMirror({ aptDir })).toBe('http://deb.debian.org/debian/');
   });
 

@@ -212,14 +212,20 @@ describe('loadImageDefinitions: invalid files name the file, the line and the fi
     },
     {
       what: 'an upstream digest without sha256:',
-      text: replaced('  debootstrap:\n    suite: bullseye\n', `  upstream:\n    name: r/m\n    digest: ${SHA_B}\n    policy: manylinux_2_28_x86_64\n`),
+      text: replaced(
+        '  debootstrap:\n    suite: bullseye\n',
+        `  upstream:\n    name: r/m\n    digest: ${SHA_B}\n    policy: manylinux_2_28_x86_64\n`,
+      ),
       line: `digest: ${SHA_B}`,
       field: 'base.upstream.digest',
       message: /`sha256:` and 64 hex digits/,
     },
     {
       what: 'a bad upstream policy',
-      text: replaced('  debootstrap:\n    suite: bullseye\n', `  upstream:\n    name: r/m\n    digest: sha256:${SHA_B}\n    policy: manylinux2014\n`),
+      text: replaced(
+        '  debootstrap:\n    suite: bullseye\n',
+        `  upstream:\n    name: r/m\n    digest: sha256:${SHA_B}\n    policy: manylinux2014\n`,
+      ),
       line: 'policy: manylinux2014',
       field: 'base.upstream.policy',
       message: /PEP 600/,
@@ -288,7 +294,7 @@ describe('loadImageDefinitions: invalid files name the file, the line and the fi
     expect(error.message).toMatch(/images\.yaml:\d+: `tools`: .*"setuptools"/);
   });
 
-  it('an unknown key in debootstrap is rejected, at the unknown key\'s own line', async () => {
+  it("an unknown key in debootstrap is rejected, at the unknown key's own line", async () => {
     const text = replaced('    suite: bullseye\n', '    suite: bullseye\n    mirror: http://x/\n');
     const error = await failure(text);
     expect(error.message).toContain(`images.yaml:${lineOf(text, 'mirror: http://x/')}: \`base.debootstrap\`:`);

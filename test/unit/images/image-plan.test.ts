@@ -24,7 +24,11 @@ function plan({
   definitions = DEFINITIONS,
   dockerfile = DOCKERFILE,
   contextFiles = CONTEXT,
-}: { definitions?: ImageDefinitions; dockerfile?: string; contextFiles?: Record<string, string> } = {}): ImagePlan {
+}: {
+  definitions?: ImageDefinitions;
+  dockerfile?: string;
+  contextFiles?: Record<string, string>;
+} = {}): ImagePlan {
   return planImages({ loaded: loaded(definitions), renderedDockerfile: dockerfile, contextFiles });
 }
 
@@ -87,7 +91,10 @@ describe('planImages', () => {
 
   it("does not depend on a Python's download URLs (only on its pinned content)", () => {
     const definitions = structuredClone(DEFINITIONS);
-    definitions.pythons[0]!.urls = ['https://mirror.example/Python-3.11.2.tgz', 'debian:pool/main/p/python3.11/python3.11_3.11.2.orig.tar.gz'];
+    definitions.pythons[0]!.urls = [
+      'https://mirror.example/Python-3.11.2.tgz',
+      'debian:pool/main/p/python3.11/python3.11_3.11.2.orig.tar.gz',
+    ];
     expect(tags(plan({ definitions }))).toEqual(tags(plan()));
   });
 

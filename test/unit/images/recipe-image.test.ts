@@ -15,13 +15,17 @@ const hostRust: RustProvision = { kind: 'host', dir: '/x/rust', version: '1.95.0
 describe('renderTemplate', () => {
   it('keeps @if blocks only for set flags, repeats @each blocks, fills values', () => {
     const text = '# @if a\nA {{v}}\n# @end\n# @if b\nB\n# @end\n# @each xs\nX {{n}}\n# @end\nend {{v}}\n';
-    expect(renderTemplate(text, { flags: new Set(['a']), values: { v: '1' }, lists: { xs: [{ n: 'p' }, { n: 'q' }] } })).toBe('A 1\nX p\nX q\nend 1\n');
+    expect(renderTemplate(text, { flags: new Set(['a']), values: { v: '1' }, lists: { xs: [{ n: 'p' }, { n: 'q' }] } })).toBe(
+      'A 1\nX p\nX q\nend 1\n',
+    );
   });
 });
 
 describe('resolveToolchains', () => {
   it('fortran adds the distro compiler; packages are sorted and unique', () => {
-    expect(resolveToolchains(needs({ system: { apt: ['zlib1g-dev', 'gfortran'], dnf: [] }, toolchains: { fortran: {} } }), 'apt').packages).toEqual(['gfortran', 'zlib1g-dev']);
+    expect(
+      resolveToolchains(needs({ system: { apt: ['zlib1g-dev', 'gfortran'], dnf: [] }, toolchains: { fortran: {} } }), 'apt').packages,
+    ).toEqual(['gfortran', 'zlib1g-dev']);
     expect(resolveToolchains(needs({ toolchains: { fortran: {} } }), 'dnf').packages).toEqual(['gcc-gfortran']);
   });
   it('java picks the newest JDK in range, with its tools and JAVA_HOME', () => {
@@ -31,8 +35,12 @@ describe('resolveToolchains', () => {
     expect(resolveToolchains(needs({ toolchains: { java: { version: '<17', tools: [] } } }), 'apt').java?.major).toBe(11);
   });
   it('a JDK range no distribution JDK meets is a user error naming the recipe', () => {
-    expect(() => resolveToolchains(needs({ toolchains: { java: { version: '>=99', tools: [] } } }), 'apt', 'recipes/x.yaml')).toThrow(UserInputError);
-    expect(() => resolveToolchains(needs({ toolchains: { java: { version: '>=99', tools: [] } } }), 'apt', 'recipes/x.yaml')).toThrow(/recipes\/x\.yaml.*>=99/);
+    expect(() => resolveToolchains(needs({ toolchains: { java: { version: '>=99', tools: [] } } }), 'apt', 'recipes/x.yaml')).toThrow(
+      UserInputError,
+    );
+    expect(() => resolveToolchains(needs({ toolchains: { java: { version: '>=99', tools: [] } } }), 'apt', 'recipes/x.yaml')).toThrow(
+      /recipes\/x\.yaml.*>=99/,
+    );
   });
 });
 
@@ -67,7 +75,11 @@ describe('planRecipeImage', () => {
     expect(newer.tag).not.toBe(p.tag);
   });
   it('rust from rustup: installs the toolchain in its own stage', () => {
-    const p = plan(needs({ toolchains: { rust: {} } }), { kind: 'rustup', initUrl: 'https://mirror.invalid/rustup-init', toolchain: 'stable' })!;
+    const p = plan(needs({ toolchains: { rust: {} } }), {
+      kind: 'rustup',
+      initUrl: 'https://mirror.invalid/rustup-init',
+      toolchain: 'stable',
+    })!;
     expect(p.dockerfile).toContain('--default-toolchain stable');
     expect(p.dockerfile).toContain('ENV RUSTUP_HOME=/opt/rust');
     expect(p.dockerfile).not.toContain('COPY rust-toolchain/');

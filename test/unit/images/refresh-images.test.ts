@@ -3,7 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { ImagePlan } from '../../../farm/src/images/image-plan.ts';
-import { applyImageRefresh, readImageRefresh, refreshDockerfile, refreshedTag, refreshFile } from '../../../farm/src/images/refresh-images.ts';
+import {
+  applyImageRefresh,
+  readImageRefresh,
+  refreshDockerfile,
+  refreshedTag,
+  refreshFile,
+} from '../../../farm/src/images/refresh-images.ts';
 
 const PLAN: ImagePlan = {
   base: { kind: 'base', tag: 'wheelfarm/base:aaaaaaaaaaaaaaaa', inputsHash: 'a', source: 'debootstrap' },
@@ -28,7 +34,11 @@ describe('image refresh', () => {
   });
 
   it('a refresh of other images (the definitions changed since) is not used', () => {
-    const changed = { ...PLAN, build: { ...PLAN.build, tag: 'wheelfarm/build:dddddddddddddddd' }, runtime: { ...PLAN.runtime, tag: 'wheelfarm/runtime:eeeeeeeeeeeeeeee' } };
+    const changed = {
+      ...PLAN,
+      build: { ...PLAN.build, tag: 'wheelfarm/build:dddddddddddddddd' },
+      runtime: { ...PLAN.runtime, tag: 'wheelfarm/runtime:eeeeeeeeeeeeeeee' },
+    };
     expect(applyImageRefresh(changed, REFRESH)).toEqual(changed);
     expect(applyImageRefresh(PLAN, undefined)).toBe(PLAN);
   });

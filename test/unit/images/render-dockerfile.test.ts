@@ -3,12 +3,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadImageDefinitions } from '../../../farm/src/images/image-definitions.ts';
 import type { ImageDefinitions, PythonSource } from '../../../farm/src/images/image-definitions.ts';
-import {
-  findUnfilledPlaceholders,
-  pythonDir,
-  renderDockerfile,
-  sourceFileName,
-} from '../../../farm/src/images/render-dockerfile.ts';
+import { findUnfilledPlaceholders, pythonDir, renderDockerfile, sourceFileName } from '../../../farm/src/images/render-dockerfile.ts';
 
 const IMAGES_DIR = join(import.meta.dirname, '..', '..', '..', 'images');
 
@@ -148,7 +143,13 @@ describe('renderDockerfile with the real template and images.yaml', () => {
   it('uses the upstream image policy when the base is an upstream image', () => {
     const definitions: ImageDefinitions = {
       ...real,
-      base: { upstream: { name: 'registry.example/pypa/manylinux_2_28_x86_64', digest: `sha256:${'a'.repeat(64)}`, policy: 'manylinux_2_28_x86_64' } },
+      base: {
+        upstream: {
+          name: 'registry.example/pypa/manylinux_2_28_x86_64',
+          digest: `sha256:${'a'.repeat(64)}`,
+          policy: 'manylinux_2_28_x86_64',
+        },
+      },
     };
     const rendered = renderDockerfile(template, definitions);
     expect(rendered).toContain('ENV AUDITWHEEL_PLAT=manylinux_2_28_x86_64 WHEELFARM_POLICY=manylinux_2_28_x86_64 \\\n');
@@ -177,7 +178,10 @@ describe('renderDockerfile with the real template and images.yaml', () => {
 
   it('fills per-python variables only inside @each blocks', () => {
     const small = 'A {{tag}}\n# @each python\n{{tag}} {{dir}} {{version}} {{source}}\n# @end\nB {{newest.dir}}\n';
-    const rendered = renderDockerfile(small, { ...real, pythons: [python('3.12.1', ['debian:pool/x/python3.12_3.12.1.orig.tar.gz']), python('3.11.2')] });
+    const rendered = renderDockerfile(small, {
+      ...real,
+      pythons: [python('3.12.1', ['debian:pool/x/python3.12_3.12.1.orig.tar.gz']), python('3.11.2')],
+    });
     expect(rendered).toBe(
       'A {{tag}}\ncp311 cp311-cp311 3.11.2 Python-3.11.2.tar.xz\ncp312 cp312-cp312 3.12.1 Python-3.12.1.tar.gz\nB cp312-cp312\n',
     );

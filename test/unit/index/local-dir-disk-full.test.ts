@@ -44,7 +44,8 @@ function assertConsistent(root: string): void {
   for (const name of files.keys()) {
     if (name.startsWith(join('.wheelfarm', 'projects'))) {
       const manifest = parseProjectManifest(readFileSync(join(root, name), 'utf8'));
-      for (const file of manifest.files) expect(files.get(join('files', manifest.normalized, file.filename)), `${name}: ${file.filename}`).toBe(file.sha256);
+      for (const file of manifest.files)
+        expect(files.get(join('files', manifest.normalized, file.filename)), `${name}: ${file.filename}`).toBe(file.sha256);
     }
     if (/^simple\/[^/]+\/index\.html$/.test(name)) {
       for (const href of links(readFileSync(join(root, name), 'utf8'))) {
@@ -100,7 +101,9 @@ describe.skipIf(skipReason !== undefined)(`LocalDirPublisher on a full disk${ski
     expect(exitCodeFor(error)).toBe(EXIT.environment);
     expect(error).toMatchObject({ code: 'disk-full' });
     expect((error as EnvironmentError).message).toMatch(
-      new RegExp(`^no space left in ${join(root, 'files', 'tiny')} for ${second.filename.replace(/\./g, '\\.')}: it needs \\d+(\\.\\d)? KiB, \\d+(\\.\\d)? KiB free$`),
+      new RegExp(
+        `^no space left in ${join(root, 'files', 'tiny')} for ${second.filename.replace(/\./g, '\\.')}: it needs \\d+(\\.\\d)? KiB, \\d+(\\.\\d)? KiB free$`,
+      ),
     );
     expect((error as EnvironmentError).hint).toContain('Free space on the file system');
     expect(snapshot(root)).toEqual(before);
@@ -119,7 +122,11 @@ describe.skipIf(skipReason !== undefined)(`LocalDirPublisher on a full disk${ski
     const error = await rejection(publisher.publish(second));
 
     expect(error).toMatchObject({ code: 'disk-full' });
-    expect((error as EnvironmentError).message).toMatch(new RegExp(`^no space left in ${join(root, '.wheelfarm', 'projects')} for tiny\\.json: it needs \\d+(\\.\\d)? (bytes|KiB), 0 bytes free$`));
+    expect((error as EnvironmentError).message).toMatch(
+      new RegExp(
+        `^no space left in ${join(root, '.wheelfarm', 'projects')} for tiny\\.json: it needs \\d+(\\.\\d)? (bytes|KiB), 0 bytes free$`,
+      ),
+    );
     // The wheel and its metadata, already in place, are taken away again: their space is free for the next try.
     expect(snapshot(root)).toEqual(before);
     assertConsistent(root);
@@ -138,7 +145,9 @@ describe.skipIf(skipReason !== undefined)(`LocalDirPublisher on a full disk${ski
 
     expect(error).toMatchObject({ code: 'disk-full' });
     expect((error as EnvironmentError).message).toContain(`no space left in ${join(root, 'simple', 'tiny')} for index.html`);
-    expect((error as EnvironmentError).message).toContain(`${second.filename} is stored and in the manifest, but the pages were not brought up to date`);
+    expect((error as EnvironmentError).message).toContain(
+      `${second.filename} is stored and in the manifest, but the pages were not brought up to date`,
+    );
     expect((error as EnvironmentError).hint).toContain('wheelfarm index repair');
     expect((error as EnvironmentError).listedWheel).toBe(second.filename);
     expect(new Map([...snapshot(root)].filter(([name]) => name.startsWith('simple')))).toEqual(pagesBefore);

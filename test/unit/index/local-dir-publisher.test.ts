@@ -6,7 +6,7 @@ import { join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { IntegrityError, PublishConflictError, UserInputError, WheelfarmError } from '../../../farm/src/errors.ts';
+import { IntegrityError, PublishConflictError, UserInputError, type WheelfarmError } from '../../../farm/src/errors.ts';
 import { tempPathFor } from '../../../farm/src/index/atomic-write.ts';
 import { LocalDirPublisher } from '../../../farm/src/index/local-dir-publisher.ts';
 import type { WheelToPublish } from '../../../farm/src/index/publisher.ts';
@@ -35,7 +35,12 @@ function sha256(path: string): string {
 function wheel(options: PureWheelOptions & { project?: string }): WheelToPublish {
   const dir = mkdtempSync(join(work, 'build-'));
   const built = makePureWheel(dir, options);
-  const request: WheelToPublish = { path: built.path, filename: built.filename, sha256: sha256(built.path), project: options.project ?? options.name };
+  const request: WheelToPublish = {
+    path: built.path,
+    filename: built.filename,
+    sha256: sha256(built.path),
+    project: options.project ?? options.name,
+  };
   if (options.requiresPython) request.requiresPython = options.requiresPython;
   return request;
 }
@@ -53,7 +58,6 @@ function indexFiles(): string[] {
 function page(...segments: string[]): string {
   return readFileSync(join(root, 'simple', ...segments, 'index.html'), 'utf8');
 }
-
 
 describe('LocalDirPublisher', () => {
   it('publishes a wheel: file, manifest, project page and root page', async () => {
@@ -96,7 +100,10 @@ describe('LocalDirPublisher', () => {
       ],
     });
     expect(Date.parse(json.files[0]['upload-time'])).not.toBeNaN();
-    expect(JSON.parse(readFileSync(join(root, 'simple', 'index.json'), 'utf8'))).toEqual({ meta: { 'api-version': '1.1' }, projects: [{ name: 'tiny-pkg' }] });
+    expect(JSON.parse(readFileSync(join(root, 'simple', 'index.json'), 'utf8'))).toEqual({
+      meta: { 'api-version': '1.1' },
+      projects: [{ name: 'tiny-pkg' }],
+    });
     expect(sha256(join(root, 'files', 'tiny-pkg', tiny.filename))).toBe(tiny.sha256);
     expect(links(page('tiny-pkg'))).toEqual([`../../files/tiny-pkg/${tiny.filename}#sha256=${tiny.sha256}`]);
     expect(page('tiny-pkg')).toContain('data-requires-python="&gt;=3.9"');
@@ -188,9 +195,7 @@ describe('LocalDirPublisher', () => {
 
   it('keeps every project on the root page when several publish at once', async () => {
     const names = ['delta', 'alpha', 'echo', 'charlie', 'bravo', 'foxtrot'];
-    const outcomes = await Promise.all(
-      names.map((name) => new LocalDirPublisher({ root }).publish(wheel({ name, version: '1.0' }))),
-    );
+    const outcomes = await Promise.all(names.map((name) => new LocalDirPublisher({ root }).publish(wheel({ name, version: '1.0' }))));
     expect(outcomes).toEqual(Array(names.length).fill('published'));
     expect(links(page())).toEqual([...names].sort().map((name) => `${name}/`));
   });
@@ -208,13 +213,14 @@ describe('LocalDirPublisher', () => {
       process.stdout.write(JSON.stringify(outcomes));
     `;
     const outputs = await Promise.all(
-      batches.map((batch) =>
-        run(process.execPath, ['--no-warnings', '--input-type=module', '-e', script, JSON.stringify([root, batch])]),
-      ),
+      batches.map((batch) => run(process.execPath, ['--no-warnings', '--input-type=module', '-e', script, JSON.stringify([root, batch])])),
     );
 
     expect(outputs.flatMap((output) => JSON.parse(output.stdout) as string[])).toEqual(Array(12).fill('published'));
-    const filenames = batches.flat().map((each) => each.filename).sort();
+    const filenames = batches
+      .flat()
+      .map((each) => each.filename)
+      .sort();
     expect((await new LocalDirPublisher({ root }).listFiles('shared')).map((file) => file.filename)).toEqual(filenames);
     expect(links(page('shared'))).toHaveLength(12);
   });
@@ -238,7 +244,7 @@ describe('LocalDirPublisher', () => {
     expect(links(page('tiny'))).toHaveLength(2);
   });
 
-  it('removes the temp files of publishes whose process died, keeps a live writer\'s, and repair does too', async () => {
+  it("removes the temp files of publishes whose process died, keeps a live writer's, and repair does too", async () => {
     const publisher = new LocalDirPublisher({ root });
     await publisher.publish(wheel({ name: 'tiny', version: '1.0' }));
     // Temp files named as a publish names them, by a process that then exits (as if killed mid-write).
@@ -250,7 +256,9 @@ describe('LocalDirPublisher', () => {
       process.stdout.write(JSON.stringify(paths));
     `;
     const writeAsDeadProcess = async (...paths: string[]): Promise<string[]> =>
-      JSON.parse((await run(process.execPath, ['--no-warnings', '--input-type=module', '-e', script, JSON.stringify(paths)])).stdout) as string[];
+      JSON.parse(
+        (await run(process.execPath, ['--no-warnings', '--input-type=module', '-e', script, JSON.stringify(paths)])).stdout,
+      ) as string[];
     const tinyDir = join(root, 'files', 'tiny');
     const dead = await writeAsDeadProcess(
       join(tinyDir, 'tiny-3.0-py3-none-any.whl'),
@@ -303,12 +311,20 @@ describe('LocalDirPublisher', () => {
     const env = pipEnv();
 
     const downloads = join(work, 'downloads');
-    await run('python3', ['-m', 'pip', 'download', '--no-deps', '--only-binary', ':all:', '--index-url', publisher.indexUrl, '-d', downloads, 'tiny_pkg'], { env });
+    await run(
+      'python3',
+      ['-m', 'pip', 'download', '--no-deps', '--only-binary', ':all:', '--index-url', publisher.indexUrl, '-d', downloads, 'tiny_pkg'],
+      { env },
+    );
     expect(readdirSync(downloads)).toEqual([current.filename]);
     expect(sha256(join(downloads, current.filename))).toBe(current.sha256);
 
     const target = join(work, 'site');
-    await run('python3', ['-m', 'pip', 'install', '--no-deps', '--only-binary', ':all:', '--index-url', publisher.indexUrl, '--target', target, 'Tiny.Pkg'], { env });
+    await run(
+      'python3',
+      ['-m', 'pip', 'install', '--no-deps', '--only-binary', ':all:', '--index-url', publisher.indexUrl, '--target', target, 'Tiny.Pkg'],
+      { env },
+    );
     expect(readFileSync(join(target, 'tiny_pkg', '__init__.py'), 'utf8')).toContain('VERSION = "1.0"');
   }, 60_000);
 });

@@ -29,15 +29,32 @@ describe('parseIndexTarget', () => {
     expect(() => parseIndexTarget('devpi+http://farm:pw@h/other/wheels')).toThrow(/login user's own indexes: `\/farm\/INDEX`/);
   });
   it('pypiserver with and without credentials', () => {
-    expect(parseIndexTarget('pypiserver+http://u:p@127.0.0.1:8081')).toEqual({ kind: 'pypiserver', url: 'http://127.0.0.1:8081/', user: 'u', password: 'p' });
-    expect(parseIndexTarget('pypiserver+https://pypi.internal.invalid/sub/')).toEqual({ kind: 'pypiserver', url: 'https://pypi.internal.invalid/sub/' });
+    expect(parseIndexTarget('pypiserver+http://u:p@127.0.0.1:8081')).toEqual({
+      kind: 'pypiserver',
+      url: 'http://127.0.0.1:8081/',
+      user: 'u',
+      password: 'p',
+    });
+    expect(parseIndexTarget('pypiserver+https://pypi.internal.invalid/sub/')).toEqual({
+      kind: 'pypiserver',
+      url: 'https://pypi.internal.invalid/sub/',
+    });
   });
   it('tries and timeout on any backend URL; bad ones are named', () => {
-    expect(parseIndexTarget('s3://wheels/farm?endpoint=http://127.0.0.1:9000&tries=8&timeout=2m')).toMatchObject({ kind: 's3', retry: { tries: 8, timeoutMs: 120_000 } });
-    expect(parseIndexTarget('pypiserver+http://127.0.0.1:8081/?timeout=500ms')).toEqual({ kind: 'pypiserver', url: 'http://127.0.0.1:8081/', retry: { timeoutMs: 500 } });
+    expect(parseIndexTarget('s3://wheels/farm?endpoint=http://127.0.0.1:9000&tries=8&timeout=2m')).toMatchObject({
+      kind: 's3',
+      retry: { tries: 8, timeoutMs: 120_000 },
+    });
+    expect(parseIndexTarget('pypiserver+http://127.0.0.1:8081/?timeout=500ms')).toEqual({
+      kind: 'pypiserver',
+      url: 'http://127.0.0.1:8081/',
+      retry: { timeoutMs: 500 },
+    });
     expect(parseIndexTarget('devpi+http://farm:pw@h/farm/wheels?tries=1')).toMatchObject({ kind: 'devpi', retry: { tries: 1 } });
     expect(() => parseIndexTarget('s3://wheels/farm?tries=0')).toThrow(/`tries` must be a whole number from 1 to 100, got `0`/);
-    expect(() => parseIndexTarget('s3://wheels/farm?timeout=30')).toThrow(/`timeout` must be a duration like `30s`, `500ms` or `2m`, got `30`/);
+    expect(() => parseIndexTarget('s3://wheels/farm?timeout=30')).toThrow(
+      /`timeout` must be a duration like `30s`, `500ms` or `2m`, got `30`/,
+    );
   });
   it('bad targets are user errors that never show the password', () => {
     expect(() => parseIndexTarget('ftp://x/y')).toThrow(/`ftp:\/\/` is not a known index kind/);
@@ -59,7 +76,9 @@ describe('indexIdentity', () => {
     expect(devpi).toBe('devpi:https://devpi.example/farm/wheels/');
     expect(indexIdentity(parseIndexTarget('devpi+https://farm:other@devpi.example/farm/wheels'))).toBe(devpi);
     expect(indexIdentity(parseIndexTarget('pypiserver+http://u:p@127.0.0.1:8080/'))).toBe('pypiserver:http://127.0.0.1:8080/');
-    expect(indexIdentity(parseIndexTarget('s3://wheels/farm?endpoint=http://127.0.0.1:9000&region=eu-west-1'))).toBe('s3://wheels/farm@http://127.0.0.1:9000');
+    expect(indexIdentity(parseIndexTarget('s3://wheels/farm?endpoint=http://127.0.0.1:9000&region=eu-west-1'))).toBe(
+      's3://wheels/farm@http://127.0.0.1:9000',
+    );
     expect(indexIdentity(parseIndexTarget('idx', { cwd: '/srv' }))).toBe('dir:/srv/idx');
   });
 });

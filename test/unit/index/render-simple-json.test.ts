@@ -21,7 +21,11 @@ describe('renderProjectJson (PEP 691, API 1.1)', () => {
     expect(page.meta).toEqual({ 'api-version': '1.1' });
     expect(page.name).toBe('P');
     expect(page.versions).toEqual(['9.0', '10.0rc1', '10.0']);
-    expect(page.files.map((f: { filename: string }) => f.filename)).toEqual(['p-10.0-py3-none-any.whl', 'p-10.0rc1-py3-none-any.whl', 'p-9.0-py3-none-any.whl']);
+    expect(page.files.map((f: { filename: string }) => f.filename)).toEqual([
+      'p-10.0-py3-none-any.whl',
+      'p-10.0rc1-py3-none-any.whl',
+      'p-9.0-py3-none-any.whl',
+    ]);
     expect(page.files[0]).toEqual({
       filename: 'p-10.0-py3-none-any.whl',
       url: '../../files/p/p-10.0-py3-none-any.whl',
@@ -47,6 +51,9 @@ describe('renderProjectJson (PEP 691, API 1.1)', () => {
 
 describe('renderRootJson', () => {
   it('lists projects by name, sorted', () => {
-    expect(JSON.parse(renderRootJson([{ name: 'zeta' }, { name: 'alpha' }]))).toEqual({ meta: { 'api-version': '1.1' }, projects: [{ name: 'alpha' }, { name: 'zeta' }] });
+    expect(JSON.parse(renderRootJson([{ name: 'zeta' }, { name: 'alpha' }]))).toEqual({
+      meta: { 'api-version': '1.1' },
+      projects: [{ name: 'alpha' }, { name: 'zeta' }],
+    });
   });
 });

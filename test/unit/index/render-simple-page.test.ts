@@ -13,7 +13,12 @@ describe('renderProjectPage', () => {
   const page = renderProjectPage({
     name: 'Mark<up>Safe',
     files: [
-      { filename: 'markupsafe-3.0.3-cp313-cp313-manylinux_2_28_x86_64.whl', url: '../../files/markupsafe/markupsafe-3.0.3-cp313-cp313-manylinux_2_28_x86_64.whl', sha256: SHA_B, requiresPython: '>=3.9' },
+      {
+        filename: 'markupsafe-3.0.3-cp313-cp313-manylinux_2_28_x86_64.whl',
+        url: '../../files/markupsafe/markupsafe-3.0.3-cp313-cp313-manylinux_2_28_x86_64.whl',
+        sha256: SHA_B,
+        requiresPython: '>=3.9',
+      },
       { filename: 'markupsafe-2.1.0-cp311-cp311-manylinux_2_17_x86_64.whl', url: 'files/a&b.whl', sha256: SHA_A, yanked: true },
       { filename: 'markupsafe-3.0.0-py3-none-any.whl', url: 'x.whl', sha256: SHA_A, yanked: 'broken "build"', requiresPython: '<4,>=3.8' },
     ],
@@ -31,8 +36,10 @@ describe('renderProjectPage', () => {
 
   it('lists files sorted by filename, each with a sha256 fragment', () => {
     expect(anchors(page)).toEqual([
-      '<a href="files/a&amp;b.whl#sha256=' + SHA_A + '" data-yanked="">markupsafe-2.1.0-cp311-cp311-manylinux_2_17_x86_64.whl</a>',
-      '<a href="x.whl#sha256=' + SHA_A + '" data-requires-python="&lt;4,&gt;=3.8" data-yanked="broken &quot;build&quot;">markupsafe-3.0.0-py3-none-any.whl</a>',
+      `<a href="files/a&amp;b.whl#sha256=${SHA_A}" data-yanked="">markupsafe-2.1.0-cp311-cp311-manylinux_2_17_x86_64.whl</a>`,
+      '<a href="x.whl#sha256=' +
+        SHA_A +
+        '" data-requires-python="&lt;4,&gt;=3.8" data-yanked="broken &quot;build&quot;">markupsafe-3.0.0-py3-none-any.whl</a>',
       '<a href="../../files/markupsafe/markupsafe-3.0.3-cp313-cp313-manylinux_2_28_x86_64.whl#sha256=' +
         SHA_B +
         '" data-requires-python="&gt;=3.9">markupsafe-3.0.3-cp313-cp313-manylinux_2_28_x86_64.whl</a>',

@@ -10,7 +10,9 @@ describe('resolveIndexRetryPolicy', () => {
     expect(resolveIndexRetryPolicy(undefined)).toEqual({ tries: 5, retryDelayMs: 500, maxRetryDelayMs: 10_000, timeoutMs: 30_000 });
     expect(resolveIndexRetryPolicy({ tries: 2, timeoutMs: undefined })).toEqual({ ...DEFAULT_INDEX_RETRY_POLICY, tries: 2 });
     expect(() => resolveIndexRetryPolicy({ tries: 0 })).toThrow('Expected `retry.tries` to be an integer >= 1, got `0` (number)');
-    expect(() => resolveIndexRetryPolicy({ timeoutMs: -1 })).toThrow('Expected `retry.timeoutMs` to be a finite number >= 1, got `-1` (number)');
+    expect(() => resolveIndexRetryPolicy({ timeoutMs: -1 })).toThrow(
+      'Expected `retry.timeoutMs` to be a finite number >= 1, got `-1` (number)',
+    );
   });
 });
 
@@ -33,23 +35,47 @@ describe('retryIndexRequest', () => {
     const error = await rejection(
       retryIndexRequest(
         async () => {
-          throw new TransientError('index-unavailable', 'the pypiserver at http://h/ is unavailable: POST http://h/ answered HTTP 503', { hint: 'check it' });
+          throw new TransientError('index-unavailable', 'the pypiserver at http://h/ is unavailable: POST http://h/ answered HTTP 503', {
+            hint: 'check it',
+          });
         },
         { policy: QUICK },
       ),
     );
     expect(error).toBeInstanceOf(IndexUnavailableError);
     expect(error).toMatchObject({ code: 'index-unavailable', hint: 'check it', tries: 3 });
-    expect((error as Error).message).toMatch(/^the pypiserver at http:\/\/h\/ is unavailable: POST http:\/\/h\/ answered HTTP 503 \(tried 3 times over \d+\.\d s\)$/);
+    expect((error as Error).message).toMatch(
+      /^the pypiserver at http:\/\/h\/ is unavailable: POST http:\/\/h\/ answered HTTP 503 \(tried 3 times over \d+\.\d s\)$/,
+    );
     expect((error as Error).cause).toBeInstanceOf(TransientError);
   });
 
   it('never retries what is not transient, nor what another layer already gave up on', async () => {
     let tries = 0;
     const refused = new UserInputError('index-auth', 'refused');
-    expect(await rejection(retryIndexRequest(async () => ((tries += 1), Promise.reject(refused)), { policy: QUICK }))).toBe(refused);
+    expect(
+      await rejection(
+        retryIndexRequest(
+          async () => {
+            tries += 1;
+            throw refused;
+          },
+          { policy: QUICK },
+        ),
+      ),
+    ).toBe(refused);
     const exhausted = new IndexUnavailableError('s3-timeout', 'gone', { tries: 5 });
-    expect(await rejection(retryIndexRequest(async () => ((tries += 1), Promise.reject(exhausted)), { policy: QUICK }))).toBe(exhausted);
+    expect(
+      await rejection(
+        retryIndexRequest(
+          async () => {
+            tries += 1;
+            throw exhausted;
+          },
+          { policy: QUICK },
+        ),
+      ),
+    ).toBe(exhausted);
     expect(tries).toBe(2);
   });
 

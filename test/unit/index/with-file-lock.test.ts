@@ -27,7 +27,9 @@ async function holdInChild(lockPath: string): Promise<ReturnType<typeof spawn>> 
     setInterval(() => {}, 60_000);
     await withFileLock(process.argv[1], async () => { process.stdout.write('held\\n'); await new Promise(() => {}); });
   `;
-  const child = spawn(process.execPath, ['--no-warnings', '--input-type=module', '-e', script, lockPath], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--no-warnings', '--input-type=module', '-e', script, lockPath], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const [chunk] = (await once(child.stdout!, 'data')) as [Buffer];
   expect(chunk.toString()).toBe('held\n');
   return child;

@@ -27,11 +27,25 @@ function source(version: string, extra: Partial<ResolvedSource> = {}): ResolvedS
 }
 
 function pkg(overrides: Partial<MatrixPackage> = {}): MatrixPackage {
-  return { recipe: defaultRecipe('pyyaml'), releases: [source('6.0.3')], recipeHash: 'r1', image: 'wheelfarm/recipe:1', indexFiles: [], ...overrides };
+  return {
+    recipe: defaultRecipe('pyyaml'),
+    releases: [source('6.0.3')],
+    recipeHash: 'r1',
+    image: 'wheelfarm/recipe:1',
+    indexFiles: [],
+    ...overrides,
+  };
 }
 
 function env(overrides: Partial<PlanEnvironment> = {}): PlanEnvironment {
-  return { pythons: PYTHONS, platform: PLATFORM, histories: new Map(), now: NOW, retry: { afterSeconds: 6 * 3600, maxSeconds: 7 * 86_400 }, ...overrides };
+  return {
+    pythons: PYTHONS,
+    platform: PLATFORM,
+    histories: new Map(),
+    now: NOW,
+    retry: { afterSeconds: 6 * 3600, maxSeconds: 7 * 86_400 },
+    ...overrides,
+  };
 }
 
 const INPUTS: BuildInputs = { source: `sha256:${SHA('a')}`, recipe: 'r1', image: 'wheelfarm/recipe:1' };
@@ -107,7 +121,10 @@ describe('planMatrix: cell states', () => {
   it('excluded: requires-python, the recipe’s python, or a Python the image lacks, each with its reason', () => {
     const pythons = [...PYTHONS, { minor: '3.14', tag: 'cp314', inImage: false }];
     const plan = planMatrix(
-      [pkg({ releases: [source('6.0.3', { requiresPython: '>=3.12' })] }), pkg({ recipe: { ...defaultRecipe('pyyaml'), python: '<3.13' } })],
+      [
+        pkg({ releases: [source('6.0.3', { requiresPython: '>=3.12' })] }),
+        pkg({ recipe: { ...defaultRecipe('pyyaml'), python: '<3.13' } }),
+      ],
       env({ pythons }),
     );
     expect(plan.map((c) => [c.cell.python, c.state, c.reason])).toEqual([
@@ -122,7 +139,10 @@ describe('planMatrix: cell states', () => {
   });
 
   it('failed: with the same inputs it waits, doubling per failure; then it is tried again', () => {
-    const failures = [record('cp311', 'failed', { finishedAt: '2026-11-22T10:00:00.000Z' }), record('cp311', 'failed', { finishedAt: '2026-11-21T10:00:00.000Z' })];
+    const failures = [
+      record('cp311', 'failed', { finishedAt: '2026-11-22T10:00:00.000Z' }),
+      record('cp311', 'failed', { finishedAt: '2026-11-21T10:00:00.000Z' }),
+    ];
     const h = histories({ buildId: `pyyaml-6.0.3-cp311-${PLATFORM}`, done: undefined, failures });
     const plan = planMatrix([pkg()], env({ histories: h }));
     // Two failures: 6 h x 2 = 12 h after the newest one.
@@ -148,7 +168,13 @@ describe('planMatrix: cell states', () => {
   });
 
   it('without any record, a bigger sdist is expected to take longer (so it is scheduled first)', () => {
-    const plan = planMatrix([pkg({ releases: [source('6.0.3', { size: 4_000_000 })] }), pkg({ recipe: defaultRecipe('markupsafe'), releases: [source('3.0.4', { name: 'markupsafe', size: 20_000 })] })], env());
+    const plan = planMatrix(
+      [
+        pkg({ releases: [source('6.0.3', { size: 4_000_000 })] }),
+        pkg({ recipe: defaultRecipe('markupsafe'), releases: [source('3.0.4', { name: 'markupsafe', size: 20_000 })] }),
+      ],
+      env(),
+    );
     expect(plan[0]!.expectedSeconds).toBeCloseTo(150);
     expect(plan[2]!.expectedSeconds).toBeCloseTo(30.6);
   });
@@ -169,14 +195,23 @@ describe('failureBackOff', () => {
     expect(failureBackOff([], INPUTS, { retry })).toBeUndefined();
     expect(failureBackOff([f({ ...INPUTS, image: 'x' })], INPUTS, { retry })).toBeUndefined();
     expect(failureBackOff([f(INPUTS), f({ ...INPUTS, image: 'x' }), f(INPUTS)], INPUTS, { retry })!.count).toBe(1);
-    const many = failureBackOff(Array.from({ length: 6 }, () => f(INPUTS)), INPUTS, { retry })!;
+    const many = failureBackOff(
+      Array.from({ length: 6 }, () => f(INPUTS)),
+      INPUTS,
+      { retry },
+    )!;
     expect(many).toEqual({ count: 6, retryAt: new Date('2026-11-22T04:00:00.000Z') });
   });
 });
 
 describe('chooseReleases', () => {
   const releases = releasesWithSdists('demo', [
-    ...['1.0', '1.1', '2.0', '2.1rc1', '2.1', '3.0b1'].map((v) => ({ filename: `demo-${v}.tar.gz`, url: `u/${v}`, sha256: SHA('c'), yanked: false as const })),
+    ...['1.0', '1.1', '2.0', '2.1rc1', '2.1', '3.0b1'].map((v) => ({
+      filename: `demo-${v}.tar.gz`,
+      url: `u/${v}`,
+      sha256: SHA('c'),
+      yanked: false as const,
+    })),
     { filename: 'demo-2.2.tar.gz', url: 'u/2.2', sha256: SHA('c'), yanked: 'broken' },
     { filename: 'demo-2.3-py3-none-any.whl', url: 'u/2.3', sha256: SHA('c'), yanked: false },
   ]);
@@ -204,7 +239,13 @@ describe('chooseReleases', () => {
 
   it('the recipe’s versions and latest win over the settings; pre-releases when asked', () => {
     expect(chooseReleases(releases, { versions: '<2', latest: 5 }, { latest: 1, prereleases: false }).versions).toEqual(['1.1', '1.0']);
-    expect(chooseReleases(releases, { versions: undefined, latest: undefined }, { latest: 2, prereleases: true }).versions).toEqual(['3.0b1', '2.1']);
-    expect(chooseReleases([], { versions: undefined, latest: undefined }, { latest: 2, prereleases: false })).toEqual({ versions: [], skipped: [] });
+    expect(chooseReleases(releases, { versions: undefined, latest: undefined }, { latest: 2, prereleases: true }).versions).toEqual([
+      '3.0b1',
+      '2.1',
+    ]);
+    expect(chooseReleases([], { versions: undefined, latest: undefined }, { latest: 2, prereleases: false })).toEqual({
+      versions: [],
+      skipped: [],
+    });
   });
 });

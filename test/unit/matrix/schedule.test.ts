@@ -24,7 +24,9 @@ describe('Schedule refuses bad entries', () => {
     ]);
     expect(error.code).toBe('bad-schedule');
     expect(error.message).toMatch(/^`schedule\[1\]\.cron` \(broken\): `every night` is not a cron expression: \S/);
-    expect(error.hint).toBe('five fields (minute hour day month weekday), e.g. `0 2 * * *` for 02:00 every night; a sixth, leading field is seconds');
+    expect(error.hint).toBe(
+      'five fields (minute hour day month weekday), e.g. `0 2 * * *` for 02:00 every night; a sixth, leading field is seconds',
+    );
   });
 
   it('two entries with one name', () => {
@@ -32,7 +34,11 @@ describe('Schedule refuses bad entries', () => {
       { name: 'twice', cron: '0 2 * * *', run: 'matrix' },
       { name: 'twice', cron: '0 3 * * *', run: 'new-releases' },
     ]);
-    expect(error).toMatchObject({ code: 'bad-schedule', message: 'two schedule entries are named `twice`', hint: 'give each entry its own name' });
+    expect(error).toMatchObject({
+      code: 'bad-schedule',
+      message: 'two schedule entries are named `twice`',
+      hint: 'give each entry its own name',
+    });
   });
 
   it('a refused schedule leaves no job behind: the same entries, fixed, make a schedule (croner keeps job names)', async () => {

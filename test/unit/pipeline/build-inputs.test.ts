@@ -29,7 +29,13 @@ describe('build inputs', () => {
   });
 
   it('the source is the sdist sha256, or the git commit (without credentials)', () => {
-    const download: ResolvedSource = { name: 'x', version: '1', filename: 'x-1.tar.gz', origin: { kind: 'download', url: 'https://h/x-1.tar.gz', sha256: 'ab'.repeat(32) }, from: 'h' };
+    const download: ResolvedSource = {
+      name: 'x',
+      version: '1',
+      filename: 'x-1.tar.gz',
+      origin: { kind: 'download', url: 'https://h/x-1.tar.gz', sha256: 'ab'.repeat(32) },
+      from: 'h',
+    };
     expect(sourceIdentity(download)).toBe(`sha256:${'ab'.repeat(32)}`);
     const git: ResolvedSource = { ...download, origin: { kind: 'git', url: 'https://user:secret@git.example/x.git', commit: 'c0ffee' } };
     expect(sourceIdentity(git)).not.toContain('secret');

@@ -53,7 +53,11 @@ describe('BuildLog.open', () => {
     second.write('second\n');
     await second.close();
     const dir = join(home, 'logs', BUILD_ID);
-    expect((await readdir(dir)).sort()).toEqual([`2025-06-01T00-00-00-000Z-${PID}.log.gz`, `2025-06-02T00-00-00-000Z-${PID}.log.gz`, 'latest.log.gz']);
+    expect((await readdir(dir)).sort()).toEqual([
+      `2025-06-01T00-00-00-000Z-${PID}.log.gz`,
+      `2025-06-02T00-00-00-000Z-${PID}.log.gz`,
+      'latest.log.gz',
+    ]);
     expect(await readBuildLog(join(dir, 'latest.log.gz'))).toBe('second\n');
     expect(await readBuildLog(first.path)).toBe('first\n');
   });

@@ -48,9 +48,16 @@ describe('decideCellState', () => {
   });
 
   it('built when the records know nothing of the wheel (another farm published it, or the records were moved aside)', () => {
-    expect(decideCellState({ files: [file(WHEEL)], cell: CELL, record: undefined, inputs: { ...INPUTS, recipe: 'r2' } }).state).toBe('built');
+    expect(decideCellState({ files: [file(WHEEL)], cell: CELL, record: undefined, inputs: { ...INPUTS, recipe: 'r2' } }).state).toBe(
+      'built',
+    );
     const tagged = 'pyyaml-6.0.3-1-cp313-cp313-manylinux_2_31_x86_64.whl';
-    const state = decideCellState({ files: [file(WHEEL), file(tagged)], cell: CELL, record: record(WHEEL), inputs: { ...INPUTS, recipe: 'r2' } });
+    const state = decideCellState({
+      files: [file(WHEEL), file(tagged)],
+      cell: CELL,
+      record: record(WHEEL),
+      inputs: { ...INPUTS, recipe: 'r2' },
+    });
     expect(state).toEqual({ state: 'built', wheel: file(tagged) });
   });
 
@@ -84,7 +91,12 @@ describe('decideCellState', () => {
 
 describe('build tags', () => {
   it('lists the cell’s wheels newest build tag first, the order pip prefers', () => {
-    const files = ['pyyaml-6.0.3-2-cp313-cp313-manylinux_2_31_x86_64.whl', WHEEL, 'pyyaml-6.0.3-10-cp313-cp313-manylinux_2_31_x86_64.whl', 'pyyaml-6.0.3-2b-cp313-cp313-manylinux_2_31_x86_64.whl'];
+    const files = [
+      'pyyaml-6.0.3-2-cp313-cp313-manylinux_2_31_x86_64.whl',
+      WHEEL,
+      'pyyaml-6.0.3-10-cp313-cp313-manylinux_2_31_x86_64.whl',
+      'pyyaml-6.0.3-2b-cp313-cp313-manylinux_2_31_x86_64.whl',
+    ];
     expect(findPublishedWheels(files.map(file), CELL).map((w) => w.file.filename)).toEqual([files[2], files[3], files[0], WHEEL]);
   });
 

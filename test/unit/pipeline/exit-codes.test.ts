@@ -20,7 +20,11 @@ describe('exitCodeFor', () => {
     ['TransientError', new TransientError('http-503', 'try later'), 4],
     ['IntegrityError', new IntegrityError('sha256-mismatch', 'bytes differ'), 5],
     ['PublishConflictError', new PublishConflictError('publish-conflict', 'different bytes'), 5],
-    ['UnsafeArchiveError', new UnsafeArchiveError({ code: 'archive-path-traversal', archive: 'x-1.0.tar.gz', member: '../x', message: 'climbs out' }), 5],
+    [
+      'UnsafeArchiveError',
+      new UnsafeArchiveError({ code: 'archive-path-traversal', archive: 'x-1.0.tar.gz', member: '../x', message: 'climbs out' }),
+      5,
+    ],
     ['BuildStepError', new BuildStepError({ buildId: 'demo-1.0-cp313-manylinux_2_31_x86_64', step: 'build', message: 'failed' }), 1],
     ['InterruptedError', new InterruptedError('SIGINT'), 130],
     ['a bare WheelfarmError', new WheelfarmError('oops', 'unclassified'), 70],
@@ -43,7 +47,7 @@ describe('exitCodeFor', () => {
     expect(exitCodeFor(new Error('x'))).toBe(EXIT.internal);
   });
 
-  it('subclasses keep their parent class\'s code', () => {
+  it("subclasses keep their parent class's code", () => {
     class UnknownPackageError extends UserInputError {}
     class DockerDownError extends EnvironmentError {}
     expect(exitCodeFor(new UnknownPackageError('package-not-found', 'no such package'))).toBe(2);
@@ -69,7 +73,13 @@ describe('the error classes', () => {
   });
 
   it('BuildStepError derives its code from the step and keeps the log tail', () => {
-    const error = new BuildStepError({ buildId: 'id', step: 'repair', message: 'auditwheel failed', logTail: ['a', 'b'], logPath: '/x.log' });
+    const error = new BuildStepError({
+      buildId: 'id',
+      step: 'repair',
+      message: 'auditwheel failed',
+      logTail: ['a', 'b'],
+      logPath: '/x.log',
+    });
     expect(error.code).toBe('repair-failed');
     expect(error.buildId).toBe('id');
     expect(error.logTail).toEqual(['a', 'b']);

@@ -26,8 +26,12 @@ describe('findPublishedWheel', () => {
 
   it('compares names normalized (case, `-`, `_`, `.`)', () => {
     expect(find(['MarkupSafe-3.0.3-cp313-cp313-manylinux_2_31_x86_64.whl'], { ...CELL, name: 'markupsafe' })).toBeDefined();
-    expect(find(['zope_interface-7.0-cp313-cp313-manylinux_2_31_x86_64.whl'], { ...CELL, name: 'zope.interface', version: '7.0' })).toBeDefined();
-    expect(find(['ruamel.yaml.clib-0.2.12-cp313-cp313-manylinux_2_31_x86_64.whl'], { ...CELL, name: 'Ruamel-YAML-clib', version: '0.2.12' })).toBeDefined();
+    expect(
+      find(['zope_interface-7.0-cp313-cp313-manylinux_2_31_x86_64.whl'], { ...CELL, name: 'zope.interface', version: '7.0' }),
+    ).toBeDefined();
+    expect(
+      find(['ruamel.yaml.clib-0.2.12-cp313-cp313-manylinux_2_31_x86_64.whl'], { ...CELL, name: 'Ruamel-YAML-clib', version: '0.2.12' }),
+    ).toBeDefined();
   });
 
   it('does not take another project', () => {
@@ -47,12 +51,12 @@ describe('findPublishedWheel', () => {
     expect(find(['markupsafe-3.0.3+local-cp313-cp313-manylinux_2_31_x86_64.whl'])).toBeUndefined();
   });
 
-  it('needs the cell\'s CPython tag', () => {
+  it("needs the cell's CPython tag", () => {
     expect(find(['markupsafe-3.0.3-cp312-cp312-manylinux_2_31_x86_64.whl'])).toBeUndefined();
     expect(find(['markupsafe-3.0.3-cp312-cp312-manylinux_2_31_x86_64.whl'], { ...CELL, python: 'cp312' })).toBeDefined();
   });
 
-  it('accepts a compressed python tag set that includes the cell\'s', () => {
+  it("accepts a compressed python tag set that includes the cell's", () => {
     expect(find(['markupsafe-3.0.3-cp312.cp313-cp313-manylinux_2_31_x86_64.whl'])).toBeDefined();
   });
 

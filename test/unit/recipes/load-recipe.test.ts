@@ -15,7 +15,15 @@ describe('defaultRecipe', () => {
       file: undefined,
       source: { kind: 'index' },
       patches: [],
-      build: { system: { apt: [], dnf: [] }, toolchains: {}, env: {}, configSettings: {}, before: undefined, debugInfo: 'strip', network: undefined },
+      build: {
+        system: { apt: [], dnf: [] },
+        toolchains: {},
+        env: {},
+        configSettings: {},
+        before: undefined,
+        debugInfo: 'strip',
+        network: undefined,
+      },
       limits: { memory: undefined, cpus: undefined, timeout: undefined },
       repair: { exclude: [] },
       test: { imports: undefined, requires: [], command: undefined },
@@ -92,7 +100,9 @@ describe('loadRecipe', () => {
     const file = await writeIn(dir(), 'numpy.yaml', text);
     const error = await rejection(loadRecipe({ recipesDir: dir(), name: 'numpy' }));
     expect(error.code).toBe('bad-recipe');
-    expect(error.message).toContain(`${where(file, lineOf(text, 'fix-blas'), 'source.patches[1]')} patch not found: ${join(dir(), 'numpy/fix-blas.patch')}`);
+    expect(error.message).toContain(
+      `${where(file, lineOf(text, 'fix-blas'), 'source.patches[1]')} patch not found: ${join(dir(), 'numpy/fix-blas.patch')}`,
+    );
     expect(error.message).not.toContain('patches[0]');
   });
 
@@ -107,7 +117,9 @@ describe('loadRecipe', () => {
     const file = await writeIn(dir(), 'demo.yaml', 'build:\n  env: { A: "1"\n');
     const error = await rejection(loadRecipe({ recipesDir: dir(), name: 'demo' }));
     expect(error.code).toBe('bad-recipe');
-    expect(error.message).toMatch(new RegExp(`^${displayPath(file).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:\\d+: the recipe is not valid YAML`));
+    expect(error.message).toMatch(
+      new RegExp(`^${displayPath(file).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:\\d+: the recipe is not valid YAML`),
+    );
   });
 });
 
@@ -137,7 +149,9 @@ describe('loadAllRecipes', () => {
       ['no-sha.yaml', 'no-sha', 'bad-recipe'],
     ]);
     expect(problems[1]!.error.message).toContain('unknown toolchain `go`');
-    expect(problems[2]!.error.message).toContain(`rename ${displayPath(join(dir(), 'PyYAML.yaml'))} to ${displayPath(join(dir(), 'pyyaml.yaml'))}`);
+    expect(problems[2]!.error.message).toContain(
+      `rename ${displayPath(join(dir(), 'PyYAML.yaml'))} to ${displayPath(join(dir(), 'pyyaml.yaml'))}`,
+    );
     expect(problems[3]!.error.message).toContain('`versions`: `=>2` is not a PEP 440 specifier');
     expect(problems[4]!.error.message).toContain('a URL source needs `sha256`');
   });

@@ -98,7 +98,9 @@ latest: 3
 
   it('accepts file: URLs for url and git sources', async () => {
     expect((await load(`source:\n  url: file:///srv/sdists/demo-1.0.tar.gz\n  sha256: ${SHA256}\n`)).source).toMatchObject({ kind: 'url' });
-    expect((await load(`source:\n  git: file:///srv/git/demo\n  commit: ${COMMIT}\n  version: "1.0"\n`)).source).toMatchObject({ kind: 'git' });
+    expect((await load(`source:\n  git: file:///srv/git/demo\n  commit: ${COMMIT}\n  version: "1.0"\n`)).source).toMatchObject({
+      kind: 'git',
+    });
   });
 
   it('accepts patches on an index source', async () => {
@@ -154,20 +156,36 @@ describe('recipe schema: wrong types', () => {
   });
 
   it('rejects a debug-info that is neither strip nor keep', async () => {
-    await expectRejected('build:\n  debug-info: true\n', { line: 2, field: 'build.debug-info', message: 'expected `strip` (the default: wheels without debug sections) or `keep`, got `true` (boolean)' });
+    await expectRejected('build:\n  debug-info: true\n', {
+      line: 2,
+      field: 'build.debug-info',
+      message: 'expected `strip` (the default: wheels without debug sections) or `keep`, got `true` (boolean)',
+    });
     await expectRejected('build:\n  debug-info: full\n', { line: 2, field: 'build.debug-info', message: 'or `keep`, got `full` (string)' });
   });
 
   it('rejects limits that are not a size, a positive number of cores or a duration', async () => {
     await expectRejected('limits:\n  memory: lots\n', { line: 2, field: 'limits.memory', message: 'expected a size like `16g` or `512m`' });
     await expectRejected('limits:\n  cpus: 0\n', { line: 2, field: 'limits.cpus', message: 'expected more than 0 cores' });
-    await expectRejected('limits:\n  cpus: "2"\n', { line: 2, field: 'limits.cpus', message: 'expected a number of cores like `2`, got `2` (string)' });
-    await expectRejected('limits:\n  timeout: 2 hours\n', { line: 2, field: 'limits.timeout', message: 'expected a duration like `5h` or `90m`' });
+    await expectRejected('limits:\n  cpus: "2"\n', {
+      line: 2,
+      field: 'limits.cpus',
+      message: 'expected a number of cores like `2`, got `2` (string)',
+    });
+    await expectRejected('limits:\n  timeout: 2 hours\n', {
+      line: 2,
+      field: 'limits.timeout',
+      message: 'expected a duration like `5h` or `90m`',
+    });
     await expectRejected('limits:\n  disk: 10g\n', { line: 2, field: 'limits', message: 'unknown key `disk`' });
   });
 
   it('rejects an empty build.network reason', async () => {
-    await expectRejected('build:\n  network: ""\n', { line: 2, field: 'build.network', message: 'expected the reason this build needs the network' });
+    await expectRejected('build:\n  network: ""\n', {
+      line: 2,
+      field: 'build.network',
+      message: 'expected the reason this build needs the network',
+    });
     await expectRejected('build:\n  network: true\n', { line: 2, field: 'build.network', message: 'in quotes' });
   });
 
@@ -177,12 +195,24 @@ describe('recipe schema: wrong types', () => {
 
   it('rejects a string where a list is expected', async () => {
     const text = 'build:\n  system:\n    apt: libfoo\n';
-    await expectRejected(text, { line: 'apt: libfoo', field: 'build.system.apt', message: 'expected a list, like `[libopenblas-dev, pkg-config]`, got `libfoo` (string)' });
+    await expectRejected(text, {
+      line: 'apt: libfoo',
+      field: 'build.system.apt',
+      message: 'expected a list, like `[libopenblas-dev, pkg-config]`, got `libfoo` (string)',
+    });
   });
 
   it('rejects a list where a mapping is expected', async () => {
-    await expectRejected('build:\n  env: [A, B]\n', { line: 2, field: 'build.env', message: 'expected a mapping of variable names to strings' });
-    await expectRejected('source: https://example.org/x.tar.gz\n', { line: 1, field: 'source', message: /expected a mapping with keys from url, sha256, git/ });
+    await expectRejected('build:\n  env: [A, B]\n', {
+      line: 2,
+      field: 'build.env',
+      message: 'expected a mapping of variable names to strings',
+    });
+    await expectRejected('source: https://example.org/x.tar.gz\n', {
+      line: 1,
+      field: 'source',
+      message: /expected a mapping with keys from url, sha256, git/,
+    });
   });
 
   it('rejects a top level that is not a mapping', async () => {
@@ -192,7 +222,11 @@ describe('recipe schema: wrong types', () => {
 
   it('rejects a number where a version is expected', async () => {
     const text = `source:\n  git: https://x.org/r.git\n  commit: ${COMMIT}\n  version: 2.10\n`;
-    await expectRejected(text, { line: 'version: 2.10', field: 'source.version', message: 'expected a PEP 440 version in quotes, like "2.3.5"' });
+    await expectRejected(text, {
+      line: 'version: 2.10',
+      field: 'source.version',
+      message: 'expected a PEP 440 version in quotes, like "2.3.5"',
+    });
   });
 
   it('rejects a number for python', async () => {
@@ -202,12 +236,20 @@ describe('recipe schema: wrong types', () => {
   it('rejects a config-settings value that is neither a string nor a list of strings', async () => {
     const text = 'build:\n  config-settings:\n    a: x\n    jobs: 3\n';
     await expectRejected(text, { line: 'jobs: 3', field: 'build.config-settings.jobs', message: 'expected a string or a list of strings' });
-    await expectRejected('build:\n  config-settings:\n    a: [x, 1]\n', { line: 3, field: 'build.config-settings.a[1]', message: 'in quotes' });
+    await expectRejected('build:\n  config-settings:\n    a: [x, 1]\n', {
+      line: 3,
+      field: 'build.config-settings.a[1]',
+      message: 'in quotes',
+    });
   });
 
   it('rejects `null` for a toolchain', async () => {
     const text = 'build:\n  toolchains:\n    fortran:\n';
-    await expectRejected(text, { line: 'fortran:', field: 'build.toolchains.fortran', message: 'expected `true` or a mapping like `{}`, got `null` (null)' });
+    await expectRejected(text, {
+      line: 'fortran:',
+      field: 'build.toolchains.fortran',
+      message: 'expected `true` or a mapping like `{}`, got `null` (null)',
+    });
   });
 
   it('rejects bad values inside lists, at the item', async () => {
@@ -216,7 +258,11 @@ describe('recipe schema: wrong types', () => {
       field: 'build.system.dnf[1]',
       message: 'expected a distro package name',
     });
-    await expectRejected('test:\n  imports:\n    - numpy\n    - 1numpy\n', { line: '1numpy', field: 'test.imports[1]', message: 'expected an importable module name' });
+    await expectRejected('test:\n  imports:\n    - numpy\n    - 1numpy\n', {
+      line: '1numpy',
+      field: 'test.imports[1]',
+      message: 'expected an importable module name',
+    });
     await expectRejected('test:\n  imports: [numpy., x]\n', { line: 2, field: 'test.imports[0]', message: 'importable module name' });
     await expectRejected('test:\n  requires: [pytest, ""]\n', { line: 2, field: 'test.requires[1]', message: 'empty string' });
     await expectRejected('repair:\n  exclude:\n    - /usr/lib/libcuda.so.1\n', { line: 3, field: 'repair.exclude[0]', message: 'no `/`' });
@@ -224,8 +270,16 @@ describe('recipe schema: wrong types', () => {
   });
 
   it('rejects bad environment variable names', async () => {
-    await expectRejected('build:\n  env:\n    1X: "a"\n', { line: '1X', field: 'build.env.1X', message: 'is not an environment variable name' });
-    await expectRejected('build:\n  env:\n    MY-VAR: "a"\n', { line: 'MY-VAR', field: 'build.env.MY-VAR', message: 'is not an environment variable name' });
+    await expectRejected('build:\n  env:\n    1X: "a"\n', {
+      line: '1X',
+      field: 'build.env.1X',
+      message: 'is not an environment variable name',
+    });
+    await expectRejected('build:\n  env:\n    MY-VAR: "a"\n', {
+      line: 'MY-VAR',
+      field: 'build.env.MY-VAR',
+      message: 'is not an environment variable name',
+    });
   });
 
   it('rejects empty scripts and commands', async () => {
@@ -237,12 +291,20 @@ describe('recipe schema: wrong types', () => {
 describe('recipe schema: unknown keys, each at its own line', () => {
   it('rejects an unknown top-level key and lists the known ones', async () => {
     const text = 'python: ">=3.11"\n\nbuidl:\n  env: {}\n';
-    await expectRejected(text, { line: 'buidl', field: '(top level)', message: 'unknown key `buidl`: expected one of source, build, repair, test, limits, python, versions' });
+    await expectRejected(text, {
+      line: 'buidl',
+      field: '(top level)',
+      message: 'unknown key `buidl`: expected one of source, build, repair, test, limits, python, versions',
+    });
   });
 
   it('rejects unknown nested keys', async () => {
     const text = 'build:\n  env: {}\n  before: echo\n  after: echo\n';
-    await expectRejected(text, { line: 'after:', field: 'build', message: 'unknown key `after`: expected one of system, toolchains, env, config-settings, before' });
+    await expectRejected(text, {
+      line: 'after:',
+      field: 'build',
+      message: 'unknown key `after`: expected one of system, toolchains, env, config-settings, before',
+    });
     const test = 'test:\n  imports: [x]\n  import: [y]\n';
     await expectRejected(test, { line: '  import:', field: 'test', message: 'unknown key `import`' });
     const source = `source:\n  url: https://x.org/a.tgz\n  sha256: ${SHA256}\n  md5: abc\n`;
@@ -257,7 +319,11 @@ describe('recipe schema: unknown keys, each at its own line', () => {
 
   it('rejects an unknown toolchain', async () => {
     const text = 'build:\n  toolchains:\n    rust: {}\n    go: {}\n';
-    await expectRejected(text, { line: 'go:', field: 'build.toolchains', message: 'unknown toolchain `go`: expected one of fortran, rust, java' });
+    await expectRejected(text, {
+      line: 'go:',
+      field: 'build.toolchains',
+      message: 'unknown toolchain `go`: expected one of fortran, rust, java',
+    });
   });
 
   it('rejects settings inside toolchains that take none or other ones', async () => {
@@ -278,7 +344,11 @@ describe('recipe schema: versions and specifiers', () => {
   for (const field of ['python', 'versions']) {
     it(`rejects a bad PEP 440 specifier in ${field}, naming it`, async () => {
       await expectRejected(`${field}: "=>3.11"\n`, { line: 1, field, message: '`=>3.11` is not a PEP 440 specifier' });
-      const error = await expectRejected(`# c\n${field}: ">=3.10,=<3.14"\n`, { line: 2, field, message: '`=<3.14` is not a PEP 440 specifier' });
+      const error = await expectRejected(`# c\n${field}: ">=3.10,=<3.14"\n`, {
+        line: 2,
+        field,
+        message: '`=<3.14` is not a PEP 440 specifier',
+      });
       expect(error.message).toMatch(/expected something like `>=\d/);
       await expectRejected(`${field}: "3.11"\n`, { line: 1, field, message: 'a bare version: write `==3.11.*` or `>=3.11`' });
       await expectRejected(`${field}: ""\n`, { line: 1, field, message: 'empty string' });
@@ -316,8 +386,16 @@ describe('recipe schema: versions and specifiers', () => {
       field: 'build.toolchains.java.version',
       message: '`>=seventeen` is not a version range: expected something like `>=17`',
     });
-    await expectRejected('build:\n  toolchains:\n    java: { version: 17 }\n', { line: 3, field: 'build.toolchains.java.version', message: 'in quotes, like ">=17"' });
-    await expectRejected('build:\n  toolchains:\n    rust: { version: "" }\n', { line: 3, field: 'build.toolchains.rust.version', message: 'is not a version range' });
+    await expectRejected('build:\n  toolchains:\n    java: { version: 17 }\n', {
+      line: 3,
+      field: 'build.toolchains.java.version',
+      message: 'in quotes, like ">=17"',
+    });
+    await expectRejected('build:\n  toolchains:\n    rust: { version: "" }\n', {
+      line: 3,
+      field: 'build.toolchains.rust.version',
+      message: 'is not a version range',
+    });
   });
 
   it('rejects unknown java tools', async () => {
@@ -342,23 +420,43 @@ describe('recipe schema: sources', () => {
   });
 
   it('rejects sha256 without a URL source', async () => {
-    await expectRejected(`source:\n  sha256: ${SHA256}\n`, { line: 2, field: 'source.sha256', message: '`sha256` goes with a `url` source' });
+    await expectRejected(`source:\n  sha256: ${SHA256}\n`, {
+      line: 2,
+      field: 'source.sha256',
+      message: '`sha256` goes with a `url` source',
+    });
   });
 
   it('requires commit and version with a git source', async () => {
     const text = 'source:\n  git: https://example.org/demo.git\n';
     await expectRejected(text, { line: 'git:', field: 'source.commit', message: 'a git source needs `commit`' });
     await expectRejected(text, { line: 'git:', field: 'source.version', message: 'a git source needs `version`' });
-    await expectRejected(`source:\n  git: https://example.org/demo.git\n  commit: ${COMMIT}\n`, { line: 2, field: 'source.version', message: 'a git source needs `version`' });
+    await expectRejected(`source:\n  git: https://example.org/demo.git\n  commit: ${COMMIT}\n`, {
+      line: 2,
+      field: 'source.version',
+      message: 'a git source needs `version`',
+    });
   });
 
   it('rejects a short or upper-case commit', async () => {
-    await expectRejected('source:\n  git: https://example.org/demo.git\n  commit: abc123\n  version: "1.0"\n', { line: 'abc123', field: 'source.commit', message: '40 lower-case hex digits' });
+    await expectRejected('source:\n  git: https://example.org/demo.git\n  commit: abc123\n  version: "1.0"\n', {
+      line: 'abc123',
+      field: 'source.commit',
+      message: '40 lower-case hex digits',
+    });
   });
 
   it('rejects commit or version without a git source', async () => {
-    await expectRejected(`source:\n  commit: ${COMMIT}\n`, { line: 2, field: 'source.commit', message: '`commit` goes with a `git` source' });
-    await expectRejected('source:\n  version: "1.0"\n', { line: 2, field: 'source.version', message: '`version` goes with a `git` source' });
+    await expectRejected(`source:\n  commit: ${COMMIT}\n`, {
+      line: 2,
+      field: 'source.commit',
+      message: '`commit` goes with a `git` source',
+    });
+    await expectRejected('source:\n  version: "1.0"\n', {
+      line: 2,
+      field: 'source.version',
+      message: '`version` goes with a `git` source',
+    });
   });
 
   it('rejects url and git together', async () => {
@@ -368,13 +466,29 @@ describe('recipe schema: sources', () => {
   });
 
   it('rejects URLs that are not http(s) or file:', async () => {
-    await expectRejected(`source:\n  url: ftp://example.org/demo.tgz\n  sha256: ${SHA256}\n`, { line: 'ftp', field: 'source.url', message: 'expected an http(s):// or file: URL' });
-    await expectRejected(`source:\n  git: git@github.com:x/y.git\n  commit: ${COMMIT}\n  version: "1"\n`, { line: 'git@', field: 'source.git', message: 'http(s)://' });
+    await expectRejected(`source:\n  url: ftp://example.org/demo.tgz\n  sha256: ${SHA256}\n`, {
+      line: 'ftp',
+      field: 'source.url',
+      message: 'expected an http(s):// or file: URL',
+    });
+    await expectRejected(`source:\n  git: git@github.com:x/y.git\n  commit: ${COMMIT}\n  version: "1"\n`, {
+      line: 'git@',
+      field: 'source.git',
+      message: 'http(s)://',
+    });
     await expectRejected(`source:\n  url: not a url\n  sha256: ${SHA256}\n`, { line: 2, field: 'source.url', message: 'URL' });
   });
 
   it('rejects patch paths outside the recipes folder', async () => {
-    await expectRejected('source:\n  patches: [/etc/x.patch]\n', { line: 2, field: 'source.patches[0]', message: 'inside the recipes folder' });
-    await expectRejected('source:\n  patches:\n    - ../x.patch\n', { line: 3, field: 'source.patches[0]', message: 'inside the recipes folder' });
+    await expectRejected('source:\n  patches: [/etc/x.patch]\n', {
+      line: 2,
+      field: 'source.patches[0]',
+      message: 'inside the recipes folder',
+    });
+    await expectRejected('source:\n  patches:\n    - ../x.patch\n', {
+      line: 3,
+      field: 'source.patches[0]',
+      message: 'inside the recipes folder',
+    });
   });
 });

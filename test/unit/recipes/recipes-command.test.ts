@@ -14,7 +14,12 @@ function environment() {
   const results: { payload: { type: string; [key: string]: unknown }; text: string[] }[] = [];
   const reporter: Reporter = { event: () => {}, result: (payload, text) => results.push({ payload, text }) };
   const env = { settings: { recipesDir: dir() }, reporter, context: undefined } as unknown as CommandEnvironment;
-  const text = () => results.flatMap((r) => r.text).join('\n').replace(/\x1b\[[0-9;]*m/g, '');
+  const text = () =>
+    results
+      .flatMap((r) => r.text)
+      .join('\n')
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: strips colour codes
+      .replace(/\x1b\[[0-9;]*m/g, '');
   return { env, results, text };
 }
 
@@ -43,7 +48,10 @@ describe('recipes lint', () => {
     await writeIn(dir(), 'PyYAML.yaml', '{}\n');
     const { env, results, text } = environment();
     expect(await runRecipesLint(env, [])).toBe(EXIT.usage);
-    const payload = results[0]!.payload as unknown as { ok: boolean; results: { name: string; ok: boolean; error?: { code: string; message: string } }[] };
+    const payload = results[0]!.payload as unknown as {
+      ok: boolean;
+      results: { name: string; ok: boolean; error?: { code: string; message: string } }[];
+    };
     expect(payload.ok).toBe(false);
     expect(payload.results.map((r) => [r.name, r.ok, r.error?.code])).toEqual([
       ['pyyaml', false, 'misnamed-recipe'],

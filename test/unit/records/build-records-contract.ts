@@ -36,9 +36,22 @@ export function describeBuildRecordsContract(
       const id = await records.begin(BEGIN);
       expect(await records.get(id)).toMatchObject({ state: 'running', finishedAt: undefined, wheel: undefined, host: 'farm-a' });
       expect(await records.latestDone(BEGIN.buildId, BEGIN.index)).toBeUndefined();
-      await records.finish(id, { state: 'published', steps: { build: 3.2, repair: 0.7 }, wheel: 'w.whl', wheelSha256: 'f'.repeat(64), log: '/logs/1.log.gz' });
+      await records.finish(id, {
+        state: 'published',
+        steps: { build: 3.2, repair: 0.7 },
+        wheel: 'w.whl',
+        wheelSha256: 'f'.repeat(64),
+        log: '/logs/1.log.gz',
+      });
       const done = await records.latestDone(BEGIN.buildId, BEGIN.index);
-      expect(done).toMatchObject({ id, state: 'published', wheel: 'w.whl', steps: { build: 3.2, repair: 0.7 }, inputs: BEGIN.inputs, log: '/logs/1.log.gz' });
+      expect(done).toMatchObject({
+        id,
+        state: 'published',
+        wheel: 'w.whl',
+        steps: { build: 3.2, repair: 0.7 },
+        inputs: BEGIN.inputs,
+        log: '/logs/1.log.gz',
+      });
       expect(done!.finishedAt).toMatch(/^\d{4}-/);
 
       const failed = await records.begin({ ...BEGIN, buildTag: '1', inputs: { ...BEGIN.inputs, recipe: 'r2' } });

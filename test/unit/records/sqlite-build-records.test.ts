@@ -20,7 +20,9 @@ describe('SqliteBuildRecords', () => {
   it('a file that is not a database gets an error naming it and what to do', async () => {
     const path = await newPath();
     await writeFile(path, 'this is not sqlite '.repeat(100));
-    expect(() => new SqliteBuildRecords({ path })).toThrow(expect.objectContaining({ code: 'records-unreadable', message: expect.stringContaining(path) }));
+    expect(() => new SqliteBuildRecords({ path })).toThrow(
+      expect.objectContaining({ code: 'records-unreadable', message: expect.stringContaining(path) }),
+    );
   });
 
   it('records written by a newer schema are refused rather than misread', async () => {

@@ -13,7 +13,8 @@ beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'wheelfarm-hosts-'));
   tls = { ca: join(dir, 'ca.pem'), cert: join(dir, 'cert.pem'), key: join(dir, 'key.pem') };
   // PEM-shaped: docker-modem itself reads DOCKER_CERT_PATH's files when the environment names them.
-  for (const [role, path] of Object.entries(tls)) await writeFile(path, `-----BEGIN CERTIFICATE-----\n${role}\n-----END CERTIFICATE-----\n`);
+  for (const [role, path] of Object.entries(tls))
+    await writeFile(path, `-----BEGIN CERTIFICATE-----\n${role}\n-----END CERTIFICATE-----\n`);
 });
 afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
@@ -51,7 +52,12 @@ describe('dockerForHost', () => {
   });
 
   it('tcp without tls: plain HTTP, port 2375 when none is given', () => {
-    expect(dockerOptionsForHost(host('tcp://10.0.0.5:2375'))).toMatchObject({ host: '10.0.0.5', port: 2375, protocol: 'http', ca: undefined });
+    expect(dockerOptionsForHost(host('tcp://10.0.0.5:2375'))).toMatchObject({
+      host: '10.0.0.5',
+      port: 2375,
+      protocol: 'http',
+      ca: undefined,
+    });
     expect(dockerOptionsForHost(host('tcp://builder.internal'))).toMatchObject({ port: 2375, protocol: 'http' });
   });
 
@@ -65,7 +71,13 @@ describe('dockerForHost', () => {
 
   it('ssh: the user from the URL, keys from the agent SSH_AUTH_SOCK names', () => {
     const options = dockerOptionsForHost(host('ssh://farm@builder.internal'), { SSH_AUTH_SOCK: '/tmp/agent.sock' });
-    expect(options).toMatchObject({ protocol: 'ssh', host: 'builder.internal', port: 22, username: 'farm', sshOptions: { agent: '/tmp/agent.sock' } });
+    expect(options).toMatchObject({
+      protocol: 'ssh',
+      host: 'builder.internal',
+      port: 22,
+      username: 'farm',
+      sshOptions: { agent: '/tmp/agent.sock' },
+    });
     expect(dockerOptionsForHost(host('ssh://farm@builder.internal:2222'), { SSH_AUTH_SOCK: '/a' })).toMatchObject({ port: 2222 });
   });
 

@@ -73,7 +73,15 @@ describe('trustEnv', () => {
   it('points every TLS client at the bundle inside the container', () => {
     const env = trustEnv('/host/ca.pem');
     expect(Object.keys(env).sort()).toEqual(
-      ['CARGO_HTTP_CAINFO', 'CURL_CA_BUNDLE', 'GIT_SSL_CAINFO', 'NODE_EXTRA_CA_CERTS', 'PIP_CERT', 'REQUESTS_CA_BUNDLE', 'SSL_CERT_FILE'].sort(),
+      [
+        'CARGO_HTTP_CAINFO',
+        'CURL_CA_BUNDLE',
+        'GIT_SSL_CAINFO',
+        'NODE_EXTRA_CA_CERTS',
+        'PIP_CERT',
+        'REQUESTS_CA_BUNDLE',
+        'SSL_CERT_FILE',
+      ].sort(),
     );
     for (const value of Object.values(env)) expect(value).toBe(CONTAINER_CA_PATH);
   });

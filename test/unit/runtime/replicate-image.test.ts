@@ -18,7 +18,13 @@ const TAG = 'wheelfarm/runtime:0123456789abcdef';
 /** An engine in memory: images are archives (strings); load takes the tag from the archive's first line. */
 function fakeEngine(name: string, images: Record<string, string> = {}, { loadFails }: { loadFails?: string } = {}) {
   const stored = new Map(Object.entries(images));
-  const info = (tag: string): ImageInfo => ({ id: `sha256:${stored.get(tag)!.length}`, tags: [tag], created: new Date(0), sizeBytes: 100, labels: {} });
+  const info = (tag: string): ImageInfo => ({
+    id: `sha256:${stored.get(tag)!.length}`,
+    tags: [tag],
+    created: new Date(0),
+    sizeBytes: 100,
+    labels: {},
+  });
   const calls = { saves: 0, loads: 0 };
   const runtime = {
     description: `${name} (unix:///${name}.sock)`,
@@ -66,9 +72,13 @@ describe('replicateImage', () => {
   });
 
   it('an image neither engine has is an error naming both and the tag', async () => {
-    const error = await replicateImage({ from: fakeEngine('main').runtime, to: fakeEngine('second').runtime, tag: TAG }).catch((e: Error) => e);
+    const error = await replicateImage({ from: fakeEngine('main').runtime, to: fakeEngine('second').runtime, tag: TAG }).catch(
+      (e: Error) => e,
+    );
     expect(error).toBeInstanceOf(EnvironmentError);
-    expect((error as Error).message).toBe(`copying image ${TAG} from main (unix:///main.sock) to second (unix:///second.sock): main (unix:///main.sock) does not have it either`);
+    expect((error as Error).message).toBe(
+      `copying image ${TAG} from main (unix:///main.sock) to second (unix:///second.sock): main (unix:///main.sock) does not have it either`,
+    );
   });
 
   it('a failed load is an error naming both engines, the tag and what the engine said', async () => {
@@ -76,23 +86,27 @@ describe('replicateImage', () => {
     const second = fakeEngine('second', {}, { loadFails: 'no space left on device' });
     const error = await replicateImage({ from: main.runtime, to: second.runtime, tag: TAG }).catch((e: Error) => e);
     expect(error).toBeInstanceOf(EnvironmentError);
-    expect((error as Error).message).toMatch(/^copying image wheelfarm\/runtime:0123456789abcdef from main .* to second .* failed: .*no space left on device/);
+    expect((error as Error).message).toMatch(
+      /^copying image wheelfarm\/runtime:0123456789abcdef from main .* to second .* failed: .*no space left on device/,
+    );
   });
 
   it('a load the engine takes without the image appearing is an error, not a success', async () => {
     const main = fakeEngine('main', { [TAG]: 'x' });
     const second = fakeEngine('second');
     (second.runtime as unknown as { loadImage: (tar: Readable) => Promise<void> }).loadImage = async (tar) => void (await text(tar));
-    await expect(replicateImage({ from: main.runtime, to: second.runtime, tag: TAG })).rejects.toThrow(/still has no image wheelfarm\/runtime/);
+    await expect(replicateImage({ from: main.runtime, to: second.runtime, tag: TAG })).rejects.toThrow(
+      /still has no image wheelfarm\/runtime/,
+    );
   });
 
   it('an aborted copy is an interruption', async () => {
     const controller = new AbortController();
     controller.abort(new InterruptedError('SIGINT'));
     const main = fakeEngine('main', { [TAG]: 'x' });
-    await expect(replicateImage({ from: main.runtime, to: fakeEngine('second').runtime, tag: TAG, signal: controller.signal })).rejects.toBeInstanceOf(
-      InterruptedError,
-    );
+    await expect(
+      replicateImage({ from: main.runtime, to: fakeEngine('second').runtime, tag: TAG, signal: controller.signal }),
+    ).rejects.toBeInstanceOf(InterruptedError);
     expect(main.calls.saves).toBe(0);
   });
 });
@@ -121,7 +135,10 @@ describe('DockerRuntime.saveImage / loadImage against an engine API', () => {
     });
     server.listen(join(dir, 'engine.sock'));
     await once(server, 'listening');
-    runtime = new DockerRuntime({ docker: new Docker({ socketPath: join(dir, 'engine.sock') }), description: 'fake (unix:///engine.sock)' });
+    runtime = new DockerRuntime({
+      docker: new Docker({ socketPath: join(dir, 'engine.sock') }),
+      description: 'fake (unix:///engine.sock)',
+    });
   });
   afterAll(async () => {
     server.close();
@@ -138,7 +155,9 @@ describe('DockerRuntime.saveImage / loadImage against an engine API', () => {
   });
 
   it('save of a missing image names the engine and the tag', async () => {
-    await expect(runtime.saveImage('wheelfarm/none:1')).rejects.toThrow('the engine at fake (unix:///engine.sock) has no image wheelfarm/none:1 to save');
+    await expect(runtime.saveImage('wheelfarm/none:1')).rejects.toThrow(
+      'the engine at fake (unix:///engine.sock) has no image wheelfarm/none:1 to save',
+    );
   });
 
   it('load sends the whole stream and succeeds on the engine`s result line', async () => {

@@ -43,7 +43,17 @@ async function allFiles(root: string): Promise<string[]> {
 }
 
 /** One hand-made ustar header (so entries packFiles never makes, directories and links, can be tested). */
-function ustarHeader({ name, type, size = 0, linkname = '' }: { name: string; type: '0' | '2' | '5'; size?: number; linkname?: string }): Buffer {
+function ustarHeader({
+  name,
+  type,
+  size = 0,
+  linkname = '',
+}: {
+  name: string;
+  type: '0' | '2' | '5';
+  size?: number;
+  linkname?: string;
+}): Buffer {
   const header = Buffer.alloc(512);
   const field = (offset: number, length: number, value: string): void => {
     header.write(value, offset, length, 'latin1');
@@ -243,7 +253,6 @@ describe('packFiles -> extractFiles', () => {
     });
     await expect(extractFiles(broken, join(dir, 'out'), () => true)).rejects.toThrow('engine went away');
   });
-
 });
 
 describe('packFiles', () => {
@@ -253,11 +262,18 @@ describe('packFiles', () => {
         callback();
       },
     });
-    await expect(pipeline(packFiles([{ name: 'missing.bin', source: { path: join(dir, 'does-not-exist') } }]), sink)).rejects.toThrow(/ENOENT/);
+    await expect(pipeline(packFiles([{ name: 'missing.bin', source: { path: join(dir, 'does-not-exist') } }]), sink)).rejects.toThrow(
+      /ENOENT/,
+    );
   });
 
   it('makes a tar stream whose entries carry the given names', async () => {
-    const tar = await collect(packFiles([{ name: 'sources/Python-3.13.5.tar.xz', source: { content: 'xz' } }, { name: 'Dockerfile', source: { content: 'FROM x\n' } }]));
+    const tar = await collect(
+      packFiles([
+        { name: 'sources/Python-3.13.5.tar.xz', source: { content: 'xz' } },
+        { name: 'Dockerfile', source: { content: 'FROM x\n' } },
+      ]),
+    );
     expect(tar.length % 512).toBe(0);
     expect(tar.subarray(0, 100).toString('latin1').replace(/\0+$/, '')).toBe('sources/Python-3.13.5.tar.xz');
     expect(tar.includes(Buffer.from('Dockerfile\0'))).toBe(true);

@@ -222,7 +222,7 @@ describe('files', () => {
       '/files/tiny-pkg/../../.wheelfarm/projects/tiny-pkg.json',
       '/files/tiny-pkg/..%2f..%2f.wheelfarm%2fprojects%2ftiny-pkg.json',
       '/files/tiny-pkg/..%2F..%2Fsimple%2Findex.html',
-      '/files/tiny-pkg/%2e%2e/other-pkg/' + otherWheel,
+      `/files/tiny-pkg/%2e%2e/other-pkg/${otherWheel}`,
       '/files/%2e%2e/%2e%2e/etc/passwd',
       '/files/tiny-pkg/..%5c..%5cetc%5cpasswd',
       '/simple/../../etc/passwd',
@@ -252,17 +252,22 @@ describe('files', () => {
     expect(whole.body.equals(big)).toBe(true);
     const url = new URL(base);
     await Promise.all(
-      Array.from({ length: 20 }, () =>
-        new Promise<void>((done) => {
-          const req = request({ host: url.hostname, port: url.port, path: '/files/other-pkg/big-1.0-py3-none-any.whl', agent: false }, (res) => {
-            res.once('data', () => {
-              req.destroy();
-              done();
-            });
-          });
-          req.on('error', () => done());
-          req.end();
-        }),
+      Array.from(
+        { length: 20 },
+        () =>
+          new Promise<void>((done) => {
+            const req = request(
+              { host: url.hostname, port: url.port, path: '/files/other-pkg/big-1.0-py3-none-any.whl', agent: false },
+              (res) => {
+                res.once('data', () => {
+                  req.destroy();
+                  done();
+                });
+              },
+            );
+            req.on('error', () => done());
+            req.end();
+          }),
       ),
     );
     await new Promise((settle) => setTimeout(settle, 200));
@@ -295,14 +300,37 @@ describe('clients', () => {
 
   it('pip downloads from it, through the JSON page and the HTML page', async () => {
     const dest = mkdtempSync(join(work, 'pip-'));
-    const env: NodeJS.ProcessEnv = { ...process.env, PIP_CONFIG_FILE: devNull, PIP_DISABLE_PIP_VERSION_CHECK: '1', PIP_NO_INPUT: '1', NO_PROXY: '*', no_proxy: '*' };
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      PIP_CONFIG_FILE: devNull,
+      PIP_DISABLE_PIP_VERSION_CHECK: '1',
+      PIP_NO_INPUT: '1',
+      NO_PROXY: '*',
+      no_proxy: '*',
+    };
     for (const key of ['HTTP_PROXY', 'HTTPS_PROXY', 'http_proxy', 'https_proxy', 'ALL_PROXY', 'all_proxy']) delete env[key];
     for (const name of ['Tiny.Pkg', 'other-pkg']) {
-      await run('python3', ['-m', 'pip', 'download', '--no-deps', '--only-binary', ':all:', '--no-cache-dir', '--index-url', `${base}/simple/`, '-d', dest, name], { env });
+      await run(
+        'python3',
+        [
+          '-m',
+          'pip',
+          'download',
+          '--no-deps',
+          '--only-binary',
+          ':all:',
+          '--no-cache-dir',
+          '--index-url',
+          `${base}/simple/`,
+          '-d',
+          dest,
+          name,
+        ],
+        { env },
+      );
     }
     expect(readdirSync(dest).sort()).toEqual([otherWheel, tinyWheel].sort());
     expect(readFileSync(join(dest, tinyWheel)).equals(tinyBytes)).toBe(true);
     expect(log.some((entry) => entry.path === '/simple/tiny-pkg/' && entry.status === 200)).toBe(true);
   }, 60_000);
 });
-

@@ -57,11 +57,14 @@ describe('runServe', () => {
     const results: Results = { payloads: [], text: [] };
     let announced!: () => void;
     const ready = new Promise<void>((done) => (announced = done));
-    const running = runServe(environment(controller.signal, join(work, 'elsewhere'), results, () => announced()), {
-      host: '127.0.0.1',
-      port: '0',
-      index: root,
-    });
+    const running = runServe(
+      environment(controller.signal, join(work, 'elsewhere'), results, () => announced()),
+      {
+        host: '127.0.0.1',
+        port: '0',
+        index: root,
+      },
+    );
     await ready;
     const payload = results.payloads[0] as { type: string; url: string; root: string };
     expect(payload.type).toBe('serving');
@@ -84,7 +87,10 @@ describe('runServe', () => {
     const controller = new AbortController();
     const results: Results = { payloads: [], text: [] };
     const empty = join(work, 'empty');
-    const running = runServe(environment(controller.signal, empty, results, () => controller.abort()), { port: 0 });
+    const running = runServe(
+      environment(controller.signal, empty, results, () => controller.abort()),
+      { port: 0 },
+    );
     expect(await running).toBe(EXIT.ok);
     expect(results.payloads[0]).toMatchObject({ type: 'serving', root: empty });
     expect(results.text.join('\n')).toContain('has no simple/index.html yet');
@@ -107,7 +113,11 @@ describe('runServe', () => {
         runServe(environment(new AbortController().signal, root, { payloads: [], text: [] }), { host: '127.0.0.1', port: String(port) }),
       );
       expect(error).toBeInstanceOf(UserInputError);
-      expect(error).toMatchObject({ code: 'port-in-use', message: `port ${port} on 127.0.0.1 is already in use`, hint: expect.stringContaining('--port') });
+      expect(error).toMatchObject({
+        code: 'port-in-use',
+        message: `port ${port} on 127.0.0.1 is already in use`,
+        hint: expect.stringContaining('--port'),
+      });
     } finally {
       await closeServer(blocker);
     }

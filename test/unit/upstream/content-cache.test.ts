@@ -136,11 +136,7 @@ describe('ContentCache', () => {
     const urls = [`${server.origin}/gone/demo-1.0.tar.gz`, `${server.origin}/flaky/demo-1.0.tar.gz`];
     const result = await cache.fetchVerified({ urls, sha256: SHA, filename: FILENAME });
     expect(result.url).toBe(urls[1]);
-    expect(server.requests.map((r) => r.url)).toEqual([
-      '/gone/demo-1.0.tar.gz',
-      '/flaky/demo-1.0.tar.gz',
-      '/flaky/demo-1.0.tar.gz',
-    ]);
+    expect(server.requests.map((r) => r.url)).toEqual(['/gone/demo-1.0.tar.gz', '/flaky/demo-1.0.tar.gz', '/flaky/demo-1.0.tar.gz']);
   });
 
   it('lists each URL failure, redacted, when no URL works', async () => {
@@ -218,7 +214,9 @@ describe('ContentCache', () => {
 
   it('validates its options up front', async () => {
     expect(() => new ContentCache({ root: '' })).toThrow('Expected `root` to be a non-empty string, got `` (string)');
-    expect(() => new ContentCache({ root, retryDelayMs: -1 })).toThrow('Expected `retryDelayMs` to be a finite number >= 0, got `-1` (number)');
+    expect(() => new ContentCache({ root, retryDelayMs: -1 })).toThrow(
+      'Expected `retryDelayMs` to be a finite number >= 0, got `-1` (number)',
+    );
     const cache = new ContentCache({ root });
     await expect(cache.fetchVerified({ urls: ['http://127.0.0.1:1/x'], sha256: 'abc', filename: FILENAME })).rejects.toThrow(/sha256/);
     await expect(cache.fetchVerified({ urls: ['http://127.0.0.1:1/x'], sha256: SHA, filename: '../evil' })).rejects.toThrow(/filename/);

@@ -87,7 +87,10 @@ describe('startCredentialProxy', () => {
   });
 
   /** A GET through the proxy, recorded for the credentials check. */
-  async function get(url: string, headers: Record<string, string> = {}): Promise<{ status: number; statusText: string; headers: Headers; body: Buffer }> {
+  async function get(
+    url: string,
+    headers: Record<string, string> = {},
+  ): Promise<{ status: number; statusText: string; headers: Headers; body: Buffer }> {
     const response = await fetch(url, { headers, redirect: 'manual' });
     const body = Buffer.from(await response.arrayBuffer());
     received.push(`${response.status} ${response.statusText}`, JSON.stringify([...response.headers]), body.toString('latin1'));
@@ -132,7 +135,11 @@ describe('startCredentialProxy', () => {
     expect(response.headers.get('content-length')).toBe(String(BIG.length));
     const reader = response.body!.getReader();
     const chunks: Uint8Array[] = [];
-    const first = await withTimeout(reader.read(), 5000, 'the first bytes did not arrive before the upstream finished: the proxy holds the file');
+    const first = await withTimeout(
+      reader.read(),
+      5000,
+      'the first bytes did not arrive before the upstream finished: the proxy holds the file',
+    );
     chunks.push(first.value!);
     releaseSecondHalf();
     for (let next = await reader.read(); !next.done; next = await reader.read()) chunks.push(next.value);
@@ -220,8 +227,25 @@ describe('startCredentialProxy', () => {
     const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('PIP_')));
     const result = await execa(
       'python3',
-      ['-m', 'pip', 'download', '--no-deps', '--only-binary', ':all:', '--no-cache-dir', '--dest', dest, '--index-url', proxy.indexUrl, 'demo==1.0'],
-      { env: { ...env, PIP_CONFIG_FILE: '/dev/null', PIP_DISABLE_PIP_VERSION_CHECK: '1', PIP_NO_INPUT: '1' }, extendEnv: false, reject: false },
+      [
+        '-m',
+        'pip',
+        'download',
+        '--no-deps',
+        '--only-binary',
+        ':all:',
+        '--no-cache-dir',
+        '--dest',
+        dest,
+        '--index-url',
+        proxy.indexUrl,
+        'demo==1.0',
+      ],
+      {
+        env: { ...env, PIP_CONFIG_FILE: '/dev/null', PIP_DISABLE_PIP_VERSION_CHECK: '1', PIP_NO_INPUT: '1' },
+        extendEnv: false,
+        reject: false,
+      },
     );
     expect(result.exitCode, String(result.stderr)).toBe(0);
     expect(await readdir(dest)).toEqual([wheel.filename]);

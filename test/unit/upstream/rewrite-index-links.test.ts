@@ -57,9 +57,16 @@ describe('createIndexLinkRewriter', () => {
       {"filename":"demo-1.0.tar.gz","url":"https:\\/\\/tok:x@mirror.example\\/files\\/demo-1.0.tar.gz","hashes":{"sha256":"aa"}},
       {"filename":"demo-1.1.tar.gz","url":"/files/demo-1.1.tar.gz","hashes":{"sha256":"bb"},"requires-python":">=3.9"},
       {"filename":"demo-1.2.tar.gz","url":"https://cdn.example/demo-1.2.tar.gz","hashes":{"sha256":"cc"}}]}`;
-    const rewritten = JSON.parse(rewriter.rewriteBody(page, 'application/vnd.pypi.simple.v1+json')) as { name: string; files: { url: string; 'requires-python'?: string }[] };
+    const rewritten = JSON.parse(rewriter.rewriteBody(page, 'application/vnd.pypi.simple.v1+json')) as {
+      name: string;
+      files: { url: string; 'requires-python'?: string }[];
+    };
     expect(rewritten.name).toBe('demo');
-    expect(rewritten.files.map((f) => f.url)).toEqual([`${PROXY}/files/demo-1.0.tar.gz`, '/0123abcd/files/demo-1.1.tar.gz', 'https://cdn.example/demo-1.2.tar.gz']);
+    expect(rewritten.files.map((f) => f.url)).toEqual([
+      `${PROXY}/files/demo-1.0.tar.gz`,
+      '/0123abcd/files/demo-1.1.tar.gz',
+      'https://cdn.example/demo-1.2.tar.gz',
+    ]);
     expect(rewritten.files[1]!['requires-python']).toBe('>=3.9');
   });
 
@@ -82,8 +89,11 @@ describe('createIndexLinkRewriter', () => {
 
   it('an upstream on a port of its own matches that port only', () => {
     const local = createIndexLinkRewriter({ upstreamOrigin: 'http://127.0.0.1:8080', proxyBase: PROXY });
-    expect(local.rewriteBody('<a href="http://127.0.0.1:8080/x">x</a> <a href="http://127.0.0.1:80801/y">y</a> <a href="http://127.0.0.1/z">z</a>', 'text/html')).toBe(
-      `<a href="${PROXY}/x">x</a> <a href="http://127.0.0.1:80801/y">y</a> <a href="http://127.0.0.1/z">z</a>`,
-    );
+    expect(
+      local.rewriteBody(
+        '<a href="http://127.0.0.1:8080/x">x</a> <a href="http://127.0.0.1:80801/y">y</a> <a href="http://127.0.0.1/z">z</a>',
+        'text/html',
+      ),
+    ).toBe(`<a href="${PROXY}/x">x</a> <a href="http://127.0.0.1:80801/y">y</a> <a href="http://127.0.0.1/z">z</a>`);
   });
 });

@@ -176,7 +176,12 @@ describe('selectSdist hashes', () => {
 });
 
 describe('selectSdist with a recipe specifier', () => {
-  const file = (filename: string) => ({ filename, url: `https://files.invalid/${filename}`, sha256: 'a'.repeat(64), yanked: false as const });
+  const file = (filename: string) => ({
+    filename,
+    url: `https://files.invalid/${filename}`,
+    sha256: 'a'.repeat(64),
+    yanked: false as const,
+  });
   const files = ['numpy-2.3.4.tar.gz', 'numpy-2.3.5.tar.gz', 'numpy-2.4.0.tar.gz', 'numpy-2.5.5.tar.gz'].map(file);
   it('the newest release the specifier admits', () => {
     expect(selectSdist({ project: 'numpy', files, specifier: '<2.4' }).version).toBe('2.3.5');
@@ -185,6 +190,8 @@ describe('selectSdist with a recipe specifier', () => {
     expect(selectSdist({ project: 'numpy', files, version: '2.5.5', specifier: '<2.4' }).version).toBe('2.5.5');
   });
   it('no release in range: a user error naming the specifier and the newest releases', () => {
-    expect(() => selectSdist({ project: 'numpy', files, specifier: '>=9' })).toThrow(/no release of package `numpy` matches `>=9`; newest available: 2\.5\.5/);
+    expect(() => selectSdist({ project: 'numpy', files, specifier: '>=9' })).toThrow(
+      /no release of package `numpy` matches `>=9`; newest available: 2\.5\.5/,
+    );
   });
 });

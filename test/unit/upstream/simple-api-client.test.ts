@@ -1,14 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { TransientError, UserInputError, WheelfarmError } from '../../../farm/src/errors.ts';
 import { fetchProjectFiles } from '../../../farm/src/upstream/simple-api-client.ts';
-import {
-  PEP691,
-  basicAuth,
-  sendJson,
-  sendStatus,
-  sequence,
-  startFixtureServer,
-} from '../../fixtures/upstream/fixture-server.ts';
+import { PEP691, basicAuth, sendJson, sendStatus, sequence, startFixtureServer } from '../../fixtures/upstream/fixture-server.ts';
 import type { FixtureServer } from '../../fixtures/upstream/fixture-server.ts';
 
 const SHA_A = 'a'.repeat(64);
@@ -37,23 +30,26 @@ describe('fetchProjectFiles', () => {
   it('lists the files of a project from the PEP 691 JSON page, resolving relative URLs', async () => {
     server = await startFixtureServer({
       '/simple/markupsafe/': sendJson(
-        page([
-          {
-            filename: 'MarkupSafe-3.0.3.tar.gz',
-            url: '../../files/MarkupSafe-3.0.3.tar.gz#sha256=ignored',
-            hashes: { sha256: SHA_A },
-            'requires-python': '>=3.9',
-            yanked: false,
-            size: 1234,
-          },
-          {
-            filename: 'MarkupSafe-2.0.0.tar.gz',
-            url: 'https://files.example.invalid/MarkupSafe-2.0.0.tar.gz',
-            hashes: { sha256: SHA_B },
-            yanked: 'broken build',
-          },
-          { filename: 'MarkupSafe-1.0.tar.gz', url: 'MarkupSafe-1.0.tar.gz', hashes: { md5: 'abc' }, yanked: true },
-        ], 'MarkupSafe'),
+        page(
+          [
+            {
+              filename: 'MarkupSafe-3.0.3.tar.gz',
+              url: '../../files/MarkupSafe-3.0.3.tar.gz#sha256=ignored',
+              hashes: { sha256: SHA_A },
+              'requires-python': '>=3.9',
+              yanked: false,
+              size: 1234,
+            },
+            {
+              filename: 'MarkupSafe-2.0.0.tar.gz',
+              url: 'https://files.example.invalid/MarkupSafe-2.0.0.tar.gz',
+              hashes: { sha256: SHA_B },
+              yanked: 'broken build',
+            },
+            { filename: 'MarkupSafe-1.0.tar.gz', url: 'MarkupSafe-1.0.tar.gz', hashes: { md5: 'abc' }, yanked: true },
+          ],
+          'MarkupSafe',
+        ),
       ),
     });
     const result = await fetchProjectFiles({ indexUrl: `${server.origin}/simple`, project: 'MarkupSafe' });
@@ -124,7 +120,9 @@ describe('fetchProjectFiles', () => {
     const error = await expectRejection(fetchProjectFiles({ indexUrl, project: 'no-such-thing' }));
     expect(error).toBeInstanceOf(UserInputError);
     expect(error.code).toBe('package-not-found');
-    expect(error.message).toBe(`package \`no-such-thing\` was not found on the upstream index ${server.origin.replace('//', '//bob:***@')}/simple/`);
+    expect(error.message).toBe(
+      `package \`no-such-thing\` was not found on the upstream index ${server.origin.replace('//', '//bob:***@')}/simple/`,
+    );
     expect(error.message).not.toContain('hunter2');
     expect(error.hint).toMatch(/spelling/);
     expect(server.requests).toHaveLength(1);
@@ -152,7 +150,9 @@ describe('fetchProjectFiles', () => {
 
   it('gives up on a 503 that never ends with TransientError upstream-unavailable', async () => {
     server = await startFixtureServer({ '/simple/demo/': sendStatus(503) });
-    const error = await expectRejection(fetchProjectFiles({ indexUrl: `${server.origin}/simple/`, project: 'demo', retries: 2, retryDelayMs: 1 }));
+    const error = await expectRejection(
+      fetchProjectFiles({ indexUrl: `${server.origin}/simple/`, project: 'demo', retries: 2, retryDelayMs: 1 }),
+    );
     expect(error).toBeInstanceOf(TransientError);
     expect(error.code).toBe('upstream-unavailable');
     expect(error.message).toContain('503');
@@ -175,7 +175,9 @@ describe('fetchProjectFiles', () => {
   it('rejects an HTML answer with upstream-not-json', async () => {
     server = await startFixtureServer({
       '/simple/demo/': (_req, res) => {
-        res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end('<html><a href="demo-1.0.tar.gz">demo-1.0.tar.gz</a></html>');
+        res
+          .writeHead(200, { 'content-type': 'text/html; charset=utf-8' })
+          .end('<html><a href="demo-1.0.tar.gz">demo-1.0.tar.gz</a></html>');
       },
     });
     const error = await expectRejection(fetchProjectFiles({ indexUrl: `${server.origin}/simple/`, project: 'demo' }));
@@ -185,7 +187,9 @@ describe('fetchProjectFiles', () => {
   });
 
   it('rejects JSON that is not a PEP 691 project page', async () => {
-    server = await startFixtureServer({ '/simple/demo/': sendJson({ meta: { 'api-version': '1.0' }, name: 'demo', files: [{ filename: 'x' }] }) });
+    server = await startFixtureServer({
+      '/simple/demo/': sendJson({ meta: { 'api-version': '1.0' }, name: 'demo', files: [{ filename: 'x' }] }),
+    });
     const error = await expectRejection(fetchProjectFiles({ indexUrl: `${server.origin}/simple/`, project: 'demo' }));
     expect(error.code).toBe('upstream-not-json');
     expect(error.message).toMatch(/files\.0\.url/);

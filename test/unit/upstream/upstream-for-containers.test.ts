@@ -35,7 +35,10 @@ afterEach(async () => {
 
 describe('UpstreamForContainers', () => {
   it('an upstream URL without credentials goes in as it is, on any engine, and no engine is asked anything', async () => {
-    access = new UpstreamForContainers({ upstream: async () => ({ url: 'https://mirror.example/simple/', source: 'settings' }), proxyEnv: { HTTPS_PROXY: 'http://proxy:3128' } });
+    access = new UpstreamForContainers({
+      upstream: async () => ({ url: 'https://mirror.example/simple/', source: 'settings' }),
+      proxyEnv: { HTTPS_PROXY: 'http://proxy:3128' },
+    });
     const remote = engine(REMOTE, false);
     expect(await access.env(remote.runtime)).toEqual({ PIP_INDEX_URL: 'https://mirror.example/simple/' });
     await access.check(remote.runtime);
@@ -45,10 +48,16 @@ describe('UpstreamForContainers', () => {
   it('with credentials: the proxy on the bridge gateway, one per gateway, reachable until close(), with NO_PROXY when a proxy is set', async () => {
     server = await startFixtureServer({
       '/simple/private/': (_req, res) => void res.writeHead(403, { 'content-type': 'text/plain' }).end('not yours'),
-      '/simple/demo/': (req, res) => void res.writeHead(req.headers.authorization === basicAuth('u', 'p4ss') ? 200 : 401, { 'content-type': 'text/html' }).end('<a href="demo-1.0.tar.gz">demo</a>'),
+      '/simple/demo/': (req, res) =>
+        void res
+          .writeHead(req.headers.authorization === basicAuth('u', 'p4ss') ? 200 : 401, { 'content-type': 'text/html' })
+          .end('<a href="demo-1.0.tar.gz">demo</a>'),
     });
     const url = `${server.origin.replace('http://', 'http://u:p4ss@')}/simple/`;
-    access = new UpstreamForContainers({ upstream: async () => ({ url, source: 'pip-config' }), proxyEnv: { HTTP_PROXY: 'http://proxy:3128', NO_PROXY: 'internal.example' } });
+    access = new UpstreamForContainers({
+      upstream: async () => ({ url, source: 'pip-config' }),
+      proxyEnv: { HTTP_PROXY: 'http://proxy:3128', NO_PROXY: 'internal.example' },
+    });
     const local = engine(LOCAL, true);
     const env = await access.env(local.runtime);
     expect(env.PIP_INDEX_URL).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/[0-9a-f]{32}\/simple\/$/);
@@ -76,7 +85,10 @@ describe('UpstreamForContainers', () => {
   });
 
   it('with credentials and an engine on another machine: a UserInputError naming the host and the setting, before the engine is asked', async () => {
-    access = new UpstreamForContainers({ upstream: async () => ({ url: 'https://tok:secret@mirror.example/simple/', source: 'settings' }), proxyEnv: {} });
+    access = new UpstreamForContainers({
+      upstream: async () => ({ url: 'https://tok:secret@mirror.example/simple/', source: 'settings' }),
+      proxyEnv: {},
+    });
     const remote = engine(REMOTE, false);
     for (const attempt of [access.env(remote.runtime), access.check(remote.runtime)]) {
       const error = await attempt.catch((e: unknown) => e);

@@ -42,7 +42,10 @@ describe('discoverUpstreamIndex', () => {
     const dir = await mkdtemp(join(tmpdir(), 'wheelfarm-pipconf-'));
     try {
       const file = join(dir, 'pip.conf');
-      await writeFile(file, "[global]\nindex-url = http://127.0.0.1:9/global/simple/\n[install]\nindex-url = http://127.0.0.1:9/install/it's/\n");
+      await writeFile(
+        file,
+        "[global]\nindex-url = http://127.0.0.1:9/global/simple/\n[install]\nindex-url = http://127.0.0.1:9/install/it's/\n",
+      );
       const index = await discoverUpstreamIndex({ env: { ...HERMETIC, PIP_CONFIG_FILE: file } });
       expect(index).toEqual({ url: "http://127.0.0.1:9/install/it's/", source: 'pip-config' });
     } finally {
@@ -88,7 +91,9 @@ describe('pip config list parsing', () => {
   it('picks :env: over install over download over global', () => {
     expect(pickIndexUrl(output)).toBe('http://127.0.0.1:9/env/');
     expect(pickIndexUrl(output.replace(':env:.index-url', ':env:.other'))).toBe('http://127.0.0.1:9/back\\slash/');
-    expect(pickIndexUrl("global.index-url='http://127.0.0.1:9/global/'\ndownload.index-url='http://127.0.0.1:9/dl/'")).toBe('http://127.0.0.1:9/dl/');
+    expect(pickIndexUrl("global.index-url='http://127.0.0.1:9/global/'\ndownload.index-url='http://127.0.0.1:9/dl/'")).toBe(
+      'http://127.0.0.1:9/dl/',
+    );
     expect(pickIndexUrl("global.cert='/x'")).toBeUndefined();
   });
 });

@@ -17,12 +17,17 @@ describe('parseManylinuxTag', () => {
     expect(parseManylinuxTag(tag)).toEqual({ glibc, arch });
   });
 
-  it.each(['any', 'linux_x86_64', 'musllinux_1_2_x86_64', 'macosx_11_0_arm64', 'manylinux1_aarch64', 'manylinux_2_x86_64', 'manylinux2015_x86_64'])(
-    'returns undefined for %s',
-    (tag) => {
-      expect(parseManylinuxTag(tag)).toBeUndefined();
-    },
-  );
+  it.each([
+    'any',
+    'linux_x86_64',
+    'musllinux_1_2_x86_64',
+    'macosx_11_0_arm64',
+    'manylinux1_aarch64',
+    'manylinux_2_x86_64',
+    'manylinux2015_x86_64',
+  ])('returns undefined for %s', (tag) => {
+    expect(parseManylinuxTag(tag)).toBeUndefined();
+  });
 });
 
 describe('isPureWheel', () => {

@@ -83,7 +83,9 @@ describe('formatWheelFilename', () => {
   });
 
   it('refuses parts that would not parse back', () => {
-    const error = errorOf(() => formatWheelFilename({ name: 'foo', version: '1.0', pythonTags: [], abiTags: ['none'], platformTags: ['any'] }));
+    const error = errorOf(() =>
+      formatWheelFilename({ name: 'foo', version: '1.0', pythonTags: [], abiTags: ['none'], platformTags: ['any'] }),
+    );
     expect(error.code).toBe('bad-wheel-filename');
   });
 });

@@ -12,14 +12,20 @@ export interface BuildCommandOptions {
   rebuild?: boolean;
 }
 
-export async function runBuildCommand({ context, settings, reporter }: CommandEnvironment, packageSpec: string, options: BuildCommandOptions): Promise<number> {
+export async function runBuildCommand(
+  { context, settings, reporter }: CommandEnvironment,
+  packageSpec: string,
+  options: BuildCommandOptions,
+): Promise<number> {
   const spec = parsePackageSpec(packageSpec);
   const pythons = options.python === undefined ? undefined : parsePythonList(options.python);
   const jobs = options.jobs === undefined ? settings.jobs : parseJobs(options.jobs);
   const started = performance.now();
   const results = await buildPackage(context, { spec, jobs, rebuild: options.rebuild === true, ...(pythons ? { pythons } : {}) });
   const failed = results.filter((r) => r.outcome === 'failed');
-  const counts = Object.fromEntries(['published', 'unchanged', 'skipped', 'failed'].map((o) => [o, results.filter((r) => r.outcome === o).length]));
+  const counts = Object.fromEntries(
+    ['published', 'unchanged', 'skipped', 'failed'].map((o) => [o, results.filter((r) => r.outcome === o).length]),
+  );
   const text = [
     '',
     `${failed.length > 0 ? pc.red('failed') : pc.green('done')} in ${formatSeconds((performance.now() - started) / 1000)}: ` +
@@ -39,7 +45,10 @@ export async function runBuildCommand({ context, settings, reporter }: CommandEn
       type: 'summary',
       ok: failed.length === 0,
       counts,
-      results: results.map(({ error, ...rest }) => ({ ...rest, ...(error ? { error: { code: error.code, message: error.message } } : {}) })),
+      results: results.map(({ error, ...rest }) => ({
+        ...rest,
+        ...(error ? { error: { code: error.code, message: error.message } } : {}),
+      })),
       index: context.publisher.description,
     },
     text,
@@ -48,7 +57,10 @@ export async function runBuildCommand({ context, settings, reporter }: CommandEn
 }
 
 function parsePythonList(text: string): string[] {
-  const list = text.split(',').map((p) => p.trim()).filter(Boolean);
+  const list = text
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean);
   const bad = list.filter((p) => !/^3\.\d{1,2}$/.test(p));
   if (list.length === 0 || bad.length > 0) {
     throw new UserInputError('bad-python-option', `--python expects a comma-separated list like \`3.11,3.13\`, got \`${text}\``, {

@@ -10,14 +10,16 @@ import { formatSeconds } from '../reporter.ts';
 import type { CommandEnvironment } from '../run-command.ts';
 
 /** `wheelfarm images build [--refresh]`: build what is missing for the current definitions (and refresh them). */
-export async function runImagesBuild({ context, reporter }: CommandEnvironment, { refresh = false }: { refresh?: boolean } = {}): Promise<number> {
+export async function runImagesBuild(
+  { context, reporter }: CommandEnvironment,
+  { refresh = false }: { refresh?: boolean } = {},
+): Promise<number> {
   const started = performance.now();
   const { plan } = await prepareImages(context, { refresh });
   const images = [plan.base, plan.build, plan.runtime];
-  reporter.result(
-    { type: 'summary', images: images.map(({ kind, tag }) => ({ kind, tag })) },
-    [`images ready in ${formatSeconds((performance.now() - started) / 1000)}: ${images.map((i) => i.tag).join(', ')}`],
-  );
+  reporter.result({ type: 'summary', images: images.map(({ kind, tag }) => ({ kind, tag })) }, [
+    `images ready in ${formatSeconds((performance.now() - started) / 1000)}: ${images.map((i) => i.tag).join(', ')}`,
+  ]);
   return EXIT.ok;
 }
 
@@ -31,17 +33,33 @@ export async function runImagesList({ context, settings, reporter }: CommandEnvi
   const rows = [];
   for (const image of wanted) {
     const info = await context.runtime.inspectImage(image.tag);
-    rows.push({ kind: image.kind, tag: image.tag, current: true, present: !!info, created: info?.created.toISOString(), sizeBytes: info?.sizeBytes });
+    rows.push({
+      kind: image.kind,
+      tag: image.tag,
+      current: true,
+      present: !!info,
+      created: info?.created.toISOString(),
+      sizeBytes: info?.sizeBytes,
+    });
   }
   const wantedTags = new Set(wanted.map((w) => w.tag));
   for (const info of await context.runtime.listImages(`${LABEL.managed}=1`)) {
     for (const tag of info.tags.filter((t) => t.startsWith(`${IMAGE_REPOSITORY}/`) && !wantedTags.has(t))) {
-      rows.push({ kind: info.labels[LABEL.imageKind] ?? tag.split(/[/:]/)[1] ?? '?', tag, current: false, present: true, created: info.created.toISOString(), sizeBytes: info.sizeBytes });
+      rows.push({
+        kind: info.labels[LABEL.imageKind] ?? tag.split(/[/:]/)[1] ?? '?',
+        tag,
+        current: false,
+        present: true,
+        created: info.created.toISOString(),
+        sizeBytes: info.sizeBytes,
+      });
     }
   }
   const text = [
     `definitions: ${loaded.file} (policy ${effectivePolicy(loaded.definitions)}, CPython ${loaded.definitions.pythons.map((p) => p.version).join(', ')})`,
-    ...(refresh && plan !== definitions.plan ? [`refreshed with the distribution's updates at ${refresh.refreshedAt} (./wheelfarm images build --refresh)`] : []),
+    ...(refresh && plan !== definitions.plan
+      ? [`refreshed with the distribution's updates at ${refresh.refreshedAt} (./wheelfarm images build --refresh)`]
+      : []),
     ...rows.map((r) =>
       [
         r.kind.padEnd(8),

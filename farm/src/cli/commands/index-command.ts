@@ -20,10 +20,12 @@ export async function runIndexYank(
   const publisher = maintainedIndex(context.publisher);
   const changed = await publisher.setYanked(spec.name, spec.version, yank ? (reason ? { reason } : {}) : false);
   const verb = yank ? 'yanked' : 'unyanked';
-  reporter.result(
-    { type: verb, project: spec.name, version: spec.version, files: changed, ...(reason ? { reason } : {}) },
-    [changed.length > 0 ? `${verb} ${changed.length} file(s) of ${spec.name} ${spec.version}:` : `${spec.name} ${spec.version} was already ${verb}`, ...changed.map((f) => `  ${f}`)],
-  );
+  reporter.result({ type: verb, project: spec.name, version: spec.version, files: changed, ...(reason ? { reason } : {}) }, [
+    changed.length > 0
+      ? `${verb} ${changed.length} file(s) of ${spec.name} ${spec.version}:`
+      : `${spec.name} ${spec.version} was already ${verb}`,
+    ...changed.map((f) => `  ${f}`),
+  ]);
   return EXIT.ok;
 }
 
@@ -32,13 +34,19 @@ export async function runIndexRepair({ context, reporter }: CommandEnvironment):
   const result = await maintainedIndex(context.publisher).repair();
   const metadata = result.metadataWritten === undefined ? '' : `; wrote ${result.metadataWritten} missing .metadata file(s)`;
   const temps = result.tempFilesRemoved ? `; removed ${result.tempFilesRemoved} temp file(s) of dead publishes` : '';
-  reporter.result({ type: 'repaired', ...result }, [`repaired ${result.projects} project(s)${metadata}${temps}; ${context.publisher.description}`]);
+  reporter.result({ type: 'repaired', ...result }, [
+    `repaired ${result.projects} project(s)${metadata}${temps}; ${context.publisher.description}`,
+  ]);
   return EXIT.ok;
 }
 
 function maintainedIndex(publisher: IndexPublisher): IndexPublisher & MaintainedIndex {
   if (isMaintainedIndex(publisher)) return publisher;
-  throw new UserInputError('index-not-maintained', `wheelfarm does not write the pages of the ${publisher.description}: it serves its own`, {
-    hint: "yank or mend it with the server's own tools; `wheelfarm index` works on the directory index and on S3",
-  });
+  throw new UserInputError(
+    'index-not-maintained',
+    `wheelfarm does not write the pages of the ${publisher.description}: it serves its own`,
+    {
+      hint: "yank or mend it with the server's own tools; `wheelfarm index` works on the directory index and on S3",
+    },
+  );
 }

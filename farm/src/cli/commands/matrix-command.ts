@@ -72,9 +72,11 @@ export async function runMatrixPlan(env: CommandEnvironment, names: string[], op
       ...planTable(cells),
       ...gathered.problems.map((p) => `${pc.red('problem')} ${p.name}: ${p.message}${p.hint ? `\n  ${pc.yellow('hint:')} ${p.hint}` : ''}`),
       '',
-      `${cells.length} cell(s): ${STATES.filter((s) => counts[s] > 0)
-        .map((s) => `${counts[s]} ${s}`)
-        .join(', ') || 'none'}; ${toBuild} to build (planned in ${seconds.toFixed(2)} s)`,
+      `${cells.length} cell(s): ${
+        STATES.filter((s) => counts[s] > 0)
+          .map((s) => `${counts[s]} ${s}`)
+          .join(', ') || 'none'
+      }; ${toBuild} to build (planned in ${seconds.toFixed(2)} s)`,
       `index: ${env.context.publisher.description}`,
     ],
   );
@@ -128,7 +130,10 @@ function detail(cell: PlannedCell): string {
 
 function parsePythons(text: string): string[] {
   try {
-    const list = text.split(',').map((p) => p.trim()).filter(Boolean);
+    const list = text
+      .split(',')
+      .map((p) => p.trim())
+      .filter(Boolean);
     if (list.length === 0) throw new RangeError('empty');
     return list.map(pythonTagFromVersion);
   } catch {
@@ -137,7 +142,10 @@ function parsePythons(text: string): string[] {
 }
 
 function parseStates(text: string): CellStateName[] {
-  const list = text.split(',').map((s) => s.trim()).filter(Boolean);
+  const list = text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const bad = list.filter((s) => !(STATES as string[]).includes(s));
   if (list.length === 0 || bad.length > 0) {
     throw new UserInputError('bad-state-option', `--state expects a comma-separated list of ${STATES.join(', ')}; got \`${text}\``);
@@ -155,8 +163,13 @@ export async function buildMatrixOnce(env: Pick<CommandEnvironment, 'context'>, 
   const waiting = cells.filter((c) => c.state === 'failed');
   context.emit({ type: 'planned', buildIds: chosen.map((c) => c.buildId), skipped: [] });
   const run: MatrixRunResult =
-    chosen.length > 0 ? await runMatrix(context, { gathered, cells: chosen, hosts: await buildHosts(context) }) : { results: [], lostHosts: [] };
-  const counts = Object.fromEntries(OUTCOMES.map((o) => [o, run.results.filter((r) => r.outcome === o).length])) as Record<(typeof OUTCOMES)[number], number>;
+    chosen.length > 0
+      ? await runMatrix(context, { gathered, cells: chosen, hosts: await buildHosts(context) })
+      : { results: [], lostHosts: [] };
+  const counts = Object.fromEntries(OUTCOMES.map((o) => [o, run.results.filter((r) => r.outcome === o).length])) as Record<
+    (typeof OUTCOMES)[number],
+    number
+  >;
   const failed = run.results.filter((r) => r.outcome === 'failed');
   return { gathered, cells, chosen, waiting, run, counts, failed };
 }
@@ -177,7 +190,10 @@ export async function runMatrixBuild(env: CommandEnvironment, names: string[], o
       waiting: waiting.map(cellJson),
       lostHosts: run.lostHosts,
       problems: gathered.problems,
-      results: run.results.map(({ error, ...rest }) => ({ ...rest, ...(error ? { error: { code: error.code, message: error.message } } : {}) })),
+      results: run.results.map(({ error, ...rest }) => ({
+        ...rest,
+        ...(error ? { error: { code: error.code, message: error.message } } : {}),
+      })),
       seconds: Math.round(seconds * 10) / 10,
       index: context.publisher.description,
     },
@@ -185,8 +201,15 @@ export async function runMatrixBuild(env: CommandEnvironment, names: string[], o
       '',
       `${failed.length > 0 ? pc.red('matrix build finished with failures') : pc.green('matrix build done')} in ${formatSeconds(seconds)}: ` +
         `${cells.length} cell(s) planned, ${chosen.length} to build` +
-        (chosen.length > 0 ? ` -> ${OUTCOMES.filter((o) => counts[o] > 0).map((o) => `${counts[o]} ${o}`).join(', ')}` : ''),
-      ...run.results.map((r) => `  ${r.outcome.padEnd(9)} ${r.buildId}${r.host ? pc.dim(` @${r.host}`) : ''}${r.wheel ? `  ${r.wheel}` : ''}${r.outcome === 'failed' ? `  ${pc.dim(r.log ? `(log: ${r.log})` : `(${r.error?.message ?? ''})`)}` : ''}`),
+        (chosen.length > 0
+          ? ` -> ${OUTCOMES.filter((o) => counts[o] > 0)
+              .map((o) => `${counts[o]} ${o}`)
+              .join(', ')}`
+          : ''),
+      ...run.results.map(
+        (r) =>
+          `  ${r.outcome.padEnd(9)} ${r.buildId}${r.host ? pc.dim(` @${r.host}`) : ''}${r.wheel ? `  ${r.wheel}` : ''}${r.outcome === 'failed' ? `  ${pc.dim(r.log ? `(log: ${r.log})` : `(${r.error?.message ?? ''})`)}` : ''}`,
+      ),
       ...waiting.map((c) => `  ${pc.yellow('waiting')}   ${c.buildId}: ${c.reason}`),
       ...run.lostHosts.map((h) => `  ${pc.red('lost host')} ${h.name}: ${h.reason}`),
       ...gathered.problems.map((p) => `  ${pc.red('problem')}   ${p.name}: ${p.message}`),

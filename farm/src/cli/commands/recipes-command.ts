@@ -44,7 +44,10 @@ export async function runRecipesShow({ settings, reporter }: CommandEnvironment,
   const origin = recipe.file
     ? `# ${displayPath(recipe.file)}, with defaults for what it leaves out (null: not set)`
     : `# ${recipe.name} has no recipe in ${displayPath(settings.recipesDir)}: these are the defaults (null: not set)`;
-  reporter.result({ type: 'recipe', recipe: shown }, [origin, ...stringify(shown, { blockQuote: 'literal', lineWidth: 0 }).trimEnd().split('\n')]);
+  reporter.result({ type: 'recipe', recipe: shown }, [
+    origin,
+    ...stringify(shown, { blockQuote: 'literal', lineWidth: 0 }).trimEnd().split('\n'),
+  ]);
   return EXIT.ok;
 }
 
@@ -83,7 +86,13 @@ function mergeErrors(previous: RecipeLintResult['error'], error: UserInputError)
 function describeResult(result: RecipeLintResult): string[] {
   if (result.file === null) return [`${pc.green('ok  ')} ${result.name}: ${result.note}`];
   if (result.ok) return [`${pc.green('ok  ')} ${displayPath(result.file)}`];
-  const lines = [...result.error!.message.split('\n'), ...(result.error!.hint ?? '').split('\n').filter(Boolean).map((h) => `${pc.yellow('hint:')} ${h}`)];
+  const lines = [
+    ...result.error!.message.split('\n'),
+    ...(result.error!.hint ?? '')
+      .split('\n')
+      .filter(Boolean)
+      .map((h) => `${pc.yellow('hint:')} ${h}`),
+  ];
   return [`${pc.red('FAIL')} ${displayPath(result.file)}`, ...lines.map((line) => `     ${line}`)];
 }
 
@@ -91,7 +100,11 @@ function summary(results: RecipeLintResult[], recipesDir: string, named: boolean
   const files = results.filter((result) => result.file !== null);
   const failed = files.filter((result) => !result.ok).length;
   if (files.length === 0) {
-    return pc.dim(named ? `no recipes for these packages in ${displayPath(recipesDir)}` : `no recipes in ${displayPath(recipesDir)}: every package builds with defaults`);
+    return pc.dim(
+      named
+        ? `no recipes for these packages in ${displayPath(recipesDir)}`
+        : `no recipes in ${displayPath(recipesDir)}: every package builds with defaults`,
+    );
   }
   const text = `${files.length} recipe file(s) in ${displayPath(recipesDir)}: ${files.length - failed} ok, ${failed} failed`;
   return failed > 0 ? pc.red(text) : pc.green(text);

@@ -40,7 +40,9 @@ export async function runStatus(
   reporter.result(
     { type: 'status', records },
     records.length === 0
-      ? [`no builds recorded${project ? ` for ${project}` : ''} yet (records: ${context.settings.recordsUrl ? 'PostgreSQL' : `${context.settings.home}/records.db`})`]
+      ? [
+          `no builds recorded${project ? ` for ${project}` : ''} yet (records: ${context.settings.recordsUrl ? 'PostgreSQL' : `${context.settings.home}/records.db`})`,
+        ]
       : table(records),
   );
   return EXIT.ok;
@@ -59,7 +61,9 @@ function table(records: BuildRecord[]): string[] {
   const heads = ['ID', 'BUILD', 'STATE', 'TAG', 'STARTED (UTC)', 'TIME'];
   const widths = heads.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (row: string[], colour?: (t: string) => string) =>
-    row.map((cell, i) => (i === 2 && colour ? colour(cell.padEnd(widths[i]!)) : i < heads.length ? cell.padEnd(widths[i]!) : cell)).join('  ');
+    row
+      .map((cell, i) => (i === 2 && colour ? colour(cell.padEnd(widths[i]!)) : i < heads.length ? cell.padEnd(widths[i]!) : cell))
+      .join('  ');
   return [pc.bold(line([...heads, 'WHEEL / ERROR'])), ...rows.map((row, i) => line(row, COLOUR[records[i]!.state]))];
 }
 
@@ -82,6 +86,9 @@ export async function runLogs({ context }: CommandEnvironment, which: string): P
     });
   }
   const { complete } = await copyBuildLog(record.log, process.stdout);
-  if (!complete) process.stderr.write(pc.dim(`\n(the log ends here: build ${record.id} is ${record.state === 'running' ? 'still running' : 'cut short'})\n`));
+  if (!complete)
+    process.stderr.write(
+      pc.dim(`\n(the log ends here: build ${record.id} is ${record.state === 'running' ? 'still running' : 'cut short'})\n`),
+    );
   return EXIT.ok;
 }

@@ -27,7 +27,10 @@ export async function runSchedule(env: CommandEnvironment, { once }: { once?: st
     const entry = settings.schedule.find((e) => e.name === once);
     if (!entry) {
       throw new UserInputError('no-such-schedule', `the settings have no schedule entry \`${once}\``, {
-        hint: settings.schedule.length > 0 ? `entries: ${settings.schedule.map((e) => e.name).join(', ')}` : 'add `schedule:` entries to wheelfarm.yaml',
+        hint:
+          settings.schedule.length > 0
+            ? `entries: ${settings.schedule.map((e) => e.name).join(', ')}`
+            : 'add `schedule:` entries to wheelfarm.yaml',
       });
     }
     // The entries are checked as the long-running schedule would (cron expressions, names): a bad
@@ -36,7 +39,13 @@ export async function runSchedule(env: CommandEnvironment, { once }: { once?: st
     onEvent({ type: 'run-started', name: entry.name, run: entry.run });
     const started = performance.now();
     const result = await run(entry);
-    onEvent({ type: 'run-finished', name: entry.name, seconds: Math.round((performance.now() - started) / 100) / 10, ...result, next: undefined });
+    onEvent({
+      type: 'run-finished',
+      name: entry.name,
+      seconds: Math.round((performance.now() - started) / 100) / 10,
+      ...result,
+      next: undefined,
+    });
     return result.outcome === 'failed' ? EXIT.buildFailed : result.outcome === 'busy' ? EXIT.transient : EXIT.ok;
   }
 

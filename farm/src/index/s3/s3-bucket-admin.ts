@@ -14,7 +14,11 @@ export function makeS3Client(options: S3AdminOptions): S3Client {
   const endpoint = options.endpoint?.replace(/\/+$/, '');
   return new S3Client({
     ...(endpoint ? { endpoint, forcePathStyle: true, requestChecksumCalculation: 'WHEN_REQUIRED' as const } : {}),
-    ...(options.region ? { region: options.region } : endpoint ? { region: process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1' } : {}),
+    ...(options.region
+      ? { region: options.region }
+      : endpoint
+        ? { region: process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1' }
+        : {}),
   });
 }
 

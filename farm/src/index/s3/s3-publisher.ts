@@ -6,7 +6,14 @@ import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
 import type { PutObjectCommandInput } from '@aws-sdk/client-s3';
 import { IndexUnavailableError, PublishConflictError, TransientError, UserInputError, WheelfarmError } from '../../errors.ts';
 import { extractCoreMetadata } from '../../wheels/extract-core-metadata.ts';
@@ -97,7 +104,11 @@ export class S3Publisher implements IndexPublisher {
       options.client ??
       new S3Client({
         ...(endpoint ? { endpoint, forcePathStyle: true, requestChecksumCalculation: 'WHEN_REQUIRED' as const } : {}),
-        ...(options.region ? { region: options.region } : endpoint ? { region: process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1' } : {}),
+        ...(options.region
+          ? { region: options.region }
+          : endpoint
+            ? { region: process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1' }
+            : {}),
         // Retries are ours (#send): the SDK never retries a streamed body such as the wheel's, and one
         // policy for every request keeps the tries countable and the final error clear.
         maxAttempts: 1,
@@ -170,11 +181,21 @@ export class S3Publisher implements IndexPublisher {
     // The note that pages are owed, before the manifest lists the wheel: whatever stops this publish
     // after that, settlePending() finds the note and writes the pages.
     await this.#send(`PUT ${this.#url(this.#pendingKey(normalized))}`, () =>
-      this.#client.send(new PutObjectCommand({ Bucket: this.#bucket, Key: this.#pendingKey(normalized), Body: `${wheel.filename}\n`, ContentType: 'text/plain' })),
+      this.#client.send(
+        new PutObjectCommand({
+          Bucket: this.#bucket,
+          Key: this.#pendingKey(normalized),
+          Body: `${wheel.filename}\n`,
+          ContentType: 'text/plain',
+        }),
+      ),
     );
     const added = await this.#addToManifest(normalized, wheel.project, entry).catch(async (error: unknown) => {
       // Not listed after all: the note owes nothing (kept when that cannot be read: a spare note only rewrites pages).
-      const listed = await this.#readManifest(normalized).then((read) => read?.manifest.files.some((file) => file.filename === wheel.filename) ?? false, () => true);
+      const listed = await this.#readManifest(normalized).then(
+        (read) => read?.manifest.files.some((file) => file.filename === wheel.filename) ?? false,
+        () => true,
+      );
       if (!listed) await this.#deletePendingNote(normalized).catch(() => undefined);
       throw error;
     });
@@ -204,7 +225,8 @@ export class S3Publisher implements IndexPublisher {
     const projects = await this.#listProjects();
     for (const normalized of projects) await this.#refreshProjectPages(normalized);
     await this.#refreshRootPages();
-    for (const normalized of await this.#listKeyNames(this.#key('.wheelfarm/pending/'), NORMALIZED_PROJECT)) await this.#deletePendingNote(normalized);
+    for (const normalized of await this.#listKeyNames(this.#key('.wheelfarm/pending/'), NORMALIZED_PROJECT))
+      await this.#deletePendingNote(normalized);
     return { projects: projects.length };
   }
 
@@ -219,7 +241,8 @@ export class S3Publisher implements IndexPublisher {
   }
 
   async #settleExisting(normalized: string, wheel: WheelToPublish, existing: ManifestFile): Promise<PublishOutcome> {
-    if (existing.sha256 !== wheel.sha256) throw conflict(wheel.filename, existing.sha256, wheel.sha256, this.#fileKey(normalized, wheel.filename));
+    if (existing.sha256 !== wheel.sha256)
+      throw conflict(wheel.filename, existing.sha256, wheel.sha256, this.#fileKey(normalized, wheel.filename));
     // Finishes the page updates of a publish that stopped after writing the manifest; writes nothing otherwise.
     await this.#refreshPagesOf(normalized, wheel.filename);
     await this.#deletePendingNote(normalized).catch(() => undefined);
@@ -235,12 +258,16 @@ export class S3Publisher implements IndexPublisher {
       await this.#refreshPages(normalized);
     } catch (error) {
       if (!(error instanceof IndexUnavailableError)) throw error;
-      throw new IndexUnavailableError(error.code, `${error.message}; ${filename} is stored and in the manifest, but the pages were not brought up to date`, {
-        hint: 'Once the storage answers, the next wheelfarm run (or `wheelfarm index repair`) writes the pages first. Until then the pages serve what they served before.',
-        cause: error,
-        tries: error.tries,
-        listedWheel: filename,
-      });
+      throw new IndexUnavailableError(
+        error.code,
+        `${error.message}; ${filename} is stored and in the manifest, but the pages were not brought up to date`,
+        {
+          hint: 'Once the storage answers, the next wheelfarm run (or `wheelfarm index repair`) writes the pages first. Until then the pages serve what they served before.',
+          cause: error,
+          tries: error.tries,
+          listedWheel: filename,
+        },
+      );
     }
   }
 
@@ -263,7 +290,10 @@ export class S3Publisher implements IndexPublisher {
    * Read-edit-write of a manifest by compare-and-swap on its ETag, retried with jitter when another
    * publisher wrote in between. `edit` returns no manifest to leave it as it is.
    */
-  async #editManifest<T>(normalized: string, edit: (current: ProjectManifest | undefined) => { manifest?: ProjectManifest; result: T }): Promise<T> {
+  async #editManifest<T>(
+    normalized: string,
+    edit: (current: ProjectManifest | undefined) => { manifest?: ProjectManifest; result: T },
+  ): Promise<T> {
     const key = this.#manifestKey(normalized);
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt += 1) {
       const current = await this.#readManifest(normalized);
@@ -344,7 +374,12 @@ export class S3Publisher implements IndexPublisher {
         const head = heads[index];
         written.push(
           head?.sha256 === sha256 ||
-            (await this.#putConditional(page.key, head?.etag, { Body: body, ContentType: page.contentType, CacheControl: PAGE_CACHE, Metadata: { sha256 } })),
+            (await this.#putConditional(page.key, head?.etag, {
+              Body: body,
+              ContentType: page.contentType,
+              CacheControl: PAGE_CACHE,
+              Metadata: { sha256 },
+            })),
         );
       }
       pending = pending.filter((_, index) => !written[index]);
@@ -358,7 +393,9 @@ export class S3Publisher implements IndexPublisher {
       await this.#send(`PUT ${this.#url(key)}`, async () => {
         const input = body();
         try {
-          return await this.#client.send(new PutObjectCommand({ ...input, Bucket: this.#bucket, Key: key, IfNoneMatch: '*', Metadata: { sha256 } }));
+          return await this.#client.send(
+            new PutObjectCommand({ ...input, Bucket: this.#bucket, Key: key, IfNoneMatch: '*', Metadata: { sha256 } }),
+          );
         } finally {
           // A cut upload leaves its file stream open otherwise.
           (input.Body as ReadStream | undefined)?.destroy?.();
@@ -380,7 +417,9 @@ export class S3Publisher implements IndexPublisher {
   async #putConditional(key: string, etag: string | undefined, input: Omit<PutObjectCommandInput, 'Bucket' | 'Key'>): Promise<boolean> {
     try {
       await this.#send(`PUT ${this.#url(key)}`, () =>
-        this.#client.send(new PutObjectCommand({ ...input, Bucket: this.#bucket, Key: key, ...(etag ? { IfMatch: etag } : { IfNoneMatch: '*' }) })),
+        this.#client.send(
+          new PutObjectCommand({ ...input, Bucket: this.#bucket, Key: key, ...(etag ? { IfMatch: etag } : { IfNoneMatch: '*' }) }),
+        ),
       );
       return true;
     } catch (error) {
@@ -392,7 +431,9 @@ export class S3Publisher implements IndexPublisher {
 
   async #head(key: string): Promise<Stored | undefined> {
     try {
-      const head = await this.#send(`HEAD ${this.#url(key)}`, () => this.#client.send(new HeadObjectCommand({ Bucket: this.#bucket, Key: key })));
+      const head = await this.#send(`HEAD ${this.#url(key)}`, () =>
+        this.#client.send(new HeadObjectCommand({ Bucket: this.#bucket, Key: key })),
+      );
       return { etag: head.ETag ?? '', sha256: head.Metadata?.sha256 };
     } catch (error) {
       if (error instanceof ObjectMissing) return undefined;
@@ -435,7 +476,9 @@ export class S3Publisher implements IndexPublisher {
     let token: string | undefined;
     do {
       const page = await this.#send(`LIST ${this.#url(prefix)}`, () =>
-        this.#client.send(new ListObjectsV2Command({ Bucket: this.#bucket, Prefix: prefix, ...(token ? { ContinuationToken: token } : {}) })),
+        this.#client.send(
+          new ListObjectsV2Command({ Bucket: this.#bucket, Prefix: prefix, ...(token ? { ContinuationToken: token } : {}) }),
+        ),
       );
       for (const object of page.Contents ?? []) {
         const match = pattern.exec((object.Key ?? '').slice(prefix.length));
@@ -526,9 +569,13 @@ function conflict(filename: string, existing: string | undefined, wanted: string
 }
 
 function contention(key: string): TransientError {
-  return new TransientError('s3-contention', `gave up updating s3 key ${key} after ${MAX_ATTEMPTS} attempts: other publishers kept changing it`, {
-    hint: 'Many publishers are writing to the same project at once; publish again.',
-  });
+  return new TransientError(
+    's3-contention',
+    `gave up updating s3 key ${key} after ${MAX_ATTEMPTS} attempts: other publishers kept changing it`,
+    {
+      hint: 'Many publishers are writing to the same project at once; publish again.',
+    },
+  );
 }
 
 /** The SDK's middleware logs (we report through errors). */

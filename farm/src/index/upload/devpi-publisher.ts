@@ -54,7 +54,10 @@ export class DevpiPublisher implements IndexPublisher {
         hint: 'Set it, e.g. `devpi+http://user:password@127.0.0.1:3141/user/index`.',
       });
     }
-    for (const [key, value] of [['user', options.user], ['index', options.index]] as const) {
+    for (const [key, value] of [
+      ['user', options.user],
+      ['index', options.index],
+    ] as const) {
       if (typeof value !== 'string' || !NAME.test(value)) {
         throw new UserInputError('bad-devpi-setting', `the devpi publisher needs a ${key} name, got \`${String(value)}\``, {
           hint: 'Give the index as `/<user>/<index>` in the URL, e.g. `devpi+http://user:password@127.0.0.1:3141/user/index`.',
@@ -70,7 +73,10 @@ export class DevpiPublisher implements IndexPublisher {
     try {
       root = splitUrlCredentials(options.url).url;
     } catch (error) {
-      throw new UserInputError('bad-index-url', `\`${redactUrl(options.url)}\` is not a URL`, { hint: 'Give an http(s) URL of the devpi server.', cause: error });
+      throw new UserInputError('bad-index-url', `\`${redactUrl(options.url)}\` is not a URL`, {
+        hint: 'Give an http(s) URL of the devpi server.',
+        cause: error,
+      });
     }
     root.search = '';
     root.hash = '';
@@ -91,7 +97,13 @@ export class DevpiPublisher implements IndexPublisher {
         `Check the devpi user \`${this.#user}\` and its password (in the URL \`devpi+http://user:password@host:port/user/index\` or the publisher settings), ` +
         'and that the user may upload to the index (its `acl_upload`).',
     };
-    this.#uploadIndex = { simpleUrl: this.indexUrl, uploadUrl: this.#indexPath, readHeaders: {}, context: this.#context, signal: this.#signal };
+    this.#uploadIndex = {
+      simpleUrl: this.indexUrl,
+      uploadUrl: this.#indexPath,
+      readHeaders: {},
+      context: this.#context,
+      signal: this.#signal,
+    };
   }
 
   async publish(wheel: WheelToPublish): Promise<PublishOutcome> {

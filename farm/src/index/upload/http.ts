@@ -89,10 +89,14 @@ function failedExchange(error: unknown, request: IndexRequest, context: IndexCon
       cause: error,
     });
   }
-  return new TransientError('index-connection-failed', `could not reach the ${context.shown}: ${what} failed: ${describeNetworkError(error)}`, {
-    hint: TRANSIENT_HINTS['index-connection-failed'],
-    cause: error,
-  });
+  return new TransientError(
+    'index-connection-failed',
+    `could not reach the ${context.shown}: ${what} failed: ${describeNetworkError(error)}`,
+    {
+      hint: TRANSIENT_HINTS['index-connection-failed'],
+      cause: error,
+    },
+  );
 }
 
 /** True when nothing reached the server: the connection itself was refused. */
@@ -112,7 +116,13 @@ export async function statusError(response: Response, request: IndexRequest, con
 }
 
 /** 401/403 -> UserInputError `index-auth`; 408/429/5xx -> TransientError `index-unavailable`; else WheelfarmError `index-error`. */
-export function errorForStatus(status: number, detail: string, request: IndexRequest, context: IndexContext, retryAfterMs?: number): WheelfarmError {
+export function errorForStatus(
+  status: number,
+  detail: string,
+  request: IndexRequest,
+  context: IndexContext,
+  retryAfterMs?: number,
+): WheelfarmError {
   const what = `${request.method ?? 'GET'} ${redactUrl(request.url)} answered HTTP ${status}${detail ? `: ${detail}` : ''}`;
   if (status === 401 || status === 403) {
     return new UserInputError('index-auth', `the ${context.shown} refused the credentials: ${what}`, {

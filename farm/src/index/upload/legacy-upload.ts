@@ -50,7 +50,14 @@ export async function legacyUpload(input: LegacyUploadInput, context: IndexConte
   form.append('content', blob, input.filename);
 
   // No timeout of ours: the upload's length grows with the wheel (see IndexRequest.timed).
-  const request: IndexRequest = { method: 'POST', url: input.uploadUrl, headers: input.headers, body: form, signal: input.signal, timed: false };
+  const request: IndexRequest = {
+    method: 'POST',
+    url: input.uploadUrl,
+    headers: input.headers,
+    body: form,
+    signal: input.signal,
+    timed: false,
+  };
   // A try that failed once the server may have had the wheel (its answer lost): a later `exists`
   // is then most likely that very upload, not someone else's.
   let mayHaveLanded = false;

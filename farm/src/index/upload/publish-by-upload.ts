@@ -80,20 +80,32 @@ async function publishByUpload(wheel: WheelToPublish, backend: UploadBackend): P
   const result = await backend.upload(request);
   const listed = (await backend.list(normalized)).find((file) => file.filename === wheel.filename);
   if (!listed) {
-    throw new WheelfarmError('index-not-listing', `the ${backend.shown} accepted ${wheel.filename} but does not list it on its simple page`, {
-      hint: 'Check that the index URL points at the index pip installs from (for devpi: /<user>/<index>).',
-    });
+    throw new WheelfarmError(
+      'index-not-listing',
+      `the ${backend.shown} accepted ${wheel.filename} but does not list it on its simple page`,
+      {
+        hint: 'Check that the index URL points at the index pip installs from (for devpi: /<user>/<index>).',
+      },
+    );
   }
   // Someone else's upload of the same filename won the race: settle as if it had been there before.
   const outcome = await settleExisting(listed, request, backend);
   return result === 'exists' ? outcome : 'published';
 }
 
-async function settleExisting(existing: IndexFile, wheel: WheelToPublish & { sha256: string }, backend: UploadBackend): Promise<PublishOutcome> {
+async function settleExisting(
+  existing: IndexFile,
+  wheel: WheelToPublish & { sha256: string },
+  backend: UploadBackend,
+): Promise<PublishOutcome> {
   if (existing.sha256 === undefined) {
-    throw new WheelfarmError('index-no-hash', `the ${backend.shown} lists ${wheel.filename} without a sha256, so it cannot tell whether it holds these bytes`, {
-      hint: 'Configure the index to publish sha256 hashes in its simple pages (pypiserver: `--hash-algo sha256`).',
-    });
+    throw new WheelfarmError(
+      'index-no-hash',
+      `the ${backend.shown} lists ${wheel.filename} without a sha256, so it cannot tell whether it holds these bytes`,
+      {
+        hint: 'Configure the index to publish sha256 hashes in its simple pages (pypiserver: `--hash-algo sha256`).',
+      },
+    );
   }
   if (existing.sha256 !== wheel.sha256) {
     await assertNotTruncatedCopy({ ...existing, sha256: existing.sha256 }, wheel, backend);
@@ -122,7 +134,11 @@ function toPublishedFiles(files: IndexFile[], sizes: (number | undefined)[]): Pu
  * is the start of our wheel: if the listed file is a proper prefix of it, say so rather than call it
  * a conflict, since the way out is to delete it on the server, not to give the wheel a new name.
  */
-async function assertNotTruncatedCopy(existing: IndexFile & { sha256: string }, wheel: WheelToPublish, backend: UploadBackend): Promise<void> {
+async function assertNotTruncatedCopy(
+  existing: IndexFile & { sha256: string },
+  wheel: WheelToPublish,
+  backend: UploadBackend,
+): Promise<void> {
   const size = await backend.sizeOf(existing);
   const full = (await stat(wheel.path)).size;
   if (size === undefined || size <= 0 || size >= full || (await sha256OfPrefix(wheel.path, size)) !== existing.sha256) return;

@@ -13,7 +13,10 @@ import { PypiserverPublisher } from './pypiserver-publisher.ts';
  *
  * Returns undefined for any other scheme, so callers can fall through to other publishers.
  */
-export function publisherFromUrl(url: string, options: { signal?: AbortSignal; retry?: Partial<IndexRetryPolicy> } = {}): IndexPublisher | undefined {
+export function publisherFromUrl(
+  url: string,
+  options: { signal?: AbortSignal; retry?: Partial<IndexRetryPolicy> } = {},
+): IndexPublisher | undefined {
   const match = /^(pypiserver|devpi)\+(https?:\/\/.*)$/i.exec(url.trim());
   if (!match) return undefined;
   const kind = (match[1] ?? '').toLowerCase();
@@ -22,7 +25,10 @@ export function publisherFromUrl(url: string, options: { signal?: AbortSignal; r
   try {
     parsed = new URL(rest);
   } catch (error) {
-    throw new UserInputError('bad-index-url', `\`${redactUrl(url)}\` is not a URL`, { hint: `Write it as \`${kind}+http://user:password@host:port/...\`.`, cause: error });
+    throw new UserInputError('bad-index-url', `\`${redactUrl(url)}\` is not a URL`, {
+      hint: `Write it as \`${kind}+http://user:password@host:port/...\`.`,
+      cause: error,
+    });
   }
   if (kind === 'pypiserver') return new PypiserverPublisher({ url: rest, signal: options.signal, retry: options.retry });
   const segments = parsed.pathname.split('/').filter((segment) => segment !== '');
@@ -33,16 +39,23 @@ export function publisherFromUrl(url: string, options: { signal?: AbortSignal; r
     });
   }
   if (parsed.username !== '' && decodeURIComponent(parsed.username) !== user) {
-    throw new UserInputError('bad-index-url', `\`${redactUrl(url)}\` logs in as \`${decodeURIComponent(parsed.username)}\` but names the index of \`${user}\``, {
-      hint: 'Uploading to another user’s index is not supported here: log in as the index’s user.',
-    });
+    throw new UserInputError(
+      'bad-index-url',
+      `\`${redactUrl(url)}\` logs in as \`${decodeURIComponent(parsed.username)}\` but names the index of \`${user}\``,
+      {
+        hint: 'Uploading to another user’s index is not supported here: log in as the index’s user.',
+      },
+    );
   }
   const create = ['1', 'true', 'yes'].includes((parsed.searchParams.get('create') ?? '').toLowerCase());
   const root = new URL(parsed.href);
   root.username = '';
   root.password = '';
   root.search = '';
-  root.pathname = `/${segments.slice(0, -2).map((segment) => `${segment}/`).join('')}`;
+  root.pathname = `/${segments
+    .slice(0, -2)
+    .map((segment) => `${segment}/`)
+    .join('')}`;
   return new DevpiPublisher({
     url: root.href,
     user,

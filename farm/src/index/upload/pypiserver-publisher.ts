@@ -30,7 +30,6 @@ export class PypiserverPublisher implements IndexPublisher {
   readonly description: string;
   /** What to pass to pip's `--index-url` (without credentials). */
   readonly indexUrl: string;
-  readonly #root: URL;
   readonly #headers: Record<string, string>;
   readonly #context: IndexContext;
   readonly #uploadIndex: UploadIndex;
@@ -42,17 +41,19 @@ export class PypiserverPublisher implements IndexPublisher {
         hint: 'Set it, e.g. `pypiserver+http://user:password@127.0.0.1:8080/`.',
       });
     }
-    let split;
+    let split: ReturnType<typeof splitUrlCredentials>;
     try {
       split = splitUrlCredentials(options.url);
     } catch (error) {
-      throw new UserInputError('bad-index-url', `\`${redactUrl(options.url)}\` is not a URL`, { hint: 'Give an http(s) URL of the pypiserver.', cause: error });
+      throw new UserInputError('bad-index-url', `\`${redactUrl(options.url)}\` is not a URL`, {
+        hint: 'Give an http(s) URL of the pypiserver.',
+        cause: error,
+      });
     }
     const root = split.url;
     root.search = '';
     root.hash = '';
     root.pathname = root.pathname.replace(/\/simple\/?$/, '/').replace(/\/?$/, '/');
-    this.#root = root;
     const given = new URL(options.url);
     const user = options.user ?? decodeURIComponent(given.username);
     const password = options.password ?? decodeURIComponent(given.password);
@@ -67,7 +68,13 @@ export class PypiserverPublisher implements IndexPublisher {
         'they must match an entry of the htpasswd file the server runs with (`pypi-server run -P FILE -a update`).',
     };
     this.#signal = options.signal;
-    this.#uploadIndex = { simpleUrl: this.indexUrl, uploadUrl: root, readHeaders: this.#headers, context: this.#context, signal: this.#signal };
+    this.#uploadIndex = {
+      simpleUrl: this.indexUrl,
+      uploadUrl: root,
+      readHeaders: this.#headers,
+      context: this.#context,
+      signal: this.#signal,
+    };
   }
 
   publish(wheel: WheelToPublish): Promise<PublishOutcome> {

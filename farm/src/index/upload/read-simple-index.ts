@@ -49,8 +49,16 @@ export async function readSimpleProject(
 }
 
 /** The size of a file from a HEAD request's Content-Length, or undefined. */
-export async function headSize(url: string, headers: Record<string, string>, context: IndexContext, signal?: AbortSignal): Promise<number | undefined> {
-  const response = await indexRequest({ method: 'HEAD', url: new URL(url), headers: { ...headers, 'Accept-Encoding': 'identity' }, signal }, context);
+export async function headSize(
+  url: string,
+  headers: Record<string, string>,
+  context: IndexContext,
+  signal?: AbortSignal,
+): Promise<number | undefined> {
+  const response = await indexRequest(
+    { method: 'HEAD', url: new URL(url), headers: { ...headers, 'Accept-Encoding': 'identity' }, signal },
+    context,
+  );
   await discardBody(response);
   const length = Number(response.headers.get('content-length'));
   return response.ok && Number.isInteger(length) && length >= 0 ? length : undefined;
@@ -73,7 +81,8 @@ function parseJsonPage(text: string, pageUrl: URL): IndexFile[] {
     const entry: IndexFile = { filename: file.filename, url: stripFragment(url) };
     const sha256 = typeof file.hashes?.sha256 === 'string' ? file.hashes.sha256.toLowerCase() : fragmentSha256(url);
     if (sha256 && SHA256.test(sha256)) entry.sha256 = sha256;
-    if (typeof file['requires-python'] === 'string' && file['requires-python'].trim() !== '') entry.requiresPython = file['requires-python'];
+    if (typeof file['requires-python'] === 'string' && file['requires-python'].trim() !== '')
+      entry.requiresPython = file['requires-python'];
     if (typeof file.size === 'number') entry.size = file.size;
     files.push(entry);
   }
