@@ -53,7 +53,7 @@ describe('pipeline cells with fixture sdists', () => {
       pythonDir: `${python}-${python}`,
       sdist: { filename: sdistPath.split('/').pop()!, path: sdistPath },
       images: { build: buildImage, runtime: images.runtime },
-      user: { name: 'builder', uid: 1000 },
+      user: { name: 'builder', uid: 1000, gid: 1000 },
       upstreamEnv: await context.upstreamEnv(context.runtime),
       recipe: defaultRecipe(name),
       inputs: { source: `sha256:${'0'.repeat(64)}`, recipe: 'default', image: buildImage },

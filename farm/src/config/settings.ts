@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { UserInputError } from '../errors.ts';
+import { parseDuration } from './parse-duration.ts';
 import { loadYamlFile } from './yaml-file.ts';
 
 /** The farm's settings file (`wheelfarm.yaml` at the repository root, or --config / WHEELFARM_CONFIG). */
@@ -203,13 +204,6 @@ export interface MatrixSettings {
   latest: number;
   prereleases: boolean;
   retry: { afterSeconds: number; maxSeconds: number };
-}
-
-/** `90s`, `30m`, `6h`, `7d` in seconds. */
-export function parseDuration(text: string): number {
-  const match = /^(\d+)([smhd])$/.exec(text);
-  if (!match) throw new RangeError(`expected a duration like \`6h\`, got \`${text}\``);
-  return Number(match[1]) * { s: 1, m: 60, h: 3600, d: 86_400 }[match[2] as 's' | 'm' | 'h' | 'd'];
 }
 
 export async function loadSettings({

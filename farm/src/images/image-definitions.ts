@@ -53,10 +53,14 @@ export const imageDefinitionsSchema = z.strictObject({
     /** `wheel tags --build N` gives a rebuilt wheel its PEP 427 build tag. */
     wheel: pep440Pin,
   }),
-  user: z.strictObject({
-    name: z.string().regex(/^[a-z_][a-z0-9_-]*$/, 'expected a Unix user name'),
-    uid: z.int().min(1, 'the build user must not be root').max(65_000),
-  }),
+  user: z
+    .strictObject({
+      name: z.string().regex(/^[a-z_][a-z0-9_-]*$/, 'expected a Unix user name'),
+      uid: z.int().min(1, 'the build user must not be root').max(65_000),
+      /** Its primary group, made with this gid in every image; default: the uid. */
+      gid: z.int().min(1, 'the build group must not be root').max(65_000).optional(),
+    })
+    .transform((user) => ({ ...user, gid: user.gid ?? user.uid })),
 });
 
 export type ImageDefinitions = z.infer<typeof imageDefinitionsSchema>;

@@ -20,6 +20,7 @@ export function renderDockerfile(template: string, definitions: ImageDefinitions
     policy: effectivePolicy(definitions),
     'user.name': definitions.user.name,
     'user.uid': String(definitions.user.uid),
+    'user.gid': String(definitions.user.gid),
     'newest.dir': pythonDir(newest),
     ...Object.fromEntries(Object.entries(definitions.tools).map(([k, v]) => [`tools.${k}`, v])),
   };

@@ -1,5 +1,5 @@
 import { stat } from 'node:fs/promises';
-import { checkWheel } from '../archives/index.ts';
+import { checkWheel } from '../archives/check-wheel.ts';
 import { UserInputError } from '../errors.ts';
 import { isValidProjectName, normalizeName } from '../wheels/names.ts';
 import { parseWheelFilename } from '../wheels/wheel-filename.ts';

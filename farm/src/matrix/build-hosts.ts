@@ -1,6 +1,6 @@
 import type { FarmContext } from '../farm-context.ts';
 import { defaultHosts, runtimeForHost } from '../runtime/docker-hosts.ts';
-import { parseMemory } from '../runtime/docker-runtime.ts';
+import { parseMemory } from '../config/parse-memory.ts';
 import type { BuildHost } from './run-matrix.ts';
 
 /**

@@ -105,7 +105,7 @@ export async function buildAndRepairWheel(
 
 /** The sdist and the recipe's patches, into the work volume. */
 async function putSources(container: RunningContainer, plan: CellPlan): Promise<void> {
-  const owned = { uid: plan.user.uid, gid: plan.user.uid };
+  const owned = { uid: plan.user.uid, gid: plan.user.gid };
   await container.putFiles(WORK, [
     { name: `in/${plan.sdist.filename}`, source: { path: plan.sdist.path }, ...owned },
     ...plan.recipe.patches.map((path, i) => ({ name: `patches/${patchName(path, i)}`, source: { path }, ...owned })),

@@ -1,3 +1,4 @@
+import type { BuildUser } from './with-container.ts';
 import type { BuildInputs } from '../records/build-records.ts';
 import type { Recipe } from '../recipes/recipe.ts';
 import type { UpstreamEnv } from '../upstream/upstream-for-containers.ts';
@@ -12,7 +13,7 @@ export interface CellPlan {
   sdist: { filename: string; path: string; requiresPython?: string };
   /** `build` is the recipe image when the recipe needs packages or toolchains. */
   images: { build: string; runtime: string };
-  user: { name: string; uid: number };
+  user: BuildUser;
   /**
    * What points pip at the upstream index in the cell's networked containers (requires, a networked
    * build, test): PIP_INDEX_URL, never with credentials in it (see FarmContext.upstreamEnv).

@@ -1,6 +1,6 @@
 import { basename, join } from 'node:path';
 import { eq } from '@renovatebot/pep440';
-import { checkSdist } from '../archives/index.ts';
+import { checkSdist } from '../archives/check-sdist.ts';
 import { UserInputError } from '../errors.ts';
 import type { FarmContext } from '../farm-context.ts';
 import type { Recipe } from '../recipes/recipe.ts';

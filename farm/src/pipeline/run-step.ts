@@ -3,7 +3,7 @@ import type { RunningContainer } from '../runtime/container-runtime.ts';
 import type { BuildLog } from '../records/build-log.ts';
 import type { FarmContext } from '../farm-context.ts';
 import type { StepName } from './events.ts';
-import { parseDuration } from '../config/settings.ts';
+import { parseDuration } from '../config/parse-duration.ts';
 import type { Recipe } from '../recipes/recipe.ts';
 import { detectContainerLoss } from './detect-container-loss.ts';
 

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { FarmContext } from '../farm-context.ts';
 import type { Recipe } from '../recipes/recipe.ts';
 import type { ContainerSpec, RunningContainer } from '../runtime/container-runtime.ts';
-import { parseMemory } from '../runtime/docker-runtime.ts';
+import { parseMemory } from '../config/parse-memory.ts';
 import { CONTAINER_CA_PATH, trustEnv } from '../runtime/host-trust.ts';
 import { containerLabels } from '../runtime/labels.ts';
 
@@ -13,6 +13,7 @@ export const WORK = '/work';
 export interface BuildUser {
   name: string;
   uid: number;
+  gid: number;
 }
 
 /**
@@ -64,7 +65,7 @@ export async function withContainer<T>(
   context.signal.throwIfAborted();
   const { settings } = context;
   const home = `/home/${spec.user.name}`;
-  const owned = `uid=${spec.user.uid},gid=${spec.user.uid}`;
+  const owned = `uid=${spec.user.uid},gid=${spec.user.gid}`;
   const container = await context.runtime.startContainer({
     image: spec.image,
     labels: spec.labels,

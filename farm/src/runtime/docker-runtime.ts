@@ -1,4 +1,4 @@
-import { isIPv4 } from 'node:net';
+import { networkInterfaces } from 'node:os';
 import { PassThrough } from 'node:stream';
 import type { Readable } from 'node:stream';
 import Docker from 'dockerode';
@@ -15,6 +15,8 @@ import type {
   RunningContainer,
   VolumeSummary,
 } from './container-runtime.ts';
+import { findBridgeGateway } from './bridge-gateway.ts';
+import type { BridgeNetwork } from './bridge-gateway.ts';
 import { extractFiles, packFiles } from './tar-streams.ts';
 
 /**
@@ -45,9 +47,9 @@ export class DockerRuntime implements ContainerRuntime {
   }
 
   async bridgeGateway(): Promise<string> {
-    let configs: { Gateway?: string }[];
+    let network: BridgeNetwork;
     try {
-      configs = (await this.#docker.getNetwork('bridge').inspect()).IPAM?.Config ?? [];
+      network = (await this.#docker.getNetwork('bridge').inspect()) as BridgeNetwork;
     } catch (error) {
       throw new EnvironmentError(
         'no-bridge-network',
@@ -58,18 +60,7 @@ export class DockerRuntime implements ContainerRuntime {
         },
       );
     }
-    const gateways = configs.map((c) => c.Gateway).filter((g): g is string => !!g);
-    const gateway = gateways.find((g) => isIPv4(g)) ?? gateways[0];
-    if (gateway === undefined) {
-      throw new EnvironmentError(
-        'no-bridge-gateway',
-        `the Docker engine at ${this.description} reports no gateway for its \`bridge\` network`,
-        {
-          hint: 'check `docker network inspect bridge` (IPAM.Config[].Gateway)',
-        },
-      );
-    }
-    return gateway;
+    return findBridgeGateway(network, { engine: this.description, interfaces: this.local ? networkInterfaces() : undefined });
   }
 
   async startContainer(spec: ContainerSpec): Promise<RunningContainer> {
@@ -386,12 +377,4 @@ async function removeQuietly(container: Docker.Container): Promise<void> {
 function splitTag(tag: string): [string, string] {
   const at = tag.lastIndexOf(':');
   return at > tag.lastIndexOf('/') ? [tag.slice(0, at), tag.slice(at + 1)] : [tag, 'latest'];
-}
-
-/** `8g` -> bytes. */
-export function parseMemory(size: string): number {
-  const match = /^(\d+(?:\.\d+)?)([kmg]?)$/i.exec(size.trim());
-  if (!match) throw new RangeError(`Expected a size like \`8g\`, got \`${size}\``);
-  const unit = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[match[2]!.toLowerCase() as '' | 'k' | 'm' | 'g'];
-  return Math.round(Number(match[1]) * unit);
 }

@@ -2,7 +2,7 @@
 import { copyFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { checkSdist } from '../../../farm/src/archives/index.ts';
+import { checkSdist } from '../../../farm/src/archives/check-sdist.ts';
 import { IntegrityError, InterruptedError, UserInputError } from '../../../farm/src/errors.ts';
 import { exitCodeFor } from '../../../farm/src/cli/exit-codes.ts';
 import { expectRefusal, fixture, tempDir, writeTar } from './archive-fixtures.ts';

@@ -1,7 +1,8 @@
 // farm/src/archives/check-wheel.ts: wheels are refused before an index serves them.
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { WHEEL_LIMITS, checkWheel } from '../../../farm/src/archives/index.ts';
+import { WHEEL_LIMITS } from '../../../farm/src/archives/archive-limits.ts';
+import { checkWheel } from '../../../farm/src/archives/check-wheel.ts';
 import { expectRefusal, fixture, tempDir, writeZip } from './archive-fixtures.ts';
 
 describe('checkWheel on the committed fixtures', () => {

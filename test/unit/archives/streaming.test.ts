@@ -3,7 +3,8 @@ import { execFileSync } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkSdist, checkWheel } from '../../../farm/src/archives/index.ts';
+import { checkSdist } from '../../../farm/src/archives/check-sdist.ts';
+import { checkWheel } from '../../../farm/src/archives/check-wheel.ts';
 import { fixture, tempDir } from './archive-fixtures.ts';
 
 const MiB = 1024 * 1024;

