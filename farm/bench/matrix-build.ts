@@ -24,7 +24,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { execa } from 'execa';
 import { loadSettings } from '../src/config/settings.ts';
-import { createFarmContext } from '../src/farm-context.ts';
+import { createFarm, imageDepsOf } from '../src/farm.ts';
 import { prepareImages } from '../src/pipeline/prepare-images.ts';
 import { prepareRecipeImage } from '../src/pipeline/prepare-recipe-image.ts';
 import { loadRecipe } from '../src/recipes/load-recipe.ts';
@@ -252,17 +252,17 @@ say(`bench-matrix: ${cores} cores (nproc), load average at start ${await loadAvg
 say('preparing the images (not timed): build, runtime and each package\'s recipe image');
 const prepConfig = await farmConfig('prepare', { home: join(work, 'prepare-home'), index: join(work, 'prepare-index'), recipesDir, pythons: PYTHONS, jobs: slots });
 const settings = await loadSettings({ root: ROOT, file: prepConfig });
-const context = createFarmContext({ settings, emit: () => undefined, signal: new AbortController().signal });
-const { plan, prepared } = await prepareImages(context);
+const farm = createFarm({ settings, emit: () => undefined, signal: new AbortController().signal });
+const { plan, prepared } = await prepareImages(farm.runtime, imageDepsOf(farm));
 const buildImage = plan.build.tag;
 const recipes = new Map<string, Recipe>();
 const images = new Map<string, string>();
 for (const name of packages) {
   const recipe = await loadRecipe({ recipesDir, name });
   recipes.set(name, recipe);
-  images.set(name, await prepareRecipeImage(context, { prepared, buildImage, recipe }));
+  images.set(name, await prepareRecipeImage(farm.runtime, imageDepsOf(farm), { prepared, buildImage, recipe }));
 }
-const upstream = await context.upstreamIndex();
+const upstream = await farm.upstream.index();
 const upstreamIndexUrl = upstream.url;
 /** Output shown on a failure names the upstream index by role, never by host. */
 const redact = (text: string) => text.split(new URL(upstreamIndexUrl).host).join('<upstream index>');

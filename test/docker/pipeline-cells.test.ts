@@ -3,8 +3,11 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadSettings } from '../../farm/src/config/settings.ts';
-import { createFarmContext } from '../../farm/src/farm-context.ts';
-import type { FarmContext } from '../../farm/src/farm-context.ts';
+import { createFarm, runDepsOf, sdistFetcherOf } from '../../farm/src/farm.ts';
+import type { Farm } from '../../farm/src/farm.ts';
+import { cellDepsFor } from '../../farm/src/matrix/cell-runner.ts';
+import type { CellDeps } from '../../farm/src/pipeline/cell-deps.ts';
+import { buildHosts } from '../../farm/src/runtime/build-host.ts';
 import { BuildStepError } from '../../farm/src/errors.ts';
 import { buildCell } from '../../farm/src/pipeline/build-cell.ts';
 import type { CellPlan } from '../../farm/src/pipeline/cell-plan.ts';
@@ -31,7 +34,8 @@ async function makeSdist(fixture: string, name: string, version: string): Promis
  */
 describe('pipeline cells with fixture sdists', () => {
   let images: Awaited<ReturnType<typeof currentImages>>;
-  let context: FarmContext;
+  let farm: Farm;
+  let deps: CellDeps;
   let index: string;
   const events: FarmEvent[] = [];
 
@@ -39,10 +43,12 @@ describe('pipeline cells with fixture sdists', () => {
     images = await currentImages();
     index = await makeTempDir('index');
     const settings = await loadSettings({ root: REPO_ROOT });
-    context = createFarmContext({ settings, emit: (e) => events.push(e), signal: new AbortController().signal, indexTarget: index });
+    farm = createFarm({ settings, emit: (e) => events.push(e), signal: new AbortController().signal, indexTarget: index });
+    const [host] = buildHosts(settings, { localRuntime: farm.runtime });
+    deps = cellDepsFor(runDepsOf(farm, sdistFetcherOf(farm)), host!);
   });
   afterAll(async () => {
-    await context?.close();
+    await farm?.close();
   });
 
   async function plan(name: string, sdistPath: string, buildImage: string, python = 'cp313'): Promise<CellPlan> {
@@ -54,7 +60,7 @@ describe('pipeline cells with fixture sdists', () => {
       sdist: { filename: sdistPath.split('/').pop()!, path: sdistPath },
       images: { build: buildImage, runtime: images.runtime },
       user: { name: 'builder', uid: 1000, gid: 1000 },
-      upstreamEnv: await context.upstreamEnv(context.runtime),
+      upstreamEnv: await farm.upstream.env(farm.runtime),
       recipe: defaultRecipe(name),
       inputs: { source: `sha256:${'0'.repeat(64)}`, recipe: 'default', image: buildImage },
       rebuild: false,
@@ -63,7 +69,7 @@ describe('pipeline cells with fixture sdists', () => {
 
   it('a build that fails: the log tail names the compiler error, nothing is published, no container is left', async () => {
     const sdist = await makeSdist('broken', 'brokenext', '0.1.0');
-    const result = await buildCell(context, await plan('brokenext', sdist, images.build));
+    const result = await buildCell(deps, await plan('brokenext', sdist, images.build));
     expect(result.outcome).toBe('failed');
     expect(result.error).toBeInstanceOf(BuildStepError);
     const error = result.error as BuildStepError;
@@ -71,12 +77,12 @@ describe('pipeline cells with fixture sdists', () => {
     expect(error.logTail.join('\n')).toContain('WHEELFARM_EXPECTED_COMPILE_ERROR');
     expect(await readBuildLog(result.log!)).toContain('error:');
     await expect(readdir(join(index, 'files', 'brokenext'))).rejects.toThrow(/ENOENT/);
-    expect(await context.publisher.listFiles('brokenext')).toEqual([]);
+    expect(await farm.index.publisher.listFiles('brokenext')).toEqual([]);
     expect(await wheelfarmContainers('brokenext')).toEqual([]);
     const failedCell = events.find((e) => e.type === 'cell' && e.outcome === 'failed');
     expect(failedCell).toMatchObject({ buildId: 'brokenext-0.1.0-cp313-manylinux_2_31_x86_64' });
-    const [record] = await context.records().list({ buildId: result.buildId, limit: 1 });
-    expect(record).toMatchObject({ state: 'failed', index: context.indexId, log: result.log, wheel: undefined });
+    const [record] = await farm.records().list({ buildId: result.buildId, limit: 1 });
+    expect(record).toMatchObject({ state: 'failed', index: farm.index.id, log: result.log, wheel: undefined });
     expect(record!.error).toContain('the build step failed');
     expect(record!.steps.build).toBeGreaterThan(0);
   });

@@ -249,7 +249,10 @@ program
   )
   .action((options: CommonOptions & { host?: string; port?: string }) =>
     runCommand({ ...program.opts<CommonOptions>(), ...options }, { needsDocker: false, signalStops: true }, async (env) =>
-      (await import('./commands/serve-command.ts')).runServe(env, options),
+      (await import('./commands/serve-command.ts')).runServe(
+        { settings: env.settings, reporter: env.reporter, signal: env.farm.signal },
+        options,
+      ),
     ),
   );
 

@@ -3,8 +3,8 @@ import pc from 'picocolors';
 import { loadSettings } from '../config/settings.ts';
 import type { ResolvedSettings } from '../config/settings.ts';
 import { BuildStepError, InterruptedError, WheelfarmError } from '../errors.ts';
-import { createFarmContext } from '../farm-context.ts';
-import type { FarmContext } from '../farm-context.ts';
+import { createFarm } from '../farm.ts';
+import type { Farm } from '../farm.ts';
 import { sweepContainers } from '../runtime/sweep-containers.ts';
 import { EXIT, exitCodeFor } from './exit-codes.ts';
 import type { Reporter } from './reporter.ts';
@@ -20,13 +20,13 @@ export interface CommonOptions {
 }
 
 export interface CommandEnvironment {
-  context: FarmContext;
+  farm: Farm;
   settings: ResolvedSettings;
   reporter: Reporter;
 }
 
 /**
- * The frame every command runs in: settings, context, Ctrl-C handling (containers removed, exit
+ * The frame every command runs in: settings, the farm's parts, Ctrl-C handling (containers removed, exit
  * 130), leftover containers swept, and the one place errors become text and exit codes.
  */
 export async function runCommand(
@@ -56,30 +56,30 @@ export async function runCommand(
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   let code: number;
-  let context: FarmContext | undefined;
+  let farm: Farm | undefined;
   try {
     const settings = await loadSettings({ root: REPOSITORY_ROOT, ...(options.config ? { file: options.config } : {}) });
-    context = createFarmContext({
+    farm = createFarm({
       settings,
       emit: (event) => reporter.event(event),
       signal: controller.signal,
       ...(options.index ? { indexTarget: options.index } : {}),
     });
     if (needsDocker) {
-      await context.runtime.ping();
-      const swept = await sweepContainers({ runtime: context.runtime });
+      await farm.runtime.ping();
+      const swept = await sweepContainers({ runtime: farm.runtime });
       if (swept.containers.length + swept.volumes.length > 0) {
-        context.emit({ type: 'swept', containers: swept.containers.length, volumes: swept.volumes.length });
+        farm.emit({ type: 'swept', containers: swept.containers.length, volumes: swept.volumes.length });
       }
     }
-    code = await body({ context, settings, reporter });
+    code = await body({ farm, settings, reporter });
     if (interrupted && !signalStops) code = EXIT.interrupted;
   } catch (error) {
     code = interrupted ? EXIT.interrupted : exitCodeFor(error);
     reportError(reporter, interrupted ? new InterruptedError(interrupted) : error);
   }
   // The credential proxy: its containers are gone by now.
-  await context?.close().catch(() => undefined);
+  await farm?.close().catch(() => undefined);
   // Writes to a pipe are asynchronous: exiting at once would cut a long --json line short.
   await Promise.all([drained(process.stdout), drained(process.stderr)]);
   process.exit(code);

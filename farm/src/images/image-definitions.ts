@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { z } from 'zod';
+import { pythonTagFromVersion } from '../wheels/build-id.ts';
 import { loadYamlFile } from '../config/yaml-file.ts';
 
 const sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'expected a sha256: 64 lower-case hex digits');
@@ -78,10 +79,32 @@ export async function loadImageDefinitions(dir: string): Promise<LoadedImageDefi
   return { dir, file, definitions };
 }
 
+/** `3.13.5` -> `3.13`: the name users give a Python by (`--python 3.13`, `matrix.pythons`). */
+export function pythonMinor(source: PythonSource): string {
+  return source.version.split('.').slice(0, 2).join('.');
+}
+
 /** `3.13.5` -> `cp313`. */
 export function pythonTag(source: PythonSource): string {
-  const [major, minor] = source.version.split('.');
-  return `cp${major}${minor}`;
+  return pythonTagFromVersion(pythonMinor(source));
+}
+
+/** `3.13.5` -> `cp313-cp313`: its folder under /opt/python in the build and runtime images. */
+export function pythonDir(source: PythonSource): string {
+  const tag = pythonTag(source);
+  return `${tag}-${tag}`;
+}
+
+/** A CPython the images have, by each of its names. */
+export interface ImagePython {
+  minor: string;
+  tag: string;
+  dir: string;
+}
+
+/** The images' CPythons by minor version (`3.13`), in the definitions' order. */
+export function imagePythons(definitions: Pick<ImageDefinitions, 'pythons'>): Map<string, ImagePython> {
+  return new Map(definitions.pythons.map((p) => [pythonMinor(p), { minor: pythonMinor(p), tag: pythonTag(p), dir: pythonDir(p) }]));
 }
 
 /** The policy wheels are repaired to: the upstream image's when building on one. */

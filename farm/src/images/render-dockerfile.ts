@@ -1,5 +1,5 @@
 import type { ImageDefinitions, PythonSource } from './image-definitions.ts';
-import { effectivePolicy, pythonTag } from './image-definitions.ts';
+import { effectivePolicy, pythonDir, pythonTag } from './image-definitions.ts';
 import { renderTemplate } from './render-template.ts';
 
 /** The file name a pinned CPython source has inside the build context (`sources/<name>`). */
@@ -29,11 +29,6 @@ export function renderDockerfile(template: string, definitions: ImageDefinitions
 
 function pythonVariables(source: PythonSource): Record<string, string> {
   return { tag: pythonTag(source), dir: pythonDir(source), version: source.version, source: sourceFileName(source) };
-}
-
-export function pythonDir(source: PythonSource): string {
-  const tag = pythonTag(source);
-  return `${tag}-${tag}`;
 }
 
 function compareVersions(a: string, b: string): number {

@@ -1,8 +1,10 @@
-import type { BuildUser } from './with-container.ts';
+import type { ImagePython } from '../images/image-definitions.ts';
 import type { BuildInputs } from '../records/build-records.ts';
 import type { Recipe } from '../recipes/recipe.ts';
 import type { UpstreamEnv } from '../upstream/upstream-for-containers.ts';
 import type { Cell } from '../wheels/build-id.ts';
+import { formatBuildId } from '../wheels/build-id.ts';
+import type { BuildUser } from './with-container.ts';
 
 /** Everything one cell's build needs to know, decided before any container starts. */
 export interface CellPlan {
@@ -16,7 +18,7 @@ export interface CellPlan {
   user: BuildUser;
   /**
    * What points pip at the upstream index in the cell's networked containers (requires, a networked
-   * build, test): PIP_INDEX_URL, never with credentials in it (see FarmContext.upstreamEnv).
+   * build, test): PIP_INDEX_URL, never with credentials in it (see UpstreamForContainers.env).
    */
   upstreamEnv: UpstreamEnv;
   /** The package's recipe, or the defaults for a package without one. */
@@ -27,4 +29,45 @@ export interface CellPlan {
   rebuild: boolean;
   /** PEP 427 build tag of this build, set once the cell is found stale. */
   buildTag?: string;
+}
+
+/**
+ * The one place a CellPlan is made: a planned cell (its identity, inputs, Python), with what its
+ * host prepared for it (the fetched sdist, the images there, the upstream as its containers reach it).
+ */
+export function planCell({
+  cell,
+  python,
+  requiresPython,
+  sdist,
+  images,
+  user,
+  upstreamEnv,
+  recipe,
+  inputs,
+  rebuild,
+}: {
+  cell: Cell;
+  python: ImagePython;
+  requiresPython: string | undefined;
+  sdist: { filename: string; path: string };
+  images: { build: string; runtime: string };
+  user: BuildUser;
+  upstreamEnv: UpstreamEnv;
+  recipe: Recipe;
+  inputs: BuildInputs;
+  rebuild: boolean;
+}): CellPlan {
+  return {
+    cell,
+    buildId: formatBuildId(cell),
+    pythonDir: python.dir,
+    sdist: { filename: sdist.filename, path: sdist.path, ...(requiresPython ? { requiresPython } : {}) },
+    images,
+    user,
+    upstreamEnv,
+    recipe,
+    inputs,
+    rebuild,
+  };
 }

@@ -1,6 +1,5 @@
 import { EngineLostError } from '../errors.ts';
-import type { FarmContext } from '../farm-context.ts';
-import type { RunningContainer } from '../runtime/container-runtime.ts';
+import type { ContainerRuntime, RunningContainer } from '../runtime/container-runtime.ts';
 import { LABEL } from '../runtime/labels.ts';
 import type { StepName } from './events.ts';
 
@@ -12,14 +11,14 @@ import type { StepName } from './events.ts';
  * as an EngineLostError, else undefined (the step's failure is the build's own).
  */
 export async function detectContainerLoss(
-  context: Pick<FarmContext, 'runtime'>,
+  runtime: ContainerRuntime,
   { container, buildId, step, ending }: { container: RunningContainer; buildId: string; step: StepName; ending: string },
 ): Promise<EngineLostError | undefined> {
-  const engine = context.runtime.description;
+  const engine = runtime.description;
   const hint = 'the cell runs again from the start once the engine answers (for up to `containers.engine-wait`)';
   let state: string;
   try {
-    const listed = await context.runtime.listContainers([`${LABEL.managed}=1`, `${LABEL.buildId}=${buildId}`]);
+    const listed = await runtime.listContainers([`${LABEL.managed}=1`, `${LABEL.buildId}=${buildId}`]);
     state = listed.find((c) => c.id === container.id)?.state ?? 'gone';
   } catch (error) {
     return new EngineLostError({

@@ -1,5 +1,7 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { BuildStepError, EngineLostError, IntegrityError, PublishConflictError, UserInputError } from '../errors.ts';
-import type { FarmContext } from '../farm-context.ts';
+import type { WheelfarmError } from '../errors.ts';
+import type { ContainerRuntime } from '../runtime/container-runtime.ts';
 import { engineAnswers } from '../runtime/engine-answers.ts';
 
 /** How many times one cell may lose its engine before the run stops trying it again. */
@@ -13,13 +15,13 @@ export const MAX_ENGINE_LOSSES = 3;
  * naming the engine, else undefined.
  */
 export async function detectEngineLoss(
-  context: Pick<FarmContext, 'runtime'>,
+  runtime: ContainerRuntime,
   { buildId, error }: { buildId: string; error: unknown },
 ): Promise<EngineLostError | undefined> {
   if (error instanceof EngineLostError) return error;
   if (isBuildsOwnFault(error)) return undefined;
-  if (await engineAnswers(context.runtime)) return undefined;
-  const engine = context.runtime.description;
+  if (await engineAnswers(runtime)) return undefined;
+  const engine = runtime.description;
   return new EngineLostError({
     buildId,
     engine,
@@ -37,4 +39,25 @@ export function isBuildsOwnFault(error: unknown): boolean {
     error instanceof IntegrityError ||
     error instanceof UserInputError
   );
+}
+
+/** How long a host whose cell was killed is watched before the failure counts as the build's own. */
+const KILLED_WATCH_MS = 10_000;
+const KILLED_PING_EVERY_MS = 2_000;
+
+/**
+ * Did a cell that failed do so because its engine went away? Yes if the engine does not answer now.
+ * A step killed by a signal (an engine stopping kills its containers first, then answers a few
+ * seconds longer) or an error that is not the build's own is watched for a while before it counts
+ * as the build's failure.
+ */
+export async function engineWentAway(runtime: ContainerRuntime, error: WheelfarmError | undefined): Promise<boolean> {
+  if (!(await engineAnswers(runtime))) return true;
+  const suspicious = error instanceof BuildStepError ? error.exitCode !== undefined && error.exitCode >= 128 : !isBuildsOwnFault(error);
+  if (!suspicious) return false;
+  for (let waited = 0; waited < KILLED_WATCH_MS; waited += KILLED_PING_EVERY_MS) {
+    await sleep(KILLED_PING_EVERY_MS);
+    if (!(await engineAnswers(runtime))) return true;
+  }
+  return false;
 }

@@ -1,6 +1,5 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { FarmContext } from '../farm-context.ts';
 import type { PreparedDefinitions } from '../images/ensure-images.ts';
 import { withImageBuildLog } from '../images/image-build-log.ts';
 import { ensureRecipeImage, planRecipeImage, readRecipeTemplate } from '../images/recipe-image.ts';
@@ -8,6 +7,9 @@ import type { RecipeImagePlan } from '../images/recipe-image.ts';
 import { resolveRust } from '../images/rust-toolchain.ts';
 import { resolveToolchains } from '../images/toolchains.ts';
 import type { Recipe } from '../recipes/recipe.ts';
+import type { ResolvedSettings } from '../config/settings.ts';
+import type { ContainerRuntime } from '../runtime/container-runtime.ts';
+import type { ImageDeps } from './prepare-images.ts';
 
 /**
  * prepare (recipe): the image a recipe's cells build in. The build image itself when the recipe
@@ -15,30 +17,32 @@ import type { Recipe } from '../recipes/recipe.ts';
  * reused by every recipe with the same needs.
  */
 export async function prepareRecipeImage(
-  context: FarmContext,
+  runtime: ContainerRuntime,
+  deps: Pick<ImageDeps, 'settings' | 'trust' | 'emit' | 'signal'>,
   { prepared, buildImage, recipe }: { prepared: PreparedDefinitions; buildImage: string; recipe: Recipe },
 ): Promise<string> {
-  const plan = await recipeImagePlan(context, { prepared, buildImage, recipe });
+  const { settings, trust, emit, signal } = deps;
+  const plan = await recipeImagePlan(settings, { prepared, buildImage, recipe });
   if (!plan) return buildImage;
   const where = recipe.file ?? `the recipe of ${recipe.name}`;
-  if (await context.runtime.inspectImage(plan.tag)) {
-    context.emit({ type: 'image', kind: 'recipe', tag: plan.tag, status: 'present' });
+  if (await runtime.inspectImage(plan.tag)) {
+    emit({ type: 'image', kind: 'recipe', tag: plan.tag, status: 'present' });
     return plan.tag;
   }
-  await mkdir(join(context.settings.home, 'tmp'), { recursive: true });
+  await mkdir(join(settings.home, 'tmp'), { recursive: true });
   await withImageBuildLog(
-    { home: context.settings.home, onEvent: context.emit },
+    { home: settings.home, onEvent: emit },
     { kind: 'recipe', tag: plan.tag, hint: `check build.system and build.toolchains in ${where}` },
     (write) =>
       ensureRecipeImage({
-        runtime: context.runtime,
+        runtime,
         plan,
         buildImage,
-        hostCaPath: context.hostCaPath,
-        buildArgs: context.proxyEnv,
-        workDir: join(context.settings.home, 'tmp'),
+        hostCaPath: trust.caPath,
+        buildArgs: trust.proxyEnv,
+        workDir: join(settings.home, 'tmp'),
         onOutput: write,
-        signal: context.signal,
+        signal,
       }).then(() => undefined),
   );
   return plan.tag;
@@ -46,15 +50,15 @@ export async function prepareRecipeImage(
 
 /** The recipe image a recipe's cells build in (its tag is known without any engine), or undefined for the build image itself. */
 export async function recipeImagePlan(
-  context: Pick<FarmContext, 'settings'>,
+  settings: Pick<ResolvedSettings, 'imagesDir' | 'rust'>,
   { prepared, buildImage, recipe }: { prepared: PreparedDefinitions; buildImage: string; recipe: Recipe },
 ): Promise<RecipeImagePlan | undefined> {
   const manager = 'upstream' in prepared.loaded.definitions.base ? 'dnf' : 'apt';
   const where = recipe.file ?? `the recipe of ${recipe.name}`;
   const toolchains = resolveToolchains(recipe.build, manager, where);
-  const rust = toolchains.rust ? await resolveRust(context.settings.rust, toolchains.rust.version, where) : undefined;
+  const rust = toolchains.rust ? await resolveRust(settings.rust, toolchains.rust.version, where) : undefined;
   return planRecipeImage({
-    template: await readRecipeTemplate(context.settings.imagesDir),
+    template: await readRecipeTemplate(settings.imagesDir),
     buildImage,
     manager,
     toolchains,

@@ -1,6 +1,8 @@
-import type { FarmContext } from '../farm-context.ts';
 import { isMaintainedIndex } from '../index/publisher.ts';
 import { isProcessAlive } from '../process/process-owner.ts';
+import type { BuildRecords } from '../records/build-records.ts';
+import type { PublishIndex } from './cell-deps.ts';
+import type { EmitEvent } from './events.ts';
 
 /**
  * Before a run builds anything:
@@ -12,12 +14,20 @@ import { isProcessAlive } from '../process/process-owner.ts';
  *   (publishes of versions before the notes existed; dead publishes' temp files go too).
  * Indexes that render their own pages, devpi and pypiserver, need nothing.
  */
-export async function recoverFromCrashes(context: FarmContext): Promise<void> {
-  const maintained = isMaintainedIndex(context.publisher) ? context.publisher : undefined;
+export async function recoverFromCrashes({
+  index,
+  records,
+  emit,
+}: {
+  index: PublishIndex;
+  records: BuildRecords;
+  emit: EmitEvent;
+}): Promise<void> {
+  const maintained = isMaintainedIndex(index.publisher) ? index.publisher : undefined;
   const settled = (await maintained?.settlePending()) ?? [];
-  if (settled.length > 0) context.emit({ type: 'settled', projects: settled });
-  const abandoned = await context.records().abandonOrphans(isProcessAlive);
+  if (settled.length > 0) emit({ type: 'settled', projects: settled });
+  const abandoned = await records.abandonOrphans(isProcessAlive);
   if (abandoned === 0) return;
   const repaired = maintained ? await maintained.repair() : undefined;
-  context.emit({ type: 'abandoned', builds: abandoned, ...(repaired ? { repairedProjects: repaired.projects } : {}) });
+  emit({ type: 'abandoned', builds: abandoned, ...(repaired ? { repairedProjects: repaired.projects } : {}) });
 }

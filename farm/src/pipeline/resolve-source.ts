@@ -2,7 +2,6 @@ import { basename, join } from 'node:path';
 import { eq } from '@renovatebot/pep440';
 import { checkSdist } from '../archives/check-sdist.ts';
 import { UserInputError } from '../errors.ts';
-import type { FarmContext } from '../farm-context.ts';
 import type { Recipe } from '../recipes/recipe.ts';
 import { fetchGitSource } from '../upstream/git-source.ts';
 import { redactUrl } from '../upstream/redact-url.ts';
@@ -10,7 +9,25 @@ import { selectSdist } from '../upstream/select-sdist.ts';
 import type { SelectedSdist } from '../upstream/select-sdist.ts';
 import { fetchProjectFiles } from '../upstream/simple-api-client.ts';
 import { parseSdistFilename } from '../wheels/wheel-filename.ts';
+import type { ContentCache } from '../upstream/content-cache.ts';
+import type { UpstreamForContainers } from '../upstream/upstream-for-containers.ts';
+import type { EmitEvent } from './events.ts';
 import type { PackageSpec } from './parse-package-spec.ts';
+
+/** What resolving a source needs: the upstream index, events, the run's abort signal. */
+export interface ResolveDeps {
+  upstream: Pick<UpstreamForContainers, 'index'>;
+  emit: EmitEvent;
+  signal: AbortSignal;
+}
+
+/** What fetching an sdist needs: the farm's home (git checkouts), the sdist cache, events, the abort signal. */
+export interface FetchDeps {
+  home: string;
+  sdists: ContentCache;
+  emit: EmitEvent;
+  signal: AbortSignal;
+}
 
 /** What resolve found: enough to name every cell before anything is fetched. */
 export interface ResolvedSource {
@@ -29,8 +46,8 @@ export interface ResolvedSource {
  * resolve: where the sdist comes from. By default the upstream index's PEP 691 page; a recipe
  * may name a URL (with its sha256) or a git commit instead.
  */
-export async function resolveSource(context: FarmContext, spec: PackageSpec, recipe: Recipe): Promise<ResolvedSource> {
-  const resolved = await resolveByKind(context, spec, recipe);
+export async function resolveSource(deps: ResolveDeps, spec: PackageSpec, recipe: Recipe): Promise<ResolvedSource> {
+  const resolved = await resolveByKind(deps, spec, recipe);
   if (spec.version !== undefined && !eq(spec.version, resolved.version)) {
     throw new UserInputError(
       'version-not-in-recipe',
@@ -40,15 +57,15 @@ export async function resolveSource(context: FarmContext, spec: PackageSpec, rec
       },
     );
   }
-  context.emit({ type: 'resolved', project: resolved.name, version: resolved.version, sdist: resolved.filename, upstream: resolved.from });
+  deps.emit({ type: 'resolved', project: resolved.name, version: resolved.version, sdist: resolved.filename, upstream: resolved.from });
   return resolved;
 }
 
-async function resolveByKind(context: FarmContext, spec: PackageSpec, recipe: Recipe): Promise<ResolvedSource> {
+async function resolveByKind(deps: ResolveDeps, spec: PackageSpec, recipe: Recipe): Promise<ResolvedSource> {
   const own = recipeOwnSource(spec.name, recipe);
   if (own) return own;
-  const upstream = await context.upstreamIndex();
-  const project = await fetchProjectFiles({ indexUrl: upstream.url, project: spec.name, signal: context.signal });
+  const upstream = await deps.upstream.index();
+  const project = await fetchProjectFiles({ indexUrl: upstream.url, project: spec.name, signal: deps.signal });
   const sdist = selectSdist({
     project: project.name,
     files: project.files,
@@ -99,28 +116,28 @@ export function recipeOwnSource(name: string, recipe: Recipe): ResolvedSource | 
  * checked on the host as a hostile archive before any container sees it (a cached one too: the
  * limits or the checks may have changed since it was fetched).
  */
-export async function fetchSource(context: FarmContext, source: ResolvedSource): Promise<{ path: string; filename: string }> {
+export async function fetchSource(deps: FetchDeps, source: ResolvedSource): Promise<{ path: string; filename: string }> {
   const { origin } = source;
   const result =
     origin.kind === 'git'
       ? await fetchGitSource({
-          root: join(context.settings.home, 'cache', 'git'),
+          root: join(deps.home, 'cache', 'git'),
           url: origin.url,
           commit: origin.commit,
           name: source.name,
           version: source.version,
-          signal: context.signal,
+          signal: deps.signal,
         })
       : {
-          ...(await context.sdistCache.fetchVerified({
+          ...(await deps.sdists.fetchVerified({
             urls: [origin.url],
             sha256: origin.sha256,
             filename: source.filename,
-            signal: context.signal,
+            signal: deps.signal,
           })),
           filename: source.filename,
         };
-  await checkSdist({ path: result.path, displayName: result.filename, signal: context.signal });
-  context.emit({ type: 'fetched', sdist: result.filename, cached: !result.downloaded, path: result.path });
+  await checkSdist({ path: result.path, displayName: result.filename, signal: deps.signal });
+  deps.emit({ type: 'fetched', sdist: result.filename, cached: !result.downloaded, path: result.path });
   return { path: result.path, filename: result.filename };
 }

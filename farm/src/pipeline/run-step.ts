@@ -1,15 +1,16 @@
 import { BuildStepError, interruption } from '../errors.ts';
 import type { RunningContainer } from '../runtime/container-runtime.ts';
 import type { BuildLog } from '../records/build-log.ts';
-import type { FarmContext } from '../farm-context.ts';
-import type { StepName } from './events.ts';
+import type { StepDeps } from './cell-deps.ts';
+import type { EmitEvent, StepName } from './events.ts';
 import { parseDuration } from '../config/parse-duration.ts';
 import type { Recipe } from '../recipes/recipe.ts';
+import type { ContainerLimits } from '../runtime/build-host.ts';
 import { detectContainerLoss } from './detect-container-loss.ts';
 
 /** How long a step may run: the recipe's `limits.timeout`, else the settings' `containers.timeout`. */
-export function stepTimeoutSeconds(context: FarmContext, recipe: Recipe): number {
-  return recipe.limits.timeout ? parseDuration(recipe.limits.timeout) : context.settings.stepTimeoutSeconds;
+export function stepTimeoutSeconds(limits: ContainerLimits, recipe: Recipe): number {
+  return recipe.limits.timeout ? parseDuration(recipe.limits.timeout) : limits.stepTimeoutSeconds;
 }
 
 /** What a build sees when it reaches for a network it does not have (Python, curl, git, cargo, the C library). */
@@ -24,7 +25,7 @@ const NO_NETWORK =
  * `offline` (the build phase, NetworkMode none), a failure whose log shows a network error says that is why.
  */
 export async function runStep(
-  context: FarmContext,
+  { host, upstream, emit, signal }: StepDeps,
   {
     container,
     buildId,
@@ -45,7 +46,7 @@ export async function runStep(
     offline?: boolean;
   },
 ): Promise<void> {
-  await timeStep(context, { buildId, step, log }, async () => {
+  await timeStep(emit, { buildId, step, log }, async () => {
     let timedOut = false;
     const timer =
       timeoutSeconds === undefined
@@ -60,7 +61,7 @@ export async function runStep(
     const noted = new Set<string>();
     const unwatch = offline
       ? undefined
-      : context.watchUpstream((problem) => {
+      : upstream.watch((problem) => {
           if (noted.has(problem) || noted.size >= 5) return;
           noted.add(problem);
           log.note(problem);
@@ -73,19 +74,19 @@ export async function runStep(
       });
     } catch (error) {
       if (!timedOut)
-        throw context.signal.aborted
+        throw signal.aborted
           ? error
-          : ((await detectContainerLoss(context, { container, buildId, step, ending: (error as Error).message })) ?? error);
+          : ((await detectContainerLoss(host.runtime, { container, buildId, step, ending: (error as Error).message })) ?? error);
       exitCode = -1;
     } finally {
       clearTimeout(timer);
       unwatch?.();
     }
-    if (context.signal.aborted) throw interruption(context.signal);
+    if (signal.aborted) throw interruption(signal);
     // Killed by a signal (>= 128), or no exit code known (the stream was cut): the engine stopping
     // (restart, crash), or the build's own death (OOM killer, crash)?
     if (!timedOut && (exitCode >= 128 || exitCode < 0)) {
-      const lost = await detectContainerLoss(context, { container, buildId, step, ending: `exit code ${exitCode}` });
+      const lost = await detectContainerLoss(host.runtime, { container, buildId, step, ending: `exit code ${exitCode}` });
       if (lost) throw lost;
     }
     if (timedOut) {
@@ -131,11 +132,11 @@ function formatDuration(seconds: number): string {
 
 /** Announce, time and log a step that runs anywhere (container or host). */
 export async function timeStep<T>(
-  context: FarmContext,
+  emit: EmitEvent,
   { buildId, step, log }: { buildId: string; step: StepName; log: BuildLog },
   work: () => Promise<T>,
 ): Promise<T> {
-  context.emit({ type: 'step', buildId, step, status: 'started' });
+  emit({ type: 'step', buildId, step, status: 'started' });
   log.note(`step ${step} started`);
   const started = performance.now();
   const seconds = () => Math.round((performance.now() - started) / 100) / 10;
@@ -143,12 +144,12 @@ export async function timeStep<T>(
     const result = await work();
     log.note(`step ${step} done in ${seconds()} s`);
     log.steps[step] = seconds();
-    context.emit({ type: 'step', buildId, step, status: 'done', seconds: seconds() });
+    emit({ type: 'step', buildId, step, status: 'done', seconds: seconds() });
     return result;
   } catch (error) {
     log.note(`step ${step} failed after ${seconds()} s: ${(error as Error).message}`);
     log.steps[step] = seconds();
-    context.emit({ type: 'step', buildId, step, status: 'failed', seconds: seconds(), detail: (error as Error).message });
+    emit({ type: 'step', buildId, step, status: 'failed', seconds: seconds(), detail: (error as Error).message });
     throw error;
   }
 }

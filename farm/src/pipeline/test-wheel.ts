@@ -1,8 +1,8 @@
-import type { FarmContext } from '../farm-context.ts';
 import type { BuildLog } from '../records/build-log.ts';
 import type { CopiedFile } from '../runtime/container-runtime.ts';
 import { containerLabels } from '../runtime/labels.ts';
-import { shellQuote } from './build-wheel.ts';
+import { shellQuote } from './cell-scripts.ts';
+import type { ContainerDeps, StepDeps } from './cell-deps.ts';
 import type { CellPlan } from './cell-plan.ts';
 import { runStep, stepTimeoutSeconds } from './run-step.ts';
 import { withContainer } from './with-container.ts';
@@ -13,11 +13,11 @@ import { withContainer } from './with-container.ts';
  * its top-level modules. An import that needs a library the wheel does not carry fails here.
  */
 export async function testWheel(
-  context: FarmContext,
+  deps: ContainerDeps & StepDeps,
   { plan, wheel, imports, log, work }: { plan: CellPlan; wheel: CopiedFile; imports: string[]; log: BuildLog; work: string },
 ): Promise<void> {
   await withContainer(
-    context,
+    deps,
     {
       image: plan.images.runtime,
       labels: containerLabels({ buildId: plan.buildId, step: 'test' }),
@@ -29,13 +29,13 @@ export async function testWheel(
     },
     async (container) => {
       const script = testScript(plan, wheel.name, imports);
-      await runStep(context, {
+      await runStep(deps, {
         container,
         buildId: plan.buildId,
         step: 'test',
         log,
         script,
-        timeoutSeconds: stepTimeoutSeconds(context, plan.recipe),
+        timeoutSeconds: stepTimeoutSeconds(deps.host.limits, plan.recipe),
       });
     },
   );

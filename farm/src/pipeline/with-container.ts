@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import type { FarmContext } from '../farm-context.ts';
 import type { Recipe } from '../recipes/recipe.ts';
-import type { ContainerSpec, RunningContainer } from '../runtime/container-runtime.ts';
+import type { ContainerRuntime, ContainerSpec, RunningContainer } from '../runtime/container-runtime.ts';
 import { parseMemory } from '../config/parse-memory.ts';
 import { CONTAINER_CA_PATH, trustEnv } from '../runtime/host-trust.ts';
 import { containerLabels } from '../runtime/labels.ts';
+import type { ContainerDeps } from './cell-deps.ts';
 
 /** Where a cell's work volume is mounted in each of its containers. */
 export const WORK = '/work';
@@ -22,13 +22,13 @@ export interface BuildUser {
  * cell's containers in turn. The sdist, the fetched build requirements, the source tree and the
  * wheel live there; the containers' root filesystems stay read-only. Removed when `use` ends.
  */
-export async function withWorkVolume<T>(context: FarmContext, buildId: string, use: (volume: string) => Promise<T>): Promise<T> {
+export async function withWorkVolume<T>(runtime: ContainerRuntime, buildId: string, use: (volume: string) => Promise<T>): Promise<T> {
   const volume = `wheelfarm-work-${buildId}-${process.pid}-${randomBytes(3).toString('hex')}`;
-  await context.runtime.createVolume({ name: volume, labels: containerLabels({ buildId, step: 'work' }) });
+  await runtime.createVolume({ name: volume, labels: containerLabels({ buildId, step: 'work' }) });
   try {
     return await use(volume);
   } finally {
-    await context.runtime.removeVolume(volume).catch(() => undefined);
+    await runtime.removeVolume(volume).catch(() => undefined);
   }
 }
 
@@ -58,22 +58,21 @@ export interface ContainedSpec {
  * index the farm publishes to never do: only what `spec.env` names.
  */
 export async function withContainer<T>(
-  context: FarmContext,
+  { host, trust, signal }: ContainerDeps,
   spec: ContainedSpec,
   use: (container: RunningContainer) => Promise<T>,
 ): Promise<T> {
-  context.signal.throwIfAborted();
-  const { settings } = context;
+  signal.throwIfAborted();
   const home = `/home/${spec.user.name}`;
   const owned = `uid=${spec.user.uid},gid=${spec.user.gid}`;
-  const container = await context.runtime.startContainer({
+  const container = await host.runtime.startContainer({
     image: spec.image,
     labels: spec.labels,
     user: spec.user.name,
-    env: { ...context.proxyEnv, ...trustEnv(context.hostCaPath), TMPDIR: `${WORK}/tmp`, ...spec.env },
-    memoryBytes: spec.limits.memory ? parseMemory(spec.limits.memory) : context.containerMemoryBytes,
-    ...containerCpus(spec.limits.cpus ?? settings.containerCpus),
-    pidsLimit: settings.containerPids,
+    env: { ...trust.proxyEnv, ...trustEnv(trust.caPath), TMPDIR: `${WORK}/tmp`, ...spec.env },
+    memoryBytes: spec.limits.memory ? parseMemory(spec.limits.memory) : host.limits.memoryBytes,
+    ...containerCpus(spec.limits.cpus ?? host.limits.cpus),
+    pidsLimit: host.limits.pids,
     network: spec.network ?? 'default',
     readOnlyRoot: true,
     tmpfs: {
@@ -84,20 +83,18 @@ export async function withContainer<T>(
     volumes: [{ name: spec.work, target: WORK }, ...(spec.volumes ?? [])],
   } satisfies ContainerSpec);
   const onAbort = () => void container.remove().catch(() => undefined);
-  context.signal.addEventListener('abort', onAbort, { once: true });
+  signal.addEventListener('abort', onAbort, { once: true });
   let failed = false;
   try {
-    if (context.hostCaPath) {
-      await container.putFiles(WORK, [
-        { name: CONTAINER_CA_PATH.slice(WORK.length + 1), source: { path: context.hostCaPath }, mode: 0o644 },
-      ]);
+    if (trust.caPath) {
+      await container.putFiles(WORK, [{ name: CONTAINER_CA_PATH.slice(WORK.length + 1), source: { path: trust.caPath }, mode: 0o644 }]);
     }
     return await use(container);
   } catch (error) {
     failed = true;
     throw error;
   } finally {
-    context.signal.removeEventListener('abort', onAbort);
+    signal.removeEventListener('abort', onAbort);
     // When the step already failed (say, its engine went away), that failure is the one to report;
     // a container the removal missed carries this process's label, and a later run's sweep removes it.
     await container.remove().catch((error: unknown) => {

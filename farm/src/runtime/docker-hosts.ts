@@ -6,6 +6,9 @@ import type { HostSettings, ResolvedSettings } from '../config/settings.ts';
 import { EnvironmentError, UserInputError } from '../errors.ts';
 import { DockerRuntime } from './docker-runtime.ts';
 
+/** The host cells run on when the settings name no `hosts`: the engine the docker CLI would use. */
+export const LOCAL_HOST = 'local';
+
 /** The engine the docker CLI talks to when DOCKER_HOST is not set. */
 export const DEFAULT_DOCKER_URL = 'unix:///var/run/docker.sock';
 
@@ -131,7 +134,7 @@ export function defaultHosts(settings: Pick<ResolvedSettings, 'hosts' | 'jobs'>,
   const wantsTls = docker.startsWith('tcp://') && (!!env.DOCKER_CERT_PATH || (!!env.DOCKER_TLS_VERIFY && env.DOCKER_TLS_VERIFY !== '0'));
   return [
     {
-      name: 'local',
+      name: LOCAL_HOST,
       docker,
       slots: settings.jobs,
       ...(wantsTls ? { tls: { ca: join(certPath, 'ca.pem'), cert: join(certPath, 'cert.pem'), key: join(certPath, 'key.pem') } } : {}),

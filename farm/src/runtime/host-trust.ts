@@ -34,6 +34,12 @@ export function trustEnv(caPath: string | undefined): Record<string, string> {
   );
 }
 
+/** What containers and image builds get of the host: its CA bundle (copied in) and its proxy settings. */
+export interface HostTrust {
+  caPath: string | undefined;
+  proxyEnv: Record<string, string>;
+}
+
 const PROXY_VARIABLES = ['HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY', 'ALL_PROXY', 'http_proxy', 'https_proxy', 'no_proxy', 'all_proxy'];
 
 /** The host's proxy settings, passed through to containers and image builds unchanged. */

@@ -78,7 +78,7 @@ export async function startCredentialProxy(options: CredentialProxyOptions): Pro
   const token = randomBytes(16).toString('hex');
   const server = createServer();
   const port = await listen(server, options.host, options.port ?? 0);
-  // Never what keeps the farm process alive; the command's end closes it (FarmContext.close).
+  // Never what keeps the farm process alive; the command's end closes it (Farm.close).
   server.unref();
   const hostInUrl = options.host.includes(':') ? `[${options.host}]` : options.host;
   const proxyBase = `http://${hostInUrl}:${port}/${token}`;

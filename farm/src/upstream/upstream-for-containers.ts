@@ -5,7 +5,7 @@ import type { CredentialProxy } from './credential-proxy.ts';
 import { hasUrlCredentials } from './split-url-credentials.ts';
 
 export interface UpstreamForContainersOptions {
-  /** The upstream index (FarmContext.upstreamIndex): asked on first use only. */
+  /** Discovers the upstream index (pip's configuration or the settings): asked on first use only. */
   upstream: () => Promise<{ url: string; source: string }>;
   /** The host's proxy settings as containers get them: the proxy's address joins their NO_PROXY. */
   proxyEnv: Record<string, string>;
@@ -32,6 +32,11 @@ export class UpstreamForContainers {
   constructor({ upstream, proxyEnv }: UpstreamForContainersOptions) {
     this.#upstream = upstream;
     this.#proxyEnv = proxyEnv;
+  }
+
+  /** The upstream index itself (its URL may carry credentials: for this machine only), discovered on first use. */
+  index(): Promise<{ url: string; source: string }> {
+    return this.#upstream();
   }
 
   /** Throws the UserInputError env() would for this engine, without asking the engine anything. */

@@ -5,11 +5,10 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { FarmContext } from '../../../farm/src/farm-context.ts';
 import { LocalDirPublisher } from '../../../farm/src/index/local-dir-publisher.ts';
 import type { FarmEvent } from '../../../farm/src/pipeline/events.ts';
 import { fetchSource } from '../../../farm/src/pipeline/resolve-source.ts';
-import type { ResolvedSource } from '../../../farm/src/pipeline/resolve-source.ts';
+import type { FetchDeps, ResolvedSource } from '../../../farm/src/pipeline/resolve-source.ts';
 import { ContentCache } from '../../../farm/src/upstream/content-cache.ts';
 import { expectRefusal, fixture, tempDir } from './archive-fixtures.ts';
 
@@ -23,14 +22,14 @@ beforeEach(async () => ({ dir, remove } = await tempDir()));
 afterEach(() => remove());
 
 describe('the fetch step', () => {
-  /** What fetchSource uses of a farm context: the cache, events and the abort signal. */
-  function fetchContext(events: FarmEvent[]): FarmContext {
+  /** What fetchSource uses: the home, the sdist cache, events and the abort signal. */
+  function fetchContext(events: FarmEvent[]): FetchDeps {
     return {
-      settings: { home: dir },
-      sdistCache: new ContentCache({ root: join(dir, 'cache', 'sdists') }),
+      home: dir,
+      sdists: new ContentCache({ root: join(dir, 'cache', 'sdists') }),
       emit: (event: FarmEvent) => events.push(event),
       signal: new AbortController().signal,
-    } as unknown as FarmContext;
+    };
   }
 
   function urlSource(name: string, filename: string): ResolvedSource {

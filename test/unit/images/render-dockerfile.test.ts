@@ -1,9 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { loadImageDefinitions } from '../../../farm/src/images/image-definitions.ts';
+import { loadImageDefinitions, pythonDir } from '../../../farm/src/images/image-definitions.ts';
 import type { ImageDefinitions, PythonSource } from '../../../farm/src/images/image-definitions.ts';
-import { findUnfilledPlaceholders, pythonDir, renderDockerfile, sourceFileName } from '../../../farm/src/images/render-dockerfile.ts';
+import { findUnfilledPlaceholders, renderDockerfile, sourceFileName } from '../../../farm/src/images/render-dockerfile.ts';
 
 const IMAGES_DIR = join(import.meta.dirname, '..', '..', '..', 'images');
 

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runServe } from '../../../farm/src/cli/commands/serve-command.ts';
 import { EXIT } from '../../../farm/src/cli/exit-codes.ts';
-import type { CommandEnvironment } from '../../../farm/src/cli/run-command.ts';
+import type { ServeEnvironment } from '../../../farm/src/cli/commands/serve-command.ts';
 import { UserInputError } from '../../../farm/src/errors.ts';
 import { closeServer, listenLocal, publishWheel, raw } from './serve-fixtures.ts';
 
@@ -26,10 +26,10 @@ interface Results {
   text: string[];
 }
 
-/** Only what runServe uses of a CommandEnvironment. */
-function environment(signal: AbortSignal, indexDir: string, results: Results, onResult?: () => void): CommandEnvironment {
+/** What runServe uses: the index directory, a reporter that keeps what it is given, the stopping signal. */
+function environment(signal: AbortSignal, indexDir: string, results: Results, onResult?: () => void): ServeEnvironment {
   return {
-    context: { signal },
+    signal,
     settings: { indexDir },
     reporter: {
       event: () => {},
@@ -39,7 +39,7 @@ function environment(signal: AbortSignal, indexDir: string, results: Results, on
         onResult?.();
       },
     },
-  } as unknown as CommandEnvironment;
+  };
 }
 
 async function rejection(promise: Promise<unknown>): Promise<unknown> {

@@ -1,10 +1,12 @@
-import pc from 'picocolors';
 import { UserInputError } from '../../errors.ts';
-import { buildPackage } from '../../pipeline/build-package.ts';
+import { gatherDepsOf, sdistFetcherOf } from '../../farm.ts';
+import { gatherBuild } from '../../matrix/gather-build.ts';
+import { planMatrix } from '../../matrix/plan-matrix.ts';
 import { parsePackageSpec } from '../../pipeline/parse-package-spec.ts';
-import { EXIT, exitCodeForFailedCells } from '../exit-codes.ts';
-import { formatSeconds } from '../reporter.ts';
+import { pythonVersionFromTag } from '../../wheels/build-id.ts';
+import { renderRunSummary } from '../render-run-summary.ts';
 import type { CommandEnvironment } from '../run-command.ts';
+import { runPlannedCells } from './run-planned-cells.ts';
 
 export interface BuildCommandOptions {
   python?: string;
@@ -12,48 +14,37 @@ export interface BuildCommandOptions {
   rebuild?: boolean;
 }
 
+/**
+ * `wheelfarm build NAME[==VERSION]`: gather (recipe, release, sdist), plan, run on the hosts: the
+ * path `matrix build` takes, for one package. An explicit build runs every cell its Pythons admit:
+ * one already built is reported skipped by the cell itself, and one whose last builds failed is
+ * tried again at once (the failure back-off is for unattended runs; the plan's reason says so).
+ */
 export async function runBuildCommand(
-  { context, settings, reporter }: CommandEnvironment,
+  { farm, settings, reporter }: CommandEnvironment,
   packageSpec: string,
   options: BuildCommandOptions,
 ): Promise<number> {
   const spec = parsePackageSpec(packageSpec);
   const pythons = options.python === undefined ? undefined : parsePythonList(options.python);
-  const jobs = options.jobs === undefined ? settings.jobs : parseJobs(options.jobs);
+  const slots = options.jobs === undefined ? settings.jobs : parseJobs(options.jobs);
   const started = performance.now();
-  const results = await buildPackage(context, { spec, jobs, rebuild: options.rebuild === true, ...(pythons ? { pythons } : {}) });
-  const failed = results.filter((r) => r.outcome === 'failed');
-  const counts = Object.fromEntries(
-    ['published', 'unchanged', 'skipped', 'failed'].map((o) => [o, results.filter((r) => r.outcome === o).length]),
+  const sdists = sdistFetcherOf(farm);
+  const gathered = await gatherBuild(
+    { ...gatherDepsOf(farm), sdists },
+    { spec, rebuild: options.rebuild === true, ...(pythons ? { pythons } : {}) },
   );
-  const text = [
-    '',
-    `${failed.length > 0 ? pc.red('failed') : pc.green('done')} in ${formatSeconds((performance.now() - started) / 1000)}: ` +
-      Object.entries(counts)
-        .filter(([, n]) => n > 0)
-        .map(([o, n]) => `${n} ${o}`)
-        .join(', '),
-    ...results.map(
-      (r) =>
-        `  ${r.outcome.padEnd(9)} ${r.buildId}${r.wheel ? `  ${r.wheel}` : ''}${r.reason && r.outcome !== 'skipped' ? `  (${r.reason})` : ''}` +
-        `${r.log && r.outcome === 'failed' ? `  (log: ${r.log})` : ''}`,
-    ),
-    `index: ${context.publisher.description}`,
-  ];
-  reporter.result(
-    {
-      type: 'summary',
-      ok: failed.length === 0,
-      counts,
-      results: results.map(({ error, ...rest }) => ({
-        ...rest,
-        ...(error ? { error: { code: error.code, message: error.message } } : {}),
-      })),
-      index: context.publisher.description,
-    },
-    text,
-  );
-  return failed.length > 0 ? exitCodeForFailedCells(failed.map((r) => r.error)) : EXIT.ok;
+  const planned = planMatrix(gathered.packages, gathered.environment);
+  const chosen = planned.filter((c) => c.state !== 'excluded');
+  const skipped = planned
+    .filter((c) => c.state === 'excluded')
+    .map((c) => ({ python: pythonVersionFromTag(c.cell.python), reason: c.reason ?? '' }));
+  const run = await runPlannedCells(farm, sdists, { gathered, chosen, skipped, slots });
+  const seconds = (performance.now() - started) / 1000;
+  const index = farm.index.publisher.description;
+  const { json, text, exitCode } = renderRunSummary({ title: 'build', seconds, planned, chosen, run, waiting: [], problems: [], index });
+  reporter.result(json, text);
+  return exitCode;
 }
 
 function parsePythonList(text: string): string[] {

@@ -7,15 +7,16 @@ import { LABEL } from '../../runtime/labels.ts';
 import { prepareImages } from '../../pipeline/prepare-images.ts';
 import { EXIT } from '../exit-codes.ts';
 import { formatSeconds } from '../reporter.ts';
+import { imageDepsOf } from '../../farm.ts';
 import type { CommandEnvironment } from '../run-command.ts';
 
 /** `wheelfarm images build [--refresh]`: build what is missing for the current definitions (and refresh them). */
 export async function runImagesBuild(
-  { context, reporter }: CommandEnvironment,
+  { farm, reporter }: CommandEnvironment,
   { refresh = false }: { refresh?: boolean } = {},
 ): Promise<number> {
   const started = performance.now();
-  const { plan } = await prepareImages(context, { refresh });
+  const { plan } = await prepareImages(farm.runtime, imageDepsOf(farm), { refresh });
   const images = [plan.base, plan.build, plan.runtime];
   reporter.result({ type: 'summary', images: images.map(({ kind, tag }) => ({ kind, tag })) }, [
     `images ready in ${formatSeconds((performance.now() - started) / 1000)}: ${images.map((i) => i.tag).join(', ')}`,
@@ -24,7 +25,7 @@ export async function runImagesBuild(
 }
 
 /** `wheelfarm images list`: the images the definitions call for, whether each exists, and older ones. */
-export async function runImagesList({ context, settings, reporter }: CommandEnvironment): Promise<number> {
+export async function runImagesList({ farm, settings, reporter }: CommandEnvironment): Promise<number> {
   const definitions = await prepareImageDefinitions(settings.imagesDir);
   const { loaded } = definitions;
   const refresh = await readImageRefresh(settings.home);
@@ -32,7 +33,7 @@ export async function runImagesList({ context, settings, reporter }: CommandEnvi
   const wanted = [plan.base, plan.build, plan.runtime];
   const rows = [];
   for (const image of wanted) {
-    const info = await context.runtime.inspectImage(image.tag);
+    const info = await farm.runtime.inspectImage(image.tag);
     rows.push({
       kind: image.kind,
       tag: image.tag,
@@ -43,7 +44,7 @@ export async function runImagesList({ context, settings, reporter }: CommandEnvi
     });
   }
   const wantedTags = new Set(wanted.map((w) => w.tag));
-  for (const info of await context.runtime.listImages(`${LABEL.managed}=1`)) {
+  for (const info of await farm.runtime.listImages(`${LABEL.managed}=1`)) {
     for (const tag of info.tags.filter((t) => t.startsWith(`${IMAGE_REPOSITORY}/`) && !wantedTags.has(t))) {
       rows.push({
         kind: info.labels[LABEL.imageKind] ?? tag.split(/[/:]/)[1] ?? '?',

@@ -7,7 +7,7 @@ import type { CommandEnvironment } from '../run-command.ts';
 
 /** `wheelfarm index yank|unyank NAME==VERSION`: PEP 592, every file of that version. */
 export async function runIndexYank(
-  { context, reporter }: CommandEnvironment,
+  { farm, reporter }: CommandEnvironment,
   specText: string,
   { reason, yank }: { reason?: string; yank: boolean },
 ): Promise<number> {
@@ -17,7 +17,7 @@ export async function runIndexYank(
       hint: `e.g. \`wheelfarm index ${yank ? 'yank' : 'unyank'} ${spec.name}==1.2.3\``,
     });
   }
-  const publisher = maintainedIndex(context.publisher);
+  const publisher = maintainedIndex(farm.index.publisher);
   const changed = await publisher.setYanked(spec.name, spec.version, yank ? (reason ? { reason } : {}) : false);
   const verb = yank ? 'yanked' : 'unyanked';
   reporter.result({ type: verb, project: spec.name, version: spec.version, files: changed, ...(reason ? { reason } : {}) }, [
@@ -30,12 +30,12 @@ export async function runIndexYank(
 }
 
 /** `wheelfarm index repair`: every page rebuilt from the stored files, missing `.metadata` written, dead publishes' temp files removed. */
-export async function runIndexRepair({ context, reporter }: CommandEnvironment): Promise<number> {
-  const result = await maintainedIndex(context.publisher).repair();
+export async function runIndexRepair({ farm, reporter }: CommandEnvironment): Promise<number> {
+  const result = await maintainedIndex(farm.index.publisher).repair();
   const metadata = result.metadataWritten === undefined ? '' : `; wrote ${result.metadataWritten} missing .metadata file(s)`;
   const temps = result.tempFilesRemoved ? `; removed ${result.tempFilesRemoved} temp file(s) of dead publishes` : '';
   reporter.result({ type: 'repaired', ...result }, [
-    `repaired ${result.projects} project(s)${metadata}${temps}; ${context.publisher.description}`,
+    `repaired ${result.projects} project(s)${metadata}${temps}; ${farm.index.publisher.description}`,
   ]);
   return EXIT.ok;
 }

@@ -1,16 +1,20 @@
 import pc from 'picocolors';
 import { UserInputError } from '../../errors.ts';
-import type { GatheredMatrix } from '../../matrix/gather-matrix.ts';
+import type { Farm } from '../../farm.ts';
+import { gatherDepsOf, sdistFetcherOf } from '../../farm.ts';
 import { gatherMatrix } from '../../matrix/gather-matrix.ts';
+import type { GatheredMatrix } from '../../matrix/gather-parts.ts';
 import type { CellStateName, PlannedCell } from '../../matrix/plan-matrix.ts';
 import { planMatrix } from '../../matrix/plan-matrix.ts';
-import { buildHosts } from '../../matrix/build-hosts.ts';
-import { runMatrix } from '../../matrix/run-matrix.ts';
-import type { MatrixRunResult } from '../../matrix/run-matrix.ts';
+import type { ScheduleResult } from '../../matrix/cell-scheduler.ts';
+import { withMatrixLock } from '../../matrix/run-cells.ts';
 import { pythonTagFromVersion } from '../../wheels/build-id.ts';
-import { EXIT, exitCodeForFailedCells } from '../exit-codes.ts';
-import { formatSeconds } from '../reporter.ts';
+import { EXIT } from '../exit-codes.ts';
+import { cellJson } from '../plan-json.ts';
+import type { RunSummary } from '../render-run-summary.ts';
+import { renderRunSummary } from '../render-run-summary.ts';
 import type { CommandEnvironment } from '../run-command.ts';
+import { runPlannedCells } from './run-planned-cells.ts';
 
 export interface MatrixFilterOptions {
   python?: string;
@@ -30,13 +34,13 @@ const STATE_COLOUR: Record<CellStateName, (text: string) => string> = {
 
 /** The plan of the whole matrix (or of the named packages), filtered as the options say. */
 export async function planFiltered(
-  { context }: Pick<CommandEnvironment, 'context'>,
+  farm: Farm,
   names: string[],
   options: MatrixFilterOptions,
 ): Promise<{ gathered: GatheredMatrix; cells: PlannedCell[] }> {
   const pythons = options.python === undefined ? undefined : parsePythons(options.python);
   const states = options.state === undefined ? undefined : parseStates(options.state);
-  const gathered = await gatherMatrix(context, { names, rebuild: options.rebuild === true });
+  const gathered = await gatherMatrix(gatherDepsOf(farm), { names, rebuild: options.rebuild === true });
   const cells = planMatrix(gathered.packages, gathered.environment).filter(
     (cell) =>
       (pythons === undefined || pythons.includes(cell.cell.python)) &&
@@ -54,7 +58,7 @@ export function cellsToBuild(cells: PlannedCell[]): PlannedCell[] {
 /** `wheelfarm matrix plan`: every cell's state as a table (or JSON), nothing built. */
 export async function runMatrixPlan(env: CommandEnvironment, names: string[], options: MatrixFilterOptions): Promise<number> {
   const started = performance.now();
-  const { gathered, cells } = await planFiltered(env, names, options);
+  const { gathered, cells } = await planFiltered(env.farm, names, options);
   const counts = Object.fromEntries(STATES.map((s) => [s, cells.filter((c) => c.state === s).length])) as Record<CellStateName, number>;
   const toBuild = cellsToBuild(cells).length;
   const seconds = (performance.now() - started) / 1000;
@@ -66,7 +70,7 @@ export async function runMatrixPlan(env: CommandEnvironment, names: string[], op
       seconds: Math.round(seconds * 1000) / 1000,
       cells: cells.map(cellJson),
       problems: gathered.problems,
-      index: env.context.publisher.description,
+      index: env.farm.index.publisher.description,
     },
     [
       ...planTable(cells),
@@ -77,27 +81,10 @@ export async function runMatrixPlan(env: CommandEnvironment, names: string[], op
           .map((s) => `${counts[s]} ${s}`)
           .join(', ') || 'none'
       }; ${toBuild} to build (planned in ${seconds.toFixed(2)} s)`,
-      `index: ${env.context.publisher.description}`,
+      `index: ${env.farm.index.publisher.description}`,
     ],
   );
   return gathered.problems.length > 0 ? EXIT.usage : EXIT.ok;
-}
-
-export function cellJson(cell: PlannedCell): Record<string, unknown> {
-  return {
-    buildId: cell.buildId,
-    name: cell.cell.name,
-    version: cell.cell.version,
-    python: cell.cell.python,
-    platform: cell.cell.platform,
-    state: cell.state,
-    ...(cell.reason ? { reason: cell.reason } : {}),
-    ...(cell.wheel ? { wheel: cell.wheel } : {}),
-    ...(cell.buildTag ? { buildTag: cell.buildTag } : {}),
-    ...(cell.retryAt ? { retryAt: cell.retryAt } : {}),
-    newRelease: cell.newRelease,
-    expectedSeconds: Math.round(cell.expectedSeconds * 10) / 10,
-  };
 }
 
 /** Aligned columns; the detail says what a person needs to act on (the wheel, what changed, when it is retried). */
@@ -153,69 +140,36 @@ function parseStates(text: string): CellStateName[] {
   return list as CellStateName[];
 }
 
-const OUTCOMES = ['published', 'unchanged', 'skipped', 'failed'] as const;
-
-/** Plan, then build the missing and stale cells: what `matrix build` and each scheduled run do. */
-export async function buildMatrixOnce(env: Pick<CommandEnvironment, 'context'>, names: string[], options: MatrixFilterOptions) {
-  const { context } = env;
-  const { gathered, cells } = await planFiltered(env, names, options);
+/**
+ * Plan, then build the missing and stale cells across the hosts, holding the matrix lock (failed
+ * cells wait for their back-off): what `matrix build` and each scheduled run do.
+ */
+export async function buildMatrixOnce(farm: Farm, names: string[], options: MatrixFilterOptions): Promise<RunSummary> {
+  const started = performance.now();
+  const sdists = sdistFetcherOf(farm);
+  const { gathered, cells } = await planFiltered(farm, names, options);
   const chosen = cellsToBuild(cells);
-  const waiting = cells.filter((c) => c.state === 'failed');
-  context.emit({ type: 'planned', buildIds: chosen.map((c) => c.buildId), skipped: [] });
-  const run: MatrixRunResult =
-    chosen.length > 0
-      ? await runMatrix(context, { gathered, cells: chosen, hosts: await buildHosts(context) })
-      : { results: [], lostHosts: [] };
-  const counts = Object.fromEntries(OUTCOMES.map((o) => [o, run.results.filter((r) => r.outcome === o).length])) as Record<
-    (typeof OUTCOMES)[number],
-    number
-  >;
-  const failed = run.results.filter((r) => r.outcome === 'failed');
-  return { gathered, cells, chosen, waiting, run, counts, failed };
+  const lock = (work: () => Promise<ScheduleResult>) => withMatrixLock(farm.records(), work);
+  const run = await runPlannedCells(farm, sdists, { gathered, chosen, skipped: [], lock });
+  return {
+    title: 'matrix build',
+    seconds: (performance.now() - started) / 1000,
+    planned: cells,
+    chosen,
+    run,
+    waiting: cells.filter((c) => c.state === 'failed'),
+    problems: gathered.problems,
+    index: farm.index.publisher.description,
+  };
 }
 
 /** `wheelfarm matrix build`: plans, then builds every missing and stale cell; keeps going past failures. */
-export async function runMatrixBuild(env: CommandEnvironment, names: string[], options: MatrixFilterOptions): Promise<number> {
-  const { context, reporter } = env;
-  const started = performance.now();
-  const { gathered, cells, chosen, waiting, run, counts, failed } = await buildMatrixOnce(env, names, options);
-  const seconds = (performance.now() - started) / 1000;
-  reporter.result(
-    {
-      type: 'summary',
-      ok: failed.length === 0 && gathered.problems.length === 0,
-      planned: cells.length,
-      built: chosen.length,
-      counts,
-      waiting: waiting.map(cellJson),
-      lostHosts: run.lostHosts,
-      problems: gathered.problems,
-      results: run.results.map(({ error, ...rest }) => ({
-        ...rest,
-        ...(error ? { error: { code: error.code, message: error.message } } : {}),
-      })),
-      seconds: Math.round(seconds * 10) / 10,
-      index: context.publisher.description,
-    },
-    [
-      '',
-      `${failed.length > 0 ? pc.red('matrix build finished with failures') : pc.green('matrix build done')} in ${formatSeconds(seconds)}: ` +
-        `${cells.length} cell(s) planned, ${chosen.length} to build` +
-        (chosen.length > 0
-          ? ` -> ${OUTCOMES.filter((o) => counts[o] > 0)
-              .map((o) => `${counts[o]} ${o}`)
-              .join(', ')}`
-          : ''),
-      ...run.results.map(
-        (r) =>
-          `  ${r.outcome.padEnd(9)} ${r.buildId}${r.host ? pc.dim(` @${r.host}`) : ''}${r.wheel ? `  ${r.wheel}` : ''}${r.outcome === 'failed' ? `  ${pc.dim(r.log ? `(log: ${r.log})` : `(${r.error?.message ?? ''})`)}` : ''}`,
-      ),
-      ...waiting.map((c) => `  ${pc.yellow('waiting')}   ${c.buildId}: ${c.reason}`),
-      ...run.lostHosts.map((h) => `  ${pc.red('lost host')} ${h.name}: ${h.reason}`),
-      ...gathered.problems.map((p) => `  ${pc.red('problem')}   ${p.name}: ${p.message}`),
-      `index: ${context.publisher.description}`,
-    ],
-  );
-  if (failed.length > 0) return exitCodeForFailedCells(failed.map((r) => r.error));
-  return gathered.problems.length > 0 ? EXIT.usage : EXIT.ok;
+export async function runMatrixBuild(
+  { farm, reporter }: CommandEnvironment,
+  names: string[],
+  options: MatrixFilterOptions,
+): Promise<number> {
+  const { json, text, exitCode } = renderRunSummary(await buildMatrixOnce(farm, names, options));
+  reporter.result(json, text);
+  return exitCode;
 }

@@ -21,7 +21,7 @@ const COLOUR: Record<BuildState, (text: string) => string> = {
 
 /** `wheelfarm status [PACKAGE]`: the newest builds from the records, newest first. */
 export async function runStatus(
-  { context, reporter }: CommandEnvironment,
+  { farm, reporter }: CommandEnvironment,
   project: string | undefined,
   options: { state?: string; limit?: string },
 ): Promise<number> {
@@ -32,7 +32,7 @@ export async function runStatus(
   if (options.state !== undefined && !(STATES as string[]).includes(options.state)) {
     throw new UserInputError('bad-state-option', `--state expects one of ${STATES.join(', ')}, got \`${options.state}\``);
   }
-  const records = await context.records().list({
+  const records = await farm.records().list({
     ...(project ? { buildId: `${normalizeName(project)}-*` } : {}),
     ...(options.state ? { state: options.state as BuildState } : {}),
     limit,
@@ -41,7 +41,7 @@ export async function runStatus(
     { type: 'status', records },
     records.length === 0
       ? [
-          `no builds recorded${project ? ` for ${project}` : ''} yet (records: ${context.settings.recordsUrl ? 'PostgreSQL' : `${context.settings.home}/records.db`})`,
+          `no builds recorded${project ? ` for ${project}` : ''} yet (records: ${farm.settings.recordsUrl ? 'PostgreSQL' : `${farm.settings.home}/records.db`})`,
         ]
       : table(records),
   );
@@ -68,10 +68,10 @@ function table(records: BuildRecord[]): string[] {
 }
 
 /** `wheelfarm logs ID|BUILD-ID`: a build's log, decompressed, on stdout. */
-export async function runLogs({ context }: CommandEnvironment, which: string): Promise<number> {
+export async function runLogs({ farm }: CommandEnvironment, which: string): Promise<number> {
   const record = /^\d+$/.test(which)
-    ? await context.records().get(Number(which))
-    : (await context.records().list({ buildId: which, limit: 1 }))[0];
+    ? await farm.records().get(Number(which))
+    : (await farm.records().list({ buildId: which, limit: 1 }))[0];
   if (!record) {
     throw new UserInputError('no-such-build', `no build \`${which}\` in the records`, {
       hint: 'give a record number or a build identifier from `wheelfarm status`',

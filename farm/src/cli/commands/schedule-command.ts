@@ -5,6 +5,7 @@ import { UserInputError, WheelfarmError } from '../../errors.ts';
 import type { RunOutcome, ScheduleEntry, ScheduleEvent } from '../../matrix/schedule.ts';
 import { Schedule } from '../../matrix/schedule.ts';
 import { EXIT } from '../exit-codes.ts';
+import { countOutcomes, OUTCOMES } from '../render-run-summary.ts';
 import type { CommandEnvironment } from '../run-command.ts';
 import { buildMatrixOnce } from './matrix-command.ts';
 
@@ -14,7 +15,7 @@ import { buildMatrixOnce } from './matrix-command.ts';
  * (JSON lines) besides the usual output.
  */
 export async function runSchedule(env: CommandEnvironment, { once }: { once?: string }): Promise<number> {
-  const { context, settings, reporter } = env;
+  const { farm, settings, reporter } = env;
   const logFile = join(settings.home, 'logs', 'schedule.log');
   await mkdir(join(settings.home, 'logs'), { recursive: true });
   const onEvent = (event: ScheduleEvent): void => {
@@ -52,23 +53,23 @@ export async function runSchedule(env: CommandEnvironment, { once }: { once?: st
   const schedule = new Schedule(settings.schedule, { run, onEvent });
   schedule.start();
   reporter.result({ type: 'schedule-running', log: logFile }, [pc.dim(`running the schedule until Ctrl-C or SIGTERM; log: ${logFile}`)]);
-  await new Promise<void>((resolve) => context.signal.addEventListener('abort', () => resolve(), { once: true }));
+  await new Promise<void>((resolve) => farm.signal.addEventListener('abort', () => resolve(), { once: true }));
   await schedule.stop();
   reporter.result({ type: 'schedule-stopped' }, ['schedule stopped']);
   return EXIT.ok;
 }
 
-async function scheduledRun(env: CommandEnvironment, entry: ScheduleEntry): Promise<RunOutcome> {
+async function scheduledRun({ farm }: CommandEnvironment, entry: ScheduleEntry): Promise<RunOutcome> {
   try {
-    const { cells, chosen, counts, failed, run } = await buildMatrixOnce(env, [], { newReleases: entry.run === 'new-releases' });
-    const built = Object.entries(counts)
-      .filter(([, n]) => n > 0)
-      .map(([o, n]) => `${n} ${o}`)
+    const summary = await buildMatrixOnce(farm, [], { newReleases: entry.run === 'new-releases' });
+    const counts = countOutcomes(summary.run.results);
+    const built = OUTCOMES.filter((o) => counts[o] > 0)
+      .map((o) => `${counts[o]} ${o}`)
       .join(', ');
-    const lost = run.lostHosts.length > 0 ? `; lost hosts: ${run.lostHosts.map((h) => h.name).join(', ')}` : '';
+    const lost = summary.run.lostHosts.length > 0 ? `; lost hosts: ${summary.run.lostHosts.map((h) => h.name).join(', ')}` : '';
     return {
-      outcome: failed.length > 0 ? 'failed' : 'done',
-      detail: `${cells.length} cell(s) planned, ${chosen.length} to build${built ? `: ${built}` : ''}${lost}`,
+      outcome: counts.failed > 0 ? 'failed' : 'done',
+      detail: `${summary.planned.length} cell(s) planned, ${summary.chosen.length} to build${built ? `: ${built}` : ''}${lost}`,
     };
   } catch (error) {
     if (error instanceof WheelfarmError && error.code === 'matrix-busy') return { outcome: 'busy', detail: error.message };

@@ -4,7 +4,8 @@ import { join, resolve } from 'node:path';
 import { EnvironmentError, UserInputError } from '../../errors.ts';
 import { createIndexServer } from '../../index/serve/create-index-server.ts';
 import { EXIT } from '../exit-codes.ts';
-import type { CommandEnvironment } from '../run-command.ts';
+import type { ResolvedSettings } from '../../config/settings.ts';
+import type { Reporter } from '../reporter.ts';
 
 export interface ServeOptions {
   /** Address to listen on (default 127.0.0.1). */
@@ -15,14 +16,21 @@ export interface ServeOptions {
   index?: string;
 }
 
+/** What serving uses: the settings' index directory, where to report, and the signal that stops it. */
+export interface ServeEnvironment {
+  settings: Pick<ResolvedSettings, 'indexDir'>;
+  reporter: Reporter;
+  signal: AbortSignal;
+}
+
 export const DEFAULT_HOST = '127.0.0.1';
 export const DEFAULT_PORT = 8080;
 
 /**
  * `wheelfarm serve`: the local index over HTTP, read-only, until SIGINT/SIGTERM (the abort of
- * `context.signal`), then the server is closed and the command ends with EXIT.ok.
+ * `signal`), then the server is closed and the command ends with EXIT.ok.
  */
-export async function runServe({ context, settings, reporter }: CommandEnvironment, options: ServeOptions): Promise<number> {
+export async function runServe({ settings, reporter, signal }: ServeEnvironment, options: ServeOptions): Promise<number> {
   const port = parsePort(options.port);
   const host = parseHost(options.host);
   const root = options.index ? resolve(options.index) : settings.indexDir;
@@ -30,7 +38,6 @@ export async function runServe({ context, settings, reporter }: CommandEnvironme
     root,
     logger: { error: (message) => process.stderr.write(`serve: ${message}\n`) },
   });
-  const signal = context.signal;
   if (signal.aborted) return EXIT.ok;
   await listen(server, host, port);
   try {
