@@ -67,7 +67,7 @@ export async function describePackage(
 export async function planEnvironment(
   deps: Pick<GatherDeps, 'settings' | 'index' | 'records'>,
   prepared: PreparedDefinitions,
-  { pythons, now, rebuild }: { pythons: string[] | undefined; now: Date; rebuild: boolean },
+  { pythons, projects, now, rebuild }: { pythons: string[] | undefined; projects?: string[]; now: Date; rebuild: boolean },
 ): Promise<PlanEnvironment> {
   const { definitions } = prepared.loaded;
   const available = imagePythons(definitions);
@@ -78,7 +78,7 @@ export async function planEnvironment(
   return {
     pythons: wanted,
     platform: effectivePolicy(definitions),
-    histories: await deps.records.histories(deps.index.id),
+    histories: await deps.records.histories(deps.index.id, projects ? { projects } : {}),
     now,
     retry: deps.settings.matrix.retry,
     rebuild,

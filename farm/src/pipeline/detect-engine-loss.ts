@@ -51,12 +51,16 @@ const KILLED_PING_EVERY_MS = 2_000;
  * seconds longer) or an error that is not the build's own is watched for a while before it counts
  * as the build's failure.
  */
-export async function engineWentAway(runtime: ContainerRuntime, error: WheelfarmError | undefined): Promise<boolean> {
+export async function engineWentAway(
+  runtime: Pick<ContainerRuntime, 'ping'>,
+  error: WheelfarmError | undefined,
+  { watchMs = KILLED_WATCH_MS, pingEveryMs = KILLED_PING_EVERY_MS }: { watchMs?: number; pingEveryMs?: number } = {},
+): Promise<boolean> {
   if (!(await engineAnswers(runtime))) return true;
   const suspicious = error instanceof BuildStepError ? error.exitCode !== undefined && error.exitCode >= 128 : !isBuildsOwnFault(error);
   if (!suspicious) return false;
-  for (let waited = 0; waited < KILLED_WATCH_MS; waited += KILLED_PING_EVERY_MS) {
-    await sleep(KILLED_PING_EVERY_MS);
+  for (let waited = 0; waited < watchMs; waited += pingEveryMs) {
+    await sleep(pingEveryMs);
     if (!(await engineAnswers(runtime))) return true;
   }
   return false;

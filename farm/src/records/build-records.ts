@@ -99,8 +99,11 @@ export interface BuildRecords {
   get(id: number): Promise<BuildRecord | undefined>;
   /** Newest first. `buildId` may end in `*` to match a prefix (e.g. `numpy-*`). */
   list(filter?: { buildId?: string; state?: BuildState; limit?: number }): Promise<BuildRecord[]>;
-  /** Every cell's history for an index, keyed by build identifier, in one read. */
-  histories(index: string): Promise<Map<string, CellHistory>>;
+  /**
+   * Every cell's history for an index, keyed by build identifier, in one read; with `projects`
+   * (names, any spelling), only their cells: a one-package build reads its own history, not the index's.
+   */
+  histories(index: string, filter?: { projects?: string[] }): Promise<Map<string, CellHistory>>;
   /**
    * An exclusive lock shared by every farm process using these records (e.g. one matrix build at a
    * time). Freed when the holder releases it or dies. Undefined when another process holds it.

@@ -13,7 +13,9 @@ import {
   FINISH_COLUMNS,
   finishValues,
   INSERT_COLUMNS,
+  keepProjects,
   listFilter,
+  projectsCondition,
   toRecord,
 } from './record-rows.ts';
 
@@ -119,19 +121,20 @@ export class PostgresBuildRecords implements BuildRecords {
     return (await this.#query<RecordRow>(sql, [...params, limit])).map(toRecord);
   }
 
-  async histories(index: string): Promise<Map<string, CellHistory>> {
+  async histories(index: string, { projects }: { projects?: string[] } = {}): Promise<Map<string, CellHistory>> {
+    const only = projectsCondition(projects, (n) => `$${n}`, 2);
     // One query: each cell's newest done build and the failures after it, newest first.
     const rows = await this.#query<RecordRow>(
       `WITH latest AS (
-         SELECT build_id, MAX(id) AS id FROM builds WHERE index_id = $1 AND state IN ('published', 'unchanged') GROUP BY build_id
+         SELECT build_id, MAX(id) AS id FROM builds WHERE index_id = $1 AND state IN ('published', 'unchanged')${only.sql} GROUP BY build_id
        )
        SELECT b.* FROM builds b LEFT JOIN latest d ON b.build_id = d.build_id
-       WHERE b.index_id = $1 AND (b.id = d.id OR (b.state = 'failed' AND b.id > COALESCE(d.id, 0)))
+       WHERE b.index_id = $1 AND (b.id = d.id OR (b.state = 'failed' AND b.id > COALESCE(d.id, 0)))${only.sql.replaceAll('build_id', 'b.build_id')}
        ORDER BY b.id DESC`,
-      [index],
+      [index, ...only.params],
     );
     const histories = new Map<string, CellHistory>();
-    for (const row of rows) {
+    for (const row of keepProjects(rows, projects)) {
       let found = histories.get(row.build_id);
       if (!found) histories.set(row.build_id, (found = { buildId: row.build_id, done: undefined, failures: [] }));
       if (row.state === 'failed') found.failures.push(toRecord(row));

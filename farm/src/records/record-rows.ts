@@ -1,3 +1,4 @@
+import { normalizeName } from '../wheels/names.ts';
 import type { BeginBuild, BuildRecord, BuildRequirement, BuildState, FinishBuild } from './build-records.ts';
 
 /**
@@ -153,4 +154,30 @@ export function toRecord(row: RecordRow): BuildRecord {
     host: row.host,
     pid: row.pid,
   };
+}
+
+/**
+ * The SQL condition and parameters that keep the builds of `projects` (any spelling): their build
+ * identifiers start with the normalized name and a dash (normalized names hold no LIKE wildcard).
+ * Another project's name can share that prefix (`foo` and `foo-bar`), so keepProjects() checks again.
+ */
+export function projectsCondition(
+  projects: string[] | undefined,
+  placeholder: (n: number) => string,
+  first: number,
+): { sql: string; params: string[] } {
+  if (projects === undefined) return { sql: '', params: [] };
+  const names = [...new Set(projects.map(normalizeName))];
+  if (names.length === 0) return { sql: ' AND 1 = 0', params: [] };
+  return {
+    sql: ` AND (${names.map((_, i) => `build_id LIKE ${placeholder(first + i)}`).join(' OR ')})`,
+    params: names.map((n) => `${n}-%`),
+  };
+}
+
+/** Rows of `projects` only (see projectsCondition). */
+export function keepProjects(rows: RecordRow[], projects: string[] | undefined): RecordRow[] {
+  if (projects === undefined) return rows;
+  const names = new Set(projects.map(normalizeName));
+  return rows.filter((row) => names.has(normalizeName(row.name)));
 }

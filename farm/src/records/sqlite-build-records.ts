@@ -13,7 +13,9 @@ import {
   FINISH_COLUMNS,
   finishValues,
   INSERT_COLUMNS,
+  keepProjects,
   listFilter,
+  projectsCondition,
   toRecord,
 } from './record-rows.ts';
 
@@ -100,23 +102,26 @@ export class SqliteBuildRecords implements BuildRecords {
     );
   }
 
-  async histories(index: string): Promise<Map<string, CellHistory>> {
-    const latestDone = `SELECT build_id, MAX(id) AS id FROM builds WHERE index_id = ? AND state IN ('published', 'unchanged') GROUP BY build_id`;
-    const done = this.#db.prepare(`SELECT b.* FROM builds b JOIN (${latestDone}) d ON b.id = d.id`).all(index) as unknown as RecordRow[];
+  async histories(index: string, { projects }: { projects?: string[] } = {}): Promise<Map<string, CellHistory>> {
+    const only = projectsCondition(projects, () => '?', 0);
+    const latestDone = `SELECT build_id, MAX(id) AS id FROM builds WHERE index_id = ? AND state IN ('published', 'unchanged')${only.sql} GROUP BY build_id`;
+    const done = this.#db
+      .prepare(`SELECT b.* FROM builds b JOIN (${latestDone}) d ON b.id = d.id`)
+      .all(index, ...only.params) as unknown as RecordRow[];
     const failures = this.#db
       .prepare(
         `SELECT b.* FROM builds b LEFT JOIN (${latestDone}) d ON b.build_id = d.build_id
-         WHERE b.index_id = ? AND b.state = 'failed' AND b.id > COALESCE(d.id, 0) ORDER BY b.id DESC`,
+         WHERE b.index_id = ? AND b.state = 'failed' AND b.id > COALESCE(d.id, 0)${only.sql.replaceAll('build_id', 'b.build_id')} ORDER BY b.id DESC`,
       )
-      .all(index, index) as unknown as RecordRow[];
+      .all(index, ...only.params, index, ...only.params) as unknown as RecordRow[];
     const histories = new Map<string, CellHistory>();
     const entry = (buildId: string): CellHistory => {
       let found = histories.get(buildId);
       if (!found) histories.set(buildId, (found = { buildId, done: undefined, failures: [] }));
       return found;
     };
-    for (const row of done) entry(row.build_id).done = toRecord(row);
-    for (const row of failures) entry(row.build_id).failures.push(toRecord(row));
+    for (const row of keepProjects(done, projects)) entry(row.build_id).done = toRecord(row);
+    for (const row of keepProjects(failures, projects)) entry(row.build_id).failures.push(toRecord(row));
     return histories;
   }
 

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { BeginBuild, BuildRecords } from '../../../farm/src/records/build-records.ts';
+import { formatBuildId } from '../../../farm/src/wheels/build-id.ts';
 
 export const BEGIN: BeginBuild = {
   buildId: 'pyyaml-6.0.3-cp313-manylinux_2_31_x86_64',
@@ -103,6 +104,26 @@ export function describeBuildRecordsContract(
       expect(mine.failures.map((r) => r.id)).toEqual([f2, f1]);
       expect(histories.get(other)).toMatchObject({ done: undefined, failures: [{ id: onlyFailed }] });
       expect((await records.histories('nowhere')).size).toBe(0);
+    });
+
+    it("histories of some projects only: theirs, in any spelling, not a project's whose name they start", async () => {
+      const { records } = await handle();
+      const cell = (name: string) => {
+        const identity = { ...BEGIN.cell, name, version: '1.0' };
+        return { ...BEGIN, buildId: formatBuildId(identity), cell: identity };
+      };
+      for (const name of ['Foo', 'foo-bar', 'other']) {
+        const id = await records.begin(cell(name));
+        await records.finish(id, { state: name === 'other' ? 'failed' : 'published', steps: {} });
+      }
+      const keys = async (projects: string[]) => [...(await records.histories(BEGIN.index, { projects })).keys()].sort();
+      expect(await keys(['FOO'])).toEqual(['foo-1.0-cp313-manylinux_2_31_x86_64']);
+      expect(await keys(['foo_bar', 'other'])).toEqual([
+        'foo-bar-1.0-cp313-manylinux_2_31_x86_64',
+        'other-1.0-cp313-manylinux_2_31_x86_64',
+      ]);
+      expect(await keys([])).toEqual([]);
+      expect((await records.histories(BEGIN.index)).size).toBe(3);
     });
 
     it('a crash leaves `running`; the next start marks builds of dead processes of this host abandoned, never done', async () => {
