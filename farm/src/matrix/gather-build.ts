@@ -30,6 +30,11 @@ export async function gatherBuild(
   const source = await resolveSource(deps, spec, recipe);
   await deps.sdists.fetch(source);
   const pkg = await describePackage(deps, prepared, recipe, async () => [source]);
-  const environment = await planEnvironment(deps, prepared, { pythons: pythons ?? [...available.keys()], projects: [recipe.name], now, rebuild });
+  const environment = await planEnvironment(deps, prepared, {
+    pythons: pythons ?? [...available.keys()],
+    projects: [recipe.name],
+    now,
+    rebuild,
+  });
   return { packages: [pkg], problems: [], environment, prepared, skipped: new Map() };
 }

@@ -31,7 +31,12 @@ export async function gatherMatrix(
   const upstream = recipes.some((r) => r.source.kind === 'index') ? await deps.upstream.index() : undefined;
   // Named packages: their records only (an unnamed matrix plans every recipe, and reads every history).
   const projects = names && names.length > 0 ? names : undefined;
-  const environment = planEnvironment(deps, prepared, { pythons: deps.settings.matrix.pythons, ...(projects ? { projects } : {}), now, rebuild });
+  const environment = planEnvironment(deps, prepared, {
+    pythons: deps.settings.matrix.pythons,
+    ...(projects ? { projects } : {}),
+    now,
+    rebuild,
+  });
   const queue = new PQueue({ concurrency: READ_CONCURRENCY });
   const skipped = new Map<string, { version: string; reason: string }[]>();
   const gathered = await Promise.all(
