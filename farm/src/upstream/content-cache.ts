@@ -1,12 +1,6 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { Readable } from 'node:stream';
-import { fileURLToPath } from 'node:url';
-import { mkdir, open, readdir, rename, rm, rmdir, stat } from 'node:fs/promises';
-import type { FileHandle } from 'node:fs/promises';
+import { mkdir, readdir, rm, rmdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { EnvironmentError, IntegrityError, TransientError, WheelfarmError } from '../errors.ts';
-import { discardBody, httpRequest, networkError } from './http-request.ts';
+import { IntegrityError, TransientError, WheelfarmError } from '../errors.ts';
 import { redactUrl } from './redact-url.ts';
 import {
   expectFiniteNumberAtLeast,
@@ -16,6 +10,7 @@ import {
   expectOptionalFunction,
   expectOptionalSignal,
 } from './validate-options.ts';
+import { downloadOnce, tempPrefix } from './download-once.ts';
 import { DEFAULT_RETRIES, DEFAULT_RETRY_DELAY_MS, withRetry } from './with-retry.ts';
 
 export interface ContentCacheOptions {
@@ -59,8 +54,6 @@ export interface FetchVerifiedResult {
 
 const SHA256 = /^[0-9a-f]{64}$/;
 const DEFAULT_STALE_PART_MS = 30 * 60_000;
-/** Keeps `.<filename>.<random>.part` within the usual 255-byte file name limit. */
-const TEMP_NAME_STEM_MAX = 200;
 
 interface UrlFailure {
   url: string;
@@ -158,112 +151,6 @@ export class ContentCache {
   }
 }
 
-interface DownloadInput {
-  url: string;
-  dir: string;
-  filename: string;
-  sha256: string;
-  signal: AbortSignal | undefined;
-  onProgress: ((progress: DownloadProgress) => void) | undefined;
-}
-
-/**
- * One try at one URL: stream into a fresh `.part` file while hashing, then fsync and rename into place.
- * Throws TransientError (retryable), IntegrityError `hash-mismatch`, or WheelfarmError `http-error`.
- */
-async function downloadOnce(input: DownloadInput): Promise<void> {
-  const shownUrl = redactUrl(input.url);
-  const response = input.url.startsWith('file:')
-    ? await fileResponse(input.url)
-    : await httpRequest({ url: input.url, identity: true, signal: input.signal });
-  if (!response.ok) {
-    await discardBody(response);
-    throw httpStatusError(response.status, shownUrl);
-  }
-  const temp = join(input.dir, `${tempPrefix(input.filename)}${randomBytes(6).toString('hex')}.part`);
-  let handle: FileHandle | undefined;
-  let renamed = false;
-  try {
-    handle = await mkdir(input.dir, { recursive: true })
-      .then(() => open(temp, 'wx'))
-      .catch((error: unknown) => {
-        throw cacheWriteError(temp, error);
-      });
-    const actual = await streamToFile(response, handle, input);
-    if (actual !== input.sha256) {
-      throw new IntegrityError(
-        'hash-mismatch',
-        `${shownUrl} served bytes for \`${input.filename}\` that do not match: expected sha256 ${input.sha256}, got ${actual}`,
-        { hint: 'The source or a proxy serves different bytes than the index promised; try another mirror.' },
-      );
-    }
-    try {
-      await handle.sync();
-      await handle.close();
-      handle = undefined;
-      await rename(temp, join(input.dir, input.filename));
-      renamed = true;
-    } catch (error) {
-      throw cacheWriteError(temp, error);
-    }
-    await syncDirectory(input.dir);
-  } finally {
-    await handle?.close().catch(() => undefined);
-    if (!renamed) await rm(temp, { force: true }).catch(() => undefined);
-  }
-}
-
-/** Writes the body to `handle` and returns its sha256. Body faults are TransientError; disk faults EnvironmentError. */
-async function streamToFile(response: Response, handle: FileHandle, input: DownloadInput): Promise<string> {
-  const hash = createHash('sha256');
-  const length = Number(response.headers.get('content-length') ?? Number.NaN);
-  const totalBytes = Number.isFinite(length) && length >= 0 ? length : undefined;
-  const shownUrl = redactUrl(input.url);
-  let receivedBytes = 0;
-  const body = response.body;
-  if (body === null) return hash.digest('hex');
-  const reader = body.getReader();
-  try {
-    for (;;) {
-      let next: ReadableStreamReadResult<Uint8Array>;
-      try {
-        next = await reader.read();
-      } catch (error) {
-        if (input.signal?.aborted) throw input.signal.reason;
-        throw networkError(input.url, error);
-      }
-      if (next.done) break;
-      hash.update(next.value);
-      try {
-        await writeAll(handle, next.value);
-      } catch (error) {
-        throw cacheWriteError(input.filename, error);
-      }
-      receivedBytes += next.value.byteLength;
-      input.onProgress?.({ url: shownUrl, receivedBytes, totalBytes });
-    }
-  } finally {
-    await reader.cancel().catch(() => undefined);
-  }
-  return hash.digest('hex');
-}
-
-function httpStatusError(status: number, shownUrl: string): WheelfarmError {
-  const hint =
-    status === 401 || status === 403
-      ? 'Check the credentials for this host in the pip configuration (`pip config list`) or `upstream.index-url` in the settings file.'
-      : 'The file may have been removed from this source; another source may still have it.';
-  return new WheelfarmError('http-error', `${shownUrl} answered HTTP ${status}`, { hint });
-}
-
-function cacheWriteError(path: string, error: unknown): EnvironmentError {
-  const detail = error instanceof Error ? error.message : String(error);
-  return new EnvironmentError('cache-write-failed', `could not write \`${path}\` into the download cache: ${detail}`, {
-    hint: 'Check free disk space and the permissions of the cache directory.',
-    cause: error,
-  });
-}
-
 /** Failures after which the next URL is tried; anything else (disk full, abort, bugs) ends the fetch. */
 function isPerUrlFailure(error: unknown): error is WheelfarmError {
   return (
@@ -290,10 +177,6 @@ function allFailed(filename: string, sha256: string, failures: UrlFailure[]): Wh
     return new TransientError('download-failed', message, { hint: 'Try again later; check the network and the proxy settings.', cause });
   }
   return new WheelfarmError('download-failed', message, { hint: 'Check the URLs and credentials listed above.', cause });
-}
-
-function tempPrefix(filename: string): string {
-  return `.${filename.slice(0, TEMP_NAME_STEM_MAX)}.`;
 }
 
 function checkSha256(sha256: unknown): string {
@@ -331,13 +214,6 @@ function checkUrls(urls: unknown): string[] {
   });
 }
 
-async function writeAll(handle: FileHandle, chunk: Uint8Array): Promise<void> {
-  for (let offset = 0; offset < chunk.byteLength; ) {
-    const { bytesWritten } = await handle.write(chunk, offset, chunk.byteLength - offset);
-    offset += bytesWritten;
-  }
-}
-
 async function isFile(path: string): Promise<boolean> {
   try {
     return (await stat(path)).isFile();
@@ -346,35 +222,6 @@ async function isFile(path: string): Promise<boolean> {
   }
 }
 
-/** Makes the rename durable. Some file systems refuse fsync on directories; that is not an error. */
-async function syncDirectory(dir: string): Promise<void> {
-  let handle: FileHandle | undefined;
-  try {
-    handle = await open(dir, 'r');
-    await handle.sync();
-  } catch {
-    // Best effort.
-  } finally {
-    await handle?.close().catch(() => undefined);
-  }
-}
-
 async function removeDirIfEmpty(dir: string): Promise<void> {
   await rmdir(dir).catch(() => undefined);
-}
-
-/**
- * A local file as if served over HTTP (404 when missing), so `file:` sources (a recipe's local
- * tarball, an sdist on a shared disk) go through the same verified, streamed path as downloads.
- */
-async function fileResponse(url: string): Promise<Response> {
-  const path = fileURLToPath(url);
-  try {
-    const info = await stat(path);
-    if (!info.isFile()) return new Response(null, { status: 404 });
-    const body = Readable.toWeb(createReadStream(path)) as ReadableStream<Uint8Array>;
-    return new Response(body, { status: 200, headers: { 'content-length': String(info.size) } });
-  } catch {
-    return new Response(null, { status: 404 });
-  }
 }
