@@ -36,38 +36,19 @@ export interface CellPlan {
  * host prepared for it (the fetched sdist, the images there, the upstream as its containers reach it).
  */
 export function planCell({
-  cell,
   python,
   requiresPython,
   sdist,
-  images,
-  user,
-  upstreamEnv,
-  recipe,
-  inputs,
-  rebuild,
-}: {
-  cell: Cell;
+  ...given
+}: Pick<CellPlan, 'cell' | 'images' | 'user' | 'upstreamEnv' | 'recipe' | 'inputs' | 'rebuild'> & {
   python: ImagePython;
   requiresPython: string | undefined;
   sdist: { filename: string; path: string };
-  images: { build: string; runtime: string };
-  user: BuildUser;
-  upstreamEnv: UpstreamEnv;
-  recipe: Recipe;
-  inputs: BuildInputs;
-  rebuild: boolean;
 }): CellPlan {
   return {
-    cell,
-    buildId: formatBuildId(cell),
+    ...given,
+    buildId: formatBuildId(given.cell),
     pythonDir: python.dir,
     sdist: { filename: sdist.filename, path: sdist.path, ...(requiresPython ? { requiresPython } : {}) },
-    images,
-    user,
-    upstreamEnv,
-    recipe,
-    inputs,
-    rebuild,
   };
 }
