@@ -21,6 +21,8 @@ const slow = {
 
 export default defineConfig({
   test: {
+    // Suites whose server or tool was missing (test/support/needs.ts) are listed at the end of the run.
+    reporters: ['default', './test/support/missing-needs-reporter.ts'],
     projects: [
       ...(process.env.WHEELFARM_SLOW ? [slow] : []),
       {
