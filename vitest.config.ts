@@ -28,8 +28,9 @@ export default defineConfig({
   test: {
     // Suites whose server or tool was missing (test/support/needs.ts) are listed at the end of the run.
     reporters: ['default', './test/support/missing-needs-reporter.ts'],
-    // The directory the test files' homes are made in.
-    globalSetup: ['test/support/test-homes.ts'],
+    // The directory of the test files' homes; and a run fails when a test wrote into the repository's
+    // `.wheelfarm`, the user's own farm.
+    globalSetup: ['test/support/test-homes.ts', 'test/support/repo-home-guard.ts'],
     projects: [
       ...(process.env.WHEELFARM_SLOW ? [slow] : []),
       {
