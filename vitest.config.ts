@@ -28,9 +28,10 @@ export default defineConfig({
   test: {
     // Suites whose server or tool was missing (test/support/needs.ts) are listed at the end of the run.
     reporters: ['default', './test/support/missing-needs-reporter.ts'],
-    // The directory of the test files' homes; and a run fails when a test wrote into the repository's
-    // `.wheelfarm`, the user's own farm.
-    globalSetup: ['test/support/test-homes.ts', 'test/support/repo-home-guard.ts'],
+    // A run fails when a test wrote into the repository's `.wheelfarm`, the user's own farm (listed
+    // first: teardowns run last to first, so the homes go even when it fails); the directory of the
+    // test files' homes.
+    globalSetup: ['test/support/repo-home-guard.ts', 'test/support/test-homes.ts'],
     projects: [
       ...(process.env.WHEELFARM_SLOW ? [slow] : []),
       {
