@@ -8,8 +8,13 @@ import { defineConfig } from 'vitest/config';
 // rules); tests read those messages as text, so every process they start gets NO_COLOR, which wins.
 process.env.NO_COLOR = '1';
 
+// Every project: each test file has a farm home of its own (never the user's `.wheelfarm`), and the
+// environment a test stubs (vi.stubEnv) is restored after it.
+const everyProject = { setupFiles: ['test/support/own-home.ts'], unstubEnvs: true };
+
 const slow = {
   test: {
+    ...everyProject,
     name: 'slow',
     include: ['test/slow/**/*.test.ts'],
     globalSetup: ['test/docker/global-setup.ts'],
@@ -21,10 +26,17 @@ const slow = {
 
 export default defineConfig({
   test: {
+    // Suites whose server or tool was missing (test/support/needs.ts) are listed at the end of the run.
+    reporters: ['default', './test/support/missing-needs-reporter.ts'],
+    // A run fails when a test wrote into the repository's `.wheelfarm`, the user's own farm (listed
+    // first: teardowns run last to first, so the homes go even when it fails); the directory of the
+    // test files' homes.
+    globalSetup: ['test/support/repo-home-guard.ts', 'test/support/test-homes.ts'],
     projects: [
       ...(process.env.WHEELFARM_SLOW ? [slow] : []),
       {
         test: {
+          ...everyProject,
           name: 'unit',
           include: ['test/unit/**/*.test.ts'],
           testTimeout: 20_000,
@@ -33,6 +45,7 @@ export default defineConfig({
       {
         // Real index servers started by the tests themselves (moto's S3, pypiserver, devpi-server).
         test: {
+          ...everyProject,
           name: 'servers',
           include: ['test/servers/**/*.test.ts'],
           testTimeout: 5 * 60_000,
@@ -42,6 +55,7 @@ export default defineConfig({
       },
       {
         test: {
+          ...everyProject,
           name: 'docker',
           include: ['test/docker/**/*.test.ts'],
           globalSetup: ['test/docker/global-setup.ts'],

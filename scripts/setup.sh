@@ -33,7 +33,7 @@ apt_install() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >&2
 }
 
-mkdir -p "$TOOLS" "$STATE"
+mkdir -p "$TOOLS"
 
 # ---- Node ---------------------------------------------------------------------------------------
 node_major() { "$1" -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0; }
@@ -96,6 +96,8 @@ if [[ $NEED_DOCKER == 1 ]] && ! engine_answers; then
     apt_install docker.io || die "apt-get install docker.io failed" "see the apt output above"
   fi
   say "starting dockerd (log: $STATE/dockerd.log)"
+  # Only now: the farm makes its home itself, where its settings say, which may not be this one.
+  mkdir -p "$STATE"
   nohup dockerd >"$STATE/dockerd.log" 2>&1 </dev/null &
   for _ in $(seq 1 60); do engine_answers && break; sleep 0.5; done
   engine_answers || die "dockerd was started but does not answer after 30 s." "read $STATE/dockerd.log"

@@ -165,7 +165,7 @@ if (faults.includes('leftovers')) {
 if (netfix) {
   if (faults.includes('index-down')) {
     moto = await startS3TestServer();
-    if (moto.skipReason) throw new Error(`the index-down trials need an S3 server: ${moto.skipReason}`);
+    if (moto.missing) throw new Error(`the index-down trials need an S3 server: ${moto.missing}`);
     s3 = await FaultyS3.open(moto.endpoint);
     for (let n = 1; n <= count('index-down'); n += 1) {
       const variant = cycle(Object.keys(INDEX_DOWN_VARIANTS) as IndexDownVariant[], n);

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { execa } from 'execa';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { HostSettings } from '../../farm/src/config/settings.ts';
 import { WheelfarmError } from '../../farm/src/errors.ts';
 import { CONTAINER_CA_PATH, findHostCaBundle, proxyEnv, trustEnv } from '../../farm/src/runtime/host-trust.ts';
@@ -164,6 +164,8 @@ describe('a matrix build across two hosts, one of them lost in the middle', () =
         '',
       ].join('\n'),
     );
+    // The settings file names the farm's home; WHEELFARM_HOME, which every test file has (own-home.ts), would win.
+    vi.stubEnv('WHEELFARM_HOME', undefined);
     const farm = execa(join(REPO_ROOT, 'wheelfarm'), ['--config', config, 'matrix', 'build', '--json'], { cwd: REPO_ROOT, reject: false });
     const events: Record<string, any>[] = [];
     let stopped: Promise<unknown> | undefined;

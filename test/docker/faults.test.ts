@@ -8,6 +8,7 @@ import { runIndexDownTrial } from '../../farm/bench/faults/index-down-trial.ts';
 import { EXIT } from '../../farm/src/cli/exit-codes.ts';
 import { DockerRuntime } from '../../farm/src/runtime/docker-runtime.ts';
 import { startS3TestServer } from '../servers/s3/s3-test-server.ts';
+import { describeNeeding } from '../support/needs.ts';
 import { unmountAll, whyNotMount } from '../support/tmpfs.ts';
 import { currentImages, makeTempDir } from './helpers.ts';
 
@@ -20,13 +21,11 @@ import { currentImages, makeTempDir } from './helpers.ts';
  * does not serve, and nothing of the dead run is left on the engine once the next run has started.
  * And one trial of each lasting publish fault: the S3 index's endpoint going down (a real moto
  * server behind the fault proxy) and the directory index's disk full (a real tmpfs): the run fails
- * with its documented exit status and leaves the index as it was; the next run publishes. Those
- * skip, saying why, only when moto cannot be installed or a tmpfs cannot be mounted.
+ * with its documented exit status and leaves the index as it was; the next run publishes. When
+ * moto cannot be installed or a tmpfs cannot be mounted, those fail under CI and skip elsewhere (describeNeeding).
  */
 const moto = await startS3TestServer();
-if (moto.skipReason) console.warn(`skipping the index-down fault test: ${moto.skipReason}`);
 const cannotMount = await whyNotMount();
-if (cannotMount) console.warn(`skipping the disk-full fault test: ${cannotMount}`);
 
 describe('fault injection', () => {
   const runtime = new DockerRuntime();
@@ -83,41 +82,35 @@ describe('fault injection', () => {
     expect(outcome.orphans).toEqual([]);
   });
 
-  describe.skipIf(moto.skipReason !== undefined)(
-    `the S3 index going down${moto.skipReason ? ` (skipped: ${moto.skipReason})` : ''}`,
-    () => {
-      it('down at the wheel`s PUT: exit 4 naming the index, nothing half-published; back up, the next run publishes', async () => {
-        const s3 = await FaultyS3.open(moto.endpoint);
-        try {
-          const outcome = await runIndexDownTrial(farm, {
-            s3,
-            variant: 'down at the wheel PUT',
-            prefix: 'index-down-test',
-            dir: join(farm.dir, 'mirror'),
-          });
-          expect(
-            outcome.exits.map((exit) => exit.exitCode),
-            outcome.detail,
-          ).toEqual([EXIT.transient, EXIT.ok]);
-          expectRecovered(outcome);
-        } finally {
-          await s3.close();
-        }
-      });
-    },
-  );
-
-  describe.skipIf(cannotMount !== undefined)(
-    `a full disk under the directory index${cannotMount ? ` (skipped: ${cannotMount})` : ''}`,
-    () => {
-      it('the manifests` disk full: exit 3 naming it, the index as it was; space freed, the next run publishes', async () => {
-        const outcome = await runDiskFullTrial(farm, { variant: 'manifests full', index: join(farm.dir, 'index-disk-full') });
+  describeNeeding(moto.missing, 'the S3 index going down', () => {
+    it('down at the wheel`s PUT: exit 4 naming the index, nothing half-published; back up, the next run publishes', async () => {
+      const s3 = await FaultyS3.open(moto.endpoint);
+      try {
+        const outcome = await runIndexDownTrial(farm, {
+          s3,
+          variant: 'down at the wheel PUT',
+          prefix: 'index-down-test',
+          dir: join(farm.dir, 'mirror'),
+        });
         expect(
           outcome.exits.map((exit) => exit.exitCode),
           outcome.detail,
-        ).toEqual([EXIT.environment, EXIT.ok]);
+        ).toEqual([EXIT.transient, EXIT.ok]);
         expectRecovered(outcome);
-      });
-    },
-  );
+      } finally {
+        await s3.close();
+      }
+    });
+  });
+
+  describeNeeding(cannotMount, 'a full disk under the directory index', () => {
+    it('the manifests` disk full: exit 3 naming it, the index as it was; space freed, the next run publishes', async () => {
+      const outcome = await runDiskFullTrial(farm, { variant: 'manifests full', index: join(farm.dir, 'index-disk-full') });
+      expect(
+        outcome.exits.map((exit) => exit.exitCode),
+        outcome.detail,
+      ).toEqual([EXIT.environment, EXIT.ok]);
+      expectRecovered(outcome);
+    });
+  });
 });

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { currentImages, docker, makeTempDir, publishedWheels, runWheelfarm, wheelfarmContainers } from './helpers.ts';
 
 /**
@@ -31,6 +31,8 @@ describe('image freshness', () => {
       config,
       `home: ${join(dir, 'home')}\nindex:\n  dir: ${join(dir, 'index')}\nrecipes:\n  dir: ${recipesDir}\nmatrix:\n  pythons: ["3.13"]\n`,
     );
+    // The settings file names the farm's home; WHEELFARM_HOME, which every test file has (own-home.ts), would win.
+    vi.stubEnv('WHEELFARM_HOME', undefined);
     const plain = await currentImages();
 
     const first = await runWheelfarm(['--config', config, 'matrix', 'build', '--json']);

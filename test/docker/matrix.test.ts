@@ -2,7 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { execa } from 'execa';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { REPO_ROOT, makeTempDir, packFixture, publishedWheels, runWheelfarm, wheelfarmContainers } from './helpers.ts';
 
 /**
@@ -20,6 +20,8 @@ async function farm(recipes: Record<string, string>, extra = ''): Promise<{ conf
     config,
     `home: ${join(dir, 'home')}\nindex:\n  dir: ${join(dir, 'index')}\nrecipes:\n  dir: ${recipesDir}\nmatrix:\n  pythons: ["3.13"]\n${extra}`,
   );
+  // The settings file names the farm's home; WHEELFARM_HOME, which every test file has (own-home.ts), would win.
+  vi.stubEnv('WHEELFARM_HOME', undefined);
   return { config, index: join(dir, 'index'), home: join(dir, 'home') };
 }
 

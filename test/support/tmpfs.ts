@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 /**
  * A disk that fills up, for real: a small tmpfs mounted where a test or a benchmark wants one, and
  * a filler file that uses up its space. Mounting needs root (and CAP_SYS_ADMIN in a container);
- * `whyNotMount()` says when it is impossible, so callers skip with that reason. Every mount is
+ * `whyNotMount()` says why it is impossible, for describeNeeding (support/needs.ts). Every mount is
  * remembered until it is undone, so a caller's clean-up can undo them all (`unmountAll`), whatever
  * failed: no mount may outlive the process that made it.
  */

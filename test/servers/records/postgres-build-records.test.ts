@@ -1,17 +1,18 @@
-import { execFile, execFileSync, spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pathToFileURL } from 'node:url';
 import { inspect, promisify } from 'node:util';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, expect, it } from 'vitest';
 import type { BuildRecords } from '../../../farm/src/records/build-records.ts';
 import { openBuildRecords } from '../../../farm/src/records/open-build-records.ts';
 import { PostgresBuildRecords } from '../../../farm/src/records/postgres-build-records.ts';
 import { SqliteBuildRecords } from '../../../farm/src/records/sqlite-build-records.ts';
 import { BEGIN, describeBuildRecordsContract } from '../../unit/records/build-records-contract.ts';
 import { freePort } from '../../support/free-port.ts';
+import { describeNeeding, failureReason } from '../../support/needs.ts';
 
 /**
  * Against a real PostgreSQL server, started here through scripts/start-postgres.sh on a free port.
@@ -25,22 +26,17 @@ const MODULE = pathToFileURL(join(REPO, 'farm/src/records/postgres-build-records
 const state = mkdtempSync(join(tmpdir(), 'wheelfarm-pg-'));
 const env = { ...process.env, PGPORT_TEST: String(await freePort()), PG_TEST_STATE_DIR: state };
 let url = '';
-let skipReason: string | undefined;
+let missing: string | undefined;
 try {
-  url = execFileSync(SCRIPT, [], { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 5 * 60_000 })
-    .trim()
-    .split('\n')
-    .at(-1)!;
+  url = (await run(SCRIPT, [], { env, timeout: 5 * 60_000 })).stdout.trim().split('\n').at(-1)!;
 } catch (error) {
-  const stderr = String((error as { stderr?: unknown }).stderr ?? error).trim();
-  if (!stderr.includes('no PostgreSQL binaries')) throw new Error(`scripts/start-postgres.sh failed: ${stderr}`);
-  skipReason = stderr;
+  missing = `PostgreSQL could not be started (scripts/start-postgres.sh): ${failureReason(error)}`;
 }
-if (skipReason) console.warn(`skipping the PostgreSQL build-records tests: ${skipReason}`);
-const password = skipReason ? '' : decodeURIComponent(new URL(url).password);
+const password = missing ? '' : decodeURIComponent(new URL(url).password);
 
 afterAll(async () => {
-  if (!skipReason) await run(SCRIPT, ['stop'], { env });
+  // Also after a failed start: the server may be up though its set-up failed.
+  await run(SCRIPT, ['stop'], { env });
   rmSync(state, { recursive: true, force: true });
 });
 
@@ -60,7 +56,7 @@ async function rejection(promise: Promise<unknown>): Promise<unknown> {
   throw new Error('expected a rejection');
 }
 
-if (!skipReason) {
+describeNeeding(missing, 'a real PostgreSQL server', () => {
   describeBuildRecordsContract('PostgreSQL', async ({ shared, host, pid }) => {
     const databaseUrl = (shared as string | undefined) ?? (await freshDatabase());
     return {
@@ -68,9 +64,9 @@ if (!skipReason) {
       shared: databaseUrl,
     };
   });
-}
+});
 
-describe.skipIf(skipReason !== undefined)('PostgresBuildRecords', () => {
+describeNeeding(missing, 'PostgresBuildRecords', () => {
   const opened: BuildRecords[] = [];
   const open = (databaseUrl: string): PostgresBuildRecords => {
     const records = new PostgresBuildRecords({ url: databaseUrl });

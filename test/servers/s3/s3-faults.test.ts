@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { EXIT, exitCodeFor } from '../../../farm/src/cli/exit-codes.ts';
 import { IndexUnavailableError, TransientError } from '../../../farm/src/errors.ts';
 import { parseProjectManifest } from '../../../farm/src/index/project-manifest.ts';
@@ -14,6 +14,7 @@ import { createIndexBucket, listKeys, makeS3Client } from '../../../farm/src/ind
 import { S3Publisher } from '../../../farm/src/index/s3/s3-publisher.ts';
 import { FaultProxy, s3ErrorFault } from '../../support/fault-proxy.ts';
 import { links, rejection } from '../../support/html.ts';
+import { describeNeeding } from '../../support/needs.ts';
 import { wheel } from '../upload/index-servers.ts';
 import { startS3TestServer } from './s3-test-server.ts';
 
@@ -24,8 +25,7 @@ import { startS3TestServer } from './s3-test-server.ts';
  */
 const run = promisify(execFile);
 const server = await startS3TestServer();
-const { endpoint, skipReason } = server;
-if (skipReason) console.warn(`skipping the S3 fault tests: ${skipReason}`);
+const { endpoint, missing } = server;
 
 const bucket = `wheelfarm-faults-${randomBytes(4).toString('hex')}`;
 /** Short delays and timeout, so a test of several tries takes seconds. */
@@ -35,7 +35,7 @@ let proxy: FaultProxy;
 let work: string;
 
 beforeAll(async () => {
-  if (skipReason) return;
+  if (missing) return;
   admin = makeS3Client({ endpoint });
   await createIndexBucket(admin, bucket, { publicRead: true });
   proxy = await FaultProxy.start(endpoint);
@@ -112,7 +112,7 @@ async function consistentIndex(prefix: string): Promise<Map<string, string>> {
   return texts;
 }
 
-describe.skipIf(skipReason !== undefined)('S3Publisher when the storage fails (moto behind a fault proxy)', () => {
+describeNeeding(missing, 'S3Publisher when the storage fails (moto behind a fault proxy)', () => {
   it('retries a wheel upload answered 503 twice, with growing waits, then publishes', async () => {
     const prefix = newPrefix();
     const tiny = wheel(work, { name: 'tiny', version: '1.0' });

@@ -12,6 +12,7 @@ import { parseS3IndexUrl, S3Publisher } from '../../../farm/src/index/s3/s3-publ
 import { makePureWheel } from '../../fixtures/wheels/make-zip.ts';
 import type { PureWheelOptions } from '../../fixtures/wheels/make-zip.ts';
 import { links, rejection } from '../../support/html.ts';
+import { describeNeeding } from '../../support/needs.ts';
 import { startS3TestServer } from './s3-test-server.ts';
 
 /**
@@ -21,15 +22,14 @@ import { startS3TestServer } from './s3-test-server.ts';
  */
 const run = promisify(execFile);
 const server = await startS3TestServer();
-const { endpoint, external, skipReason } = server;
-if (skipReason) console.warn(`skipping the S3 publisher tests: ${skipReason}`);
+const { endpoint, external, missing } = server;
 
 const bucket = process.env.WHEELFARM_TEST_S3_BUCKET ?? `wheelfarm-test-${randomBytes(4).toString('hex')}`;
 let admin: ReturnType<typeof makeS3Client>;
 let work: string;
 
 beforeAll(async () => {
-  if (skipReason) return;
+  if (missing) return;
   admin = makeS3Client({ endpoint });
   // Anonymous GETs, as a bucket serving a public index has.
   if (!process.env.WHEELFARM_TEST_S3_BUCKET) await createIndexBucket(admin, bucket, { publicRead: true });
@@ -97,7 +97,7 @@ describe('parseS3IndexUrl', () => {
   });
 });
 
-describe.skipIf(skipReason !== undefined)(`S3Publisher against ${external ? endpoint : 'moto'}`, () => {
+describeNeeding(missing, `S3Publisher against ${external ? endpoint : 'moto'}`, () => {
   it('publishes wheels: files, metadata, manifest, pages at both keys, JSON, root', async () => {
     const prefix = newPrefix();
     const index = publisher(prefix);

@@ -9,6 +9,7 @@ import type { WheelToPublish } from '../../../farm/src/index/publisher.ts';
 import { makePureWheel } from '../../fixtures/wheels/make-zip.ts';
 import type { PureWheelOptions } from '../../fixtures/wheels/make-zip.ts';
 import { freePort } from '../../support/free-port.ts';
+import { failureReason } from '../../support/needs.ts';
 
 export const run = promisify(execFile);
 const REPO = join(import.meta.dirname, '../../..');
@@ -16,19 +17,14 @@ const TOOLS = join(REPO, '.tools');
 
 /**
  * Installs pypiserver and devpi-server into venvs under .tools/ (scripts/start-index-servers.sh install).
- * Returns undefined when that worked, else the reason, for an explicit skip.
+ * Returns undefined when that worked, else why they are missing, for describeNeeding.
  */
 export async function installServers(): Promise<string | undefined> {
   try {
     await run('bash', [join(REPO, 'scripts/start-index-servers.sh'), 'install'], { timeout: 10 * 60_000 });
     return undefined;
   } catch (error) {
-    const stderr = String((error as { stderr?: unknown }).stderr ?? '')
-      .trim()
-      .split('\n')
-      .slice(-3)
-      .join(' / ');
-    return `pypiserver/devpi-server could not be installed (scripts/start-index-servers.sh install): ${stderr || String(error)}`;
+    return `pypiserver/devpi-server could not be installed (scripts/start-index-servers.sh install): ${failureReason(error)}`;
   }
 }
 
@@ -127,8 +123,8 @@ export function workDir(): string {
   return mkdtempSync(join(tmpdir(), 'wheelfarm-upload-'));
 }
 
-export function removeDir(dir: string): void {
-  rmSync(dir, { recursive: true, force: true });
+export function removeDir(dir: string | undefined): void {
+  if (dir) rmSync(dir, { recursive: true, force: true });
 }
 
 /** pip without the user's configuration, so it can only see the index under test. */

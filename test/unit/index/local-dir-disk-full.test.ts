@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
 import { EXIT, exitCodeFor } from '../../../farm/src/cli/exit-codes.ts';
 import { EnvironmentError } from '../../../farm/src/errors.ts';
 import { LocalDirPublisher } from '../../../farm/src/index/local-dir-publisher.ts';
@@ -11,15 +11,15 @@ import type { WheelToPublish } from '../../../farm/src/index/publisher.ts';
 import { makePureWheel } from '../../fixtures/wheels/make-zip.ts';
 import type { PureWheelOptions } from '../../fixtures/wheels/make-zip.ts';
 import { links, rejection } from '../../support/html.ts';
+import { describeNeeding } from '../../support/needs.ts';
 import { FILLER, fill, mountTmpfs, unmountAll, whyNotMount } from '../../support/tmpfs.ts';
 
 /**
  * The directory index on a disk that fills up, for real: files/, the manifests and simple/ each on a
  * tmpfs of 256 KiB, one of them filled to the brim before a publish. Mounting needs root (and the
- * right to mount); without it the tests skip and say why. Every mount is undone in afterAll.
+ * right to mount); without it they fail under CI and skip elsewhere, saying why. Every mount is undone in afterAll.
  */
-const skipReason = await whyNotMount();
-if (skipReason) console.warn(`skipping the full-disk tests: ${skipReason}`);
+const cannotMount = await whyNotMount();
 
 function sha256(data: Buffer): string {
   return createHash('sha256').update(data).digest('hex');
@@ -60,7 +60,7 @@ function projectLinks(root: string): string[] {
   return links(readFileSync(join(root, 'simple', 'tiny', 'index.html'), 'utf8'));
 }
 
-describe.skipIf(skipReason !== undefined)(`LocalDirPublisher on a full disk${skipReason ? ` (skipped: ${skipReason})` : ''}`, () => {
+describeNeeding(cannotMount, 'LocalDirPublisher on a full disk', () => {
   let work: string;
   let root: string;
   let publisher: LocalDirPublisher;
