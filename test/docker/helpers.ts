@@ -33,7 +33,8 @@ export async function runWheelfarm(args: string[], { env }: { env?: Record<strin
 }
 
 export async function makeTempDir(prefix: string): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), `wheelfarm-test-${prefix}-`));
+  // In the run's own directory (test-homes.ts), which goes at its end: never another run's folders.
+  const dir = await mkdtemp(join(process.env.WHEELFARM_TEST_HOMES ?? tmpdir(), `wheelfarm-test-${prefix}-`));
   // mkdtemp makes 0700 folders; containers read them as the non-root build user.
   await chmod(dir, 0o755);
   return dir;
