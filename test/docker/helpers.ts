@@ -40,10 +40,21 @@ export async function makeTempDir(prefix: string): Promise<string> {
   return dir;
 }
 
-/** Work volumes of cells of `project` (wheelfarm-work-<build id>-...) still on the engine. */
+/**
+ * Work volumes of cells of `project` (wheelfarm-work-<build id>-...) still on the engine that no
+ * running farm process owns: what a build left behind (see wheelfarmContainers).
+ */
 export async function workVolumes(project: string): Promise<string[]> {
   const { Volumes } = await docker.listVolumes({ filters: { label: ['wheelfarm=1'] } });
-  return (Volumes ?? []).map((v) => v.Name).filter((n) => n.startsWith(`wheelfarm-work-${project}-`));
+  return (Volumes ?? [])
+    .filter((v) => v.Name.startsWith(`wheelfarm-work-${project}-`) && !ownedByLiveProcess(v.Labels ?? {}))
+    .map((v) => v.Name);
+}
+
+/** Carries the owner label of a farm process still running on this machine (another test, a benchmark). */
+function ownedByLiveProcess(labels: Record<string, string>): boolean {
+  const [host, pid] = (labels['wheelfarm.owner'] ?? '').split(':');
+  return host === hostname() && pid !== undefined && isProcessAlive(Number(pid));
 }
 
 /** The image tags the current definitions call for. */
@@ -61,8 +72,7 @@ export async function wheelfarmContainers(project?: string): Promise<Docker.Cont
   const all = await docker.listContainers({ all: true, filters: { label: ['wheelfarm=1'] } });
   return all.filter((c) => {
     if (project !== undefined && !(c.Labels['wheelfarm.build-id'] ?? '').startsWith(`${project}-`)) return false;
-    const [host, pid] = (c.Labels['wheelfarm.owner'] ?? '').split(':');
-    return !(host === hostname() && pid !== undefined && isProcessAlive(Number(pid)));
+    return !ownedByLiveProcess(c.Labels);
   });
 }
 
