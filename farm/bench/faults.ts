@@ -3,9 +3,11 @@
 //   node farm/bench/faults.ts [--trials N] [--faults kill-build,kill-publish,engine-restart,leftovers,index-down,disk-full] [--keep]
 //
 // kill-build      `kill -9` of `wheelfarm build netfix` at a moment drawn uniformly over the cell's
-//                 duration (measured by a first, clean build), then the next run into the same index
+//                 time before its publish step (its set-up and the requires, build, repair and test
+//                 steps; the faster of two clean builds), counted from the start of the step it falls
+//                 in, then the next run into the same index
 // kill-publish    the same, right after the publish step's `started` event, or a random small delay
-//                 after it (up to the publish step's measured time)
+//                 after it (up to the publish step's measured time, the shorter of the two)
 // engine-restart  the cell's engine, a second dockerd of its own (scripts/start-second-engine.sh),
 //                 killed and started again during the build step; `wheelfarm build` and `matrix build`
 //                 (one host) in turn
@@ -46,7 +48,7 @@ import type { S3TestServer } from '../../test/servers/s3/s3-test-server.ts';
 import { unmountAll, whyNotMount } from '../../test/support/tmpfs.ts';
 import { DISK_FULL_VARIANTS, runDiskFullTrial } from './faults/disk-full-trial.ts';
 import type { DiskFullVariant } from './faults/disk-full-trial.ts';
-import { calibrate, prepareNetfixFarm, runEngineRestartTrial, runKillTrial, runLeftoversTrial } from './faults/fault-trials.ts';
+import { aimKillBuild, calibrate, prepareNetfixFarm, runEngineRestartTrial, runKillTrial, runLeftoversTrial } from './faults/fault-trials.ts';
 import type { FaultName, TrialOutcome } from './faults/fault-trials.ts';
 import { FaultyS3 } from './faults/faulty-s3.ts';
 import { INDEX_DOWN_VARIANTS, runIndexDownTrial } from './faults/index-down-trial.ts';
@@ -131,14 +133,16 @@ const netfix = faults.some((f) => ['kill-build', 'kill-publish', 'index-down', '
   ? await prepareNetfixFarm({ dir: join(work, 'netfix'), sleepSeconds: 0, runtime: main })
   : undefined;
 const measured = netfix && (await calibrate(netfix, join(netfix.dir, 'index-calibration')));
-if (measured) console.error(`calibration: the cell takes ${(measured.cellMs / 1000).toFixed(1)} s, its publish step ${measured.publishMs.toFixed(0)} ms`);
+if (measured) {
+  console.error(`calibration: the cell takes ${(measured.beforePublishMs / 1000).toFixed(1)} s before publishing, its publish step ${measured.publishMs.toFixed(0)} ms`);
+}
 
 if (netfix && measured) {
   for (const fault of ['kill-build', 'kill-publish'] as const) {
     if (!faults.includes(fault)) continue;
     for (let n = 1; n <= count(fault); n += 1) {
-      const delayMs = fault === 'kill-build' ? Math.random() * measured.cellMs : n === 1 ? 0 : Math.random() * measured.publishMs;
-      record(await runKillTrial(netfix, { fault, delayMs, index: join(netfix.dir, `index-${fault}-${n}`) }), n);
+      const aim = fault === 'kill-build' ? aimKillBuild(measured, Math.random()) : { delayMs: n === 1 ? 0 : Math.random() * measured.publishMs };
+      record(await runKillTrial(netfix, { fault, ...aim, index: join(netfix.dir, `index-${fault}-${n}`) }), n);
     }
   }
 }
