@@ -253,15 +253,19 @@ export async function runLeftoversTrial({ runtime, image, env = {} }: { runtime:
   for (const pid of dead) await makeLeftovers(runtime, image, ownerLabel(pid), `dead-${pid}`);
   try {
     const made = await findLeftovers({ runtime, pids: dead });
-    // Each dead pid's running container and two volumes, there before the command starts: else the sweep had nothing to prove itself on.
-    if (made.containers.length !== dead.length || made.volumes.length !== 2 * dead.length) {
-      outcome.missed = `the dead runs' leftovers were not all in place before the command: ${JSON.stringify(made)}`;
-    }
     const run = await new FarmProcess(['images', 'list', '--json'], { env }).done;
     if (run.exitCode !== 0) outcome.corrupt.push(`wheelfarm images list failed (exit ${run.exitCode}): ${run.stderr.slice(-500)}`);
     const sweptEvent = run.events.find((e) => e.type === 'swept');
+    const swept = { containers: Number(sweptEvent?.containers ?? 0), volumes: Number(sweptEvent?.volumes ?? 0) };
     outcome.hit = 'dead runs\' containers and volumes, a live run\'s';
-    outcome.detail = `${made.containers.length} container(s), ${made.volumes.length} volume(s) of dead pids ${dead.join(', ')}; the command swept ${String(sweptEvent?.containers ?? 0)} + ${String(sweptEvent?.volumes ?? 0)}`;
+    outcome.detail = `${made.containers.length} container(s), ${made.volumes.length} volume(s) of dead pids ${dead.join(', ')}; the command swept ${swept.containers} + ${swept.volumes}`;
+    // The fault: each dead pid's running container and two volumes, in place before the command and swept by it, not by
+    // another farm process of this machine (any sweeps the same dead pids). Else the command had nothing to prove itself on.
+    if (made.containers.length !== dead.length || made.volumes.length !== 2 * dead.length) {
+      outcome.missed = `the dead runs' leftovers were not all in place before the command: ${JSON.stringify(made)}`;
+    } else if (swept.containers < made.containers.length || swept.volumes < made.volumes.length) {
+      outcome.missed = 'the command swept fewer leftovers than the dead runs had: some were gone before it looked';
+    }
     addOrphans(outcome, 'after the next command', await findLeftovers({ runtime, pids: dead }));
     const kept = await findLeftovers({ runtime, pids: [process.pid] });
     if (!live.containers.every((c) => kept.containers.includes(c.slice(0, 12))) || !live.volumes.every((v) => kept.volumes.includes(v))) {
