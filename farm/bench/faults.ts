@@ -3,9 +3,11 @@
 //   node farm/bench/faults.ts [--trials N] [--faults kill-build,kill-publish,engine-restart,leftovers,index-down,disk-full] [--keep]
 //
 // kill-build      `kill -9` of `wheelfarm build netfix` at a moment drawn uniformly over the cell's
-//                 duration (measured by a first, clean build), then the next run into the same index
+//                 time before its publish step (its set-up and the requires, build, repair and test
+//                 steps; the faster of two clean builds), counted from the start of the step it falls
+//                 in, then the next run into the same index
 // kill-publish    the same, right after the publish step's `started` event, or a random small delay
-//                 after it (up to the publish step's measured time)
+//                 after it (up to the publish step's measured time, the shorter of the two)
 // engine-restart  the cell's engine, a second dockerd of its own (scripts/start-second-engine.sh),
 //                 killed and started again during the build step; `wheelfarm build` and `matrix build`
 //                 (one host) in turn
@@ -31,10 +33,17 @@
 // served before, nothing wrong; an S3 index is mirrored straight from the server), and after the next
 // run as strictly as the kill trials; both seed the index with another project's wheel first.
 //
+// Every trial says where its fault landed, and a trial whose fault missed what it was aimed at is
+// counted as missed, apart from the others: a kill after the run had ended or in another phase
+// (events of the killed run), a restart that cost no build step, an index fault no request of the
+// publish met, a full disk no write met. A missed trial proves nothing about its fault; it is still
+// checked for loss and orphans like any other.
+//
 // Defaults: 50 kill-build + 50 kill-publish, 3 engine-restart, 3 leftovers, 6 index-down, 6 disk-full
 // trials (--trials N: N of each). Each kill, index-down and disk-full trial reuses one warm home
 // (images, sdist, pip cache) and gets a fresh index (an S3 prefix of its own for index-down).
-// Exit status: 0 when no trial lost or corrupted anything and nothing was orphaned; 1 otherwise; 2 bad option.
+// Exit status: 0 when no trial lost or corrupted anything and nothing was orphaned (missed trials
+// allowed: they are counted and shown); 1 otherwise; 2 bad option.
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -46,7 +55,7 @@ import type { S3TestServer } from '../../test/servers/s3/s3-test-server.ts';
 import { unmountAll, whyNotMount } from '../../test/support/tmpfs.ts';
 import { DISK_FULL_VARIANTS, runDiskFullTrial } from './faults/disk-full-trial.ts';
 import type { DiskFullVariant } from './faults/disk-full-trial.ts';
-import { calibrate, prepareNetfixFarm, runEngineRestartTrial, runKillTrial, runLeftoversTrial } from './faults/fault-trials.ts';
+import { aimKillBuild, calibrate, prepareNetfixFarm, runEngineRestartTrial, runKillTrial, runLeftoversTrial } from './faults/fault-trials.ts';
 import type { FaultName, TrialOutcome } from './faults/fault-trials.ts';
 import { FaultyS3 } from './faults/faulty-s3.ts';
 import { INDEX_DOWN_VARIANTS, runIndexDownTrial } from './faults/index-down-trial.ts';
@@ -121,9 +130,9 @@ const outcomes = new Map<FaultName, TrialOutcome[]>(faults.map((f) => [f, []]));
 const count = (fault: FaultName) => trials ?? DEFAULT_TRIALS[fault];
 const record = (outcome: TrialOutcome, n: number): void => {
   outcomes.get(outcome.fault)!.push(outcome);
-  const verdict = outcome.corrupt.length + outcome.orphans.length > 0 ? 'FAILED' : outcome.debris.length > 0 ? 'ok, debris left' : 'ok';
-  console.error(`${outcome.fault} ${n}/${count(outcome.fault)}: ${outcome.hit} (${outcome.detail}); ${outcome.seconds.toFixed(1)} s; ${verdict}`);
-  for (const line of [...outcome.corrupt, ...outcome.orphans, ...outcome.debris]) console.error(`    ${line}`);
+  console.error(`${outcome.fault} ${n}/${count(outcome.fault)}: ${outcome.hit} (${outcome.detail}); ${outcome.seconds.toFixed(1)} s; ${verdictOf(outcome)}`);
+  const missed = outcome.missed === undefined ? [] : [`missed: ${outcome.missed}`];
+  for (const line of [...missed, ...outcome.corrupt, ...outcome.orphans, ...outcome.debris]) console.error(`    ${line}`);
 };
 
 // One farm on the main engine for the kill, index-down and disk-full trials, warmed by a clean build.
@@ -131,14 +140,16 @@ const netfix = faults.some((f) => ['kill-build', 'kill-publish', 'index-down', '
   ? await prepareNetfixFarm({ dir: join(work, 'netfix'), sleepSeconds: 0, runtime: main })
   : undefined;
 const measured = netfix && (await calibrate(netfix, join(netfix.dir, 'index-calibration')));
-if (measured) console.error(`calibration: the cell takes ${(measured.cellMs / 1000).toFixed(1)} s, its publish step ${measured.publishMs.toFixed(0)} ms`);
+if (measured) {
+  console.error(`calibration: the cell takes ${(measured.beforePublishMs / 1000).toFixed(1)} s before publishing, its publish step ${measured.publishMs.toFixed(0)} ms`);
+}
 
 if (netfix && measured) {
   for (const fault of ['kill-build', 'kill-publish'] as const) {
     if (!faults.includes(fault)) continue;
     for (let n = 1; n <= count(fault); n += 1) {
-      const delayMs = fault === 'kill-build' ? Math.random() * measured.cellMs : n === 1 ? 0 : Math.random() * measured.publishMs;
-      record(await runKillTrial(netfix, { fault, delayMs, index: join(netfix.dir, `index-${fault}-${n}`) }), n);
+      const aim = fault === 'kill-build' ? aimKillBuild(measured, Math.random()) : { delayMs: n === 1 ? 0 : Math.random() * measured.publishMs };
+      record(await runKillTrial(netfix, { fault, ...aim, index: join(netfix.dir, `index-${fault}-${n}`) }), n);
     }
   }
 }
@@ -183,6 +194,13 @@ if (netfix) {
   }
 }
 
+/** A trial that lost or orphaned something FAILED, whether or not its fault landed; else one whose fault missed is `missed`. */
+function verdictOf(outcome: TrialOutcome): string {
+  if (outcome.corrupt.length + outcome.orphans.length > 0) return 'FAILED';
+  if (outcome.missed !== undefined) return 'missed';
+  return outcome.debris.length > 0 ? 'ok, debris left' : 'ok';
+}
+
 /** Trial `n` (from 1) plays the variants in turn. */
 function cycle<T>(variants: T[], n: number): T {
   return variants[(n - 1) % variants.length]!;
@@ -195,6 +213,7 @@ const rows = faults.map((fault) => {
   return [
     fault,
     String(done.length),
+    String(done.filter((o) => o.missed !== undefined).length),
     String(done.filter((o) => o.corrupt.length > 0).length),
     String(done.reduce((sum, o) => sum + o.orphans.length, 0)),
     String(done.filter((o) => o.debris.length > 0).length),
@@ -202,22 +221,27 @@ const rows = faults.map((fault) => {
     `${total.toFixed(0)} s`,
   ];
 });
-const heads = ['FAULT', 'TRIALS', 'LOST/CORRUPT', 'ORPHANED', 'DEBRIS LEFT', 'TIME/TRIAL', 'TIME'];
+const heads = ['FAULT', 'TRIALS', 'MISSED', 'LOST/CORRUPT', 'ORPHANED', 'DEBRIS LEFT', 'TIME/TRIAL', 'TIME'];
 const widths = heads.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
 const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
 console.log(line(heads));
 for (const row of rows) console.log(line(row));
 console.log('');
+console.log('MISSED: trials whose fault did not land where it was aimed (the run had ended, or was in another phase; no request or write met it):');
+console.log('  they prove nothing about the fault, are neither lost nor ok, and are checked for loss and orphans all the same');
 console.log('LOST/CORRUPT: trials after which the index served something wrong (or right after the kill or the failed run), the records lied,');
 console.log('  the next run failed (or the run a transient index fault hit), or a run a lasting fault stopped failed otherwise than documented');
 console.log('  (exit 4 index-down, 3 disk-full; an error naming the index or the full directory) or changed what the index served');
 console.log('ORPHANED: containers and volumes of the dead (or failed) farm process left once the next run had started (or after it)');
 console.log('DEBRIS LEFT: trials after which a temp file of the killed or failed process (unlinked, never served) was still in the index');
 console.log('');
-console.log('where the faults landed (index-down, disk-full: the variant played):');
+console.log('where the faults landed (index-down, disk-full: the variant played; missed ones too):');
 for (const fault of faults) {
   const hits = new Map<string, number>();
-  for (const o of outcomes.get(fault)!) hits.set(o.hit, (hits.get(o.hit) ?? 0) + 1);
+  for (const o of outcomes.get(fault)!) {
+    const where = o.missed === undefined ? o.hit : `${o.hit} (missed)`;
+    hits.set(where, (hits.get(where) ?? 0) + 1);
+  }
   console.log(`  ${fault}: ${[...hits].map(([hit, n]) => `${hit} x${n}`).join('; ')}`);
 }
 const failed = [...outcomes.values()].flat().filter((o) => o.corrupt.length + o.orphans.length > 0);

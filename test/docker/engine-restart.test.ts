@@ -44,6 +44,7 @@ describe('a cell whose engine restarts in the middle of its build step', () => {
     const farm = await netfixFarm('engine-restart-build');
     const index = join(farm.dir, 'index');
     const trial = await runEngineRestartTrial(farm, { engine, mode: 'build', index, delayMs: 3_000 });
+    expect(trial.missed, trial.hit).toBeUndefined();
     expect(trial.corrupt).toEqual([]);
     expect(trial.orphans).toEqual([]);
     expect(trial.exit.exitCode, trial.exit.stderr).toBe(0);
@@ -66,6 +67,7 @@ describe('a cell whose engine restarts in the middle of its build step', () => {
   it('matrix build with that engine as its one host: the host comes back into the run and builds the cell', async () => {
     const farm = await netfixFarm('engine-restart-matrix');
     const trial = await runEngineRestartTrial(farm, { engine, mode: 'matrix', index: join(farm.dir, 'index'), delayMs: 3_000 });
+    expect(trial.missed, trial.hit).toBeUndefined();
     expect(trial.corrupt).toEqual([]);
     expect(trial.orphans).toEqual([]);
     expect(trial.exit.exitCode, trial.exit.stderr).toBe(0);

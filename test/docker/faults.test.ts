@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runDiskFullTrial } from '../../farm/bench/faults/disk-full-trial.ts';
-import { calibrate, prepareNetfixFarm, runKillTrial, runLeftoversTrial } from '../../farm/bench/faults/fault-trials.ts';
+import { aimKillBuild, calibrate, prepareNetfixFarm, runKillTrial, runLeftoversTrial } from '../../farm/bench/faults/fault-trials.ts';
 import type { Calibration, NetfixFarm, TrialOutcome } from '../../farm/bench/faults/fault-trials.ts';
 import { FaultyS3 } from '../../farm/bench/faults/faulty-s3.ts';
 import { runIndexDownTrial } from '../../farm/bench/faults/index-down-trial.ts';
@@ -44,20 +44,28 @@ describe('fault injection', () => {
   });
 
   /**
-   * Nothing lost, corrupted or orphaned, and no debris: a kill between writing a temp file and
-   * renaming it leaves that temp file (never linked), and the next run removes it.
+   * The fault landed where the trial aimed it (a trial whose fault missed proves nothing, and
+   * fails); nothing lost, corrupted or orphaned, and no debris: a kill between writing a temp file
+   * and renaming it leaves that temp file (never linked), and the next run removes it.
    */
   function expectRecovered(outcome: TrialOutcome): void {
-    expect(outcome.corrupt, outcome.hit).toEqual([]);
-    expect(outcome.orphans, outcome.hit).toEqual([]);
-    expect(outcome.debris, outcome.hit).toEqual([]);
+    const { missed, corrupt, orphans, debris } = outcome;
+    expect({ missed, corrupt, orphans, debris }, `${outcome.fault}: ${outcome.hit} (${outcome.detail})`).toStrictEqual({
+      missed: undefined,
+      corrupt: [],
+      orphans: [],
+      debris: [],
+    });
   }
 
-  it.each([0.15, 0.45, 0.8])('kill -9 at %s of the cell`s time: the next run completes, nothing lost or left', async (share) => {
-    expectRecovered(
-      await runKillTrial(farm, { fault: 'kill-build', delayMs: share * measured.cellMs, index: join(farm.dir, `index-build-${share}`) }),
-    );
-  });
+  it.each([0.15, 0.45, 0.8])(
+    'kill -9 at %s of the cell`s time before publishing: the next run completes, nothing lost or left',
+    async (share) => {
+      expectRecovered(
+        await runKillTrial(farm, { fault: 'kill-build', ...aimKillBuild(measured, share), index: join(farm.dir, `index-build-${share}`) }),
+      );
+    },
+  );
 
   it.each([0, 0.3, 0.7])(
     'kill -9 %s of the publish step`s time after it started: the next run completes, nothing lost or left',
@@ -78,6 +86,7 @@ describe('fault injection', () => {
       image: (await currentImages()).runtime,
       env: { WHEELFARM_HOME: join(farm.dir, 'leftovers-home') },
     });
+    expect(outcome.missed, outcome.detail).toBeUndefined();
     expect(outcome.corrupt).toEqual([]);
     expect(outcome.orphans).toEqual([]);
   });

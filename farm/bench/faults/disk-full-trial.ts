@@ -9,9 +9,9 @@ import { EXIT } from '../../src/cli/exit-codes.ts';
 import { fill, mountTmpfs, unmount } from '../../../test/support/tmpfs.ts';
 import { directoryIndex } from './check-index.ts';
 import { findLeftovers } from './check-leftovers.ts';
-import { FarmProcess } from './farm-process.ts';
+import { FarmProcess, stepEvent } from './farm-process.ts';
 import type { FarmExit } from './farm-process.ts';
-import { addOrphans, checkFailedRun, checkRecovery, describeExit, expectPublishedOnce, seedIndex } from './fault-trials.ts';
+import { addOrphans, checkFailedRun, checkRecovery, describeExit, expectPublishedOnce, failureOf, seedIndex } from './fault-trials.ts';
 import type { NetfixFarm, TrialOutcome } from './fault-trials.ts';
 
 /** Each part of the index on a disk of its own; the variants, in the order trials cycle through them, say which one is full. */
@@ -28,7 +28,8 @@ const DISK_SIZE = '1m';
 
 /**
  * The index at `index` (a fresh directory) on its disks, seeded with another project's wheel; the
- * variant's disk filled; one run of the cell, which must fail with exit status 3 and a `disk-full`
+ * variant's disk filled; one run of the cell, whose publish step must meet ENOSPC writing into the
+ * full directory (else the trial is missed), which must fail with exit status 3 and a `disk-full`
  * error naming the full disk's directory, and leave the index serving what it served, with nothing
  * wrong; the filler removed, the next run, checked as after a kill (the index strictly, pip
  * download, one published record, no temp file left). The disks are unmounted whatever happens.
@@ -55,6 +56,11 @@ export async function runDiskFullTrial(
     const exit = await run.done;
     exits.push(exit);
     const explains = (error: { code: string; message: string }) => error.code === 'disk-full' && error.message.startsWith(`no space left in ${full}`);
+    // The farm says `no space left` only for ENOSPC from a write (farm/src/index/explain-disk-full.ts).
+    const error = failureOf(exit);
+    if (!exit.events.some(stepEvent('publish', 'failed')) || !error || !explains(error)) {
+      outcome.missed = `aimed at a write of the publish step into ${full}, full: no such write met ENOSPC (${describeExit(exit)})`;
+    }
     await checkFailedRun({ exit, index: trialIndex, before, status: EXIT.environment, explains, outcome });
     outcome.detail = describeExit(exit);
     await rm(filler);

@@ -24,6 +24,7 @@ import { checkRecords } from './check-records.ts';
 import { FarmProcess, stepEvent } from './farm-process.ts';
 import type { FarmEventLine, FarmExit } from './farm-process.ts';
 import type { SecondEngine } from './second-engine.ts';
+import { whereKillLanded } from './where-kill-landed.ts';
 
 const ROOT = resolve(import.meta.dirname, '..', '..', '..');
 const PROJECT = 'netfix';
@@ -35,6 +36,12 @@ export interface TrialOutcome {
   seconds: number;
   /** Where the fault landed, e.g. `build step`, `publish: wheel stored, not listed`; the variant played (index-down, disk-full). */
   hit: string;
+  /**
+   * Why the fault missed what the trial aimed it at: the run had ended, or was in another phase, or
+   * no request met the fault. Such a trial proves nothing about the fault (the tests fail it, the
+   * benchmark counts it apart). Undefined when the fault landed where it was aimed.
+   */
+  missed?: string | undefined;
   /** The trial's particulars: the delay, how long the engine took to come back. */
   detail: string;
   /** Anything lost or corrupted: what installers are served, the records, a recovery that failed. Must stay empty. */
@@ -92,40 +99,77 @@ export async function prepareNetfixFarm({
 }
 
 export interface Calibration {
-  /** From the `planned` event to the `cell` event of a cold-index build. */
-  cellMs: number;
+  /** From the `planned` event to the publish step's start: the part of the cell a kill-build aims at. */
+  beforePublishMs: number;
+  /** When each step before the publish step started, from the `planned` event (in the same run). */
+  steps: { step: string; atMs: number }[];
+  /** The publish step, from its `started` event to its `done`: what a kill-publish aims at. */
   publishMs: number;
 }
 
-/** One clean build into a fresh index: warms the home (sdist, pip cache) and measures how long the cell takes. */
+/**
+ * Two clean builds into fresh indexes (`index`, and beside it `index`-warm-up first, which warms the
+ * home: sdist, pip cache), each measured: the faster run's cell and the shorter publish step are
+ * kept, so that a kill aimed at a share of them lands in the phase it aims at even in a run as fast
+ * as the fastest seen.
+ */
 export async function calibrate(farm: NetfixFarm, index: string): Promise<Calibration> {
-  const run = new FarmProcess(farm.buildArgs(index), { env: farm.env });
-  const exit = await run.done;
+  const runs = [await measureCell(farm, `${index}-warm-up`), await measureCell(farm, index)];
+  const faster = runs.reduce((a, b) => (b.beforePublishMs < a.beforePublishMs ? b : a));
+  return { ...faster, publishMs: Math.min(...runs.map((r) => r.publishMs)) };
+}
+
+/**
+ * Where a kill-build at `share` (0 to 1) of the cell's time before publishing strikes: at that moment
+ * of the calibration's cell, counted from the start of the step it falls in (from `planned` before
+ * the first step). So a run slower or faster than the calibration's as a whole is still killed in
+ * that step, or right after it, before publishing.
+ */
+export function aimKillBuild(calibration: Calibration, share: number): { after: string | undefined; delayMs: number } {
+  const moment = share * calibration.beforePublishMs;
+  const step = calibration.steps.findLast((s) => s.atMs <= moment);
+  return { after: step?.step, delayMs: moment - (step?.atMs ?? 0) };
+}
+
+async function measureCell(farm: NetfixFarm, index: string): Promise<Calibration> {
+  const exit = await new FarmProcess(farm.buildArgs(index), { env: farm.env }).done;
   if (exit.exitCode !== 0) throw new Error(`the calibration build failed (exit ${exit.exitCode}):\n${exit.stderr.slice(-3000)}`);
   // From the events' own times: a step's `seconds` are rounded to a tenth, and publishing takes less.
   const at = (matches: (e: FarmEventLine) => boolean) => Date.parse(exit.events.find(matches)?.time ?? '');
+  const planned = at((e) => e.type === 'planned');
+  const publishStarted = at(stepEvent('publish', 'started'));
+  const started = exit.events.filter((e) => e.type === 'step' && e.status === 'started' && e.step !== 'publish');
   return {
-    cellMs: at((e) => e.type === 'cell') - at((e) => e.type === 'planned'),
-    publishMs: Math.max(1, at(stepEvent('publish', 'done')) - at(stepEvent('publish', 'started'))),
+    beforePublishMs: publishStarted - planned,
+    steps: started.map((e) => ({ step: String(e.step), atMs: Date.parse(e.time) - planned })),
+    publishMs: Math.max(1, at(stepEvent('publish', 'done')) - publishStarted),
   };
 }
 
 /**
- * `kill -9` of `wheelfarm build` `delayMs` after the moment aimed at (kill-build: the cell is
- * planned; kill-publish: the publish step started), then the next run into the same index. Checked:
- * right after the crash, what installers see (debris allowed); after the next run, the index
- * strictly, `pip download`, the records, and the dead run's containers and volumes once the next
- * run has started.
+ * `kill -9` of `wheelfarm build` `delayMs` after the moment aimed at (kill-build: the step `after`
+ * started, or the cell was planned; kill-publish: the publish step started; see aimKillBuild), then
+ * the next run into the same index. Checked:
+ * that the kill landed in the phase aimed at (kill-build: the cell before its publish step;
+ * kill-publish: the publish step), else the trial is missed (where-kill-landed.ts); right after the
+ * crash, what installers see (debris allowed); after the next run, the index strictly, `pip
+ * download`, the records, and the dead run's containers and volumes once the next run has started.
  */
 export async function runKillTrial(
   farm: NetfixFarm,
-  { fault, delayMs, index, pip = true }: { fault: 'kill-build' | 'kill-publish'; delayMs: number; index: string; pip?: boolean },
+  {
+    fault,
+    after = fault === 'kill-publish' ? 'publish' : undefined,
+    delayMs,
+    index,
+    pip = true,
+  }: { fault: 'kill-build' | 'kill-publish'; after?: string | undefined; delayMs: number; index: string; pip?: boolean },
 ): Promise<TrialOutcome> {
   const started = performance.now();
   const outcome: TrialOutcome = { fault, seconds: 0, hit: '', detail: '', corrupt: [], orphans: [], debris: [] };
   const victim = new FarmProcess(farm.buildArgs(index), { env: farm.env });
   try {
-    await victim.event(fault === 'kill-build' ? (e) => e.type === 'planned' : stepEvent('publish', 'started'));
+    await victim.event(after === undefined ? (e) => e.type === 'planned' : stepEvent(after, 'started'));
     if (delayMs > 0) await sleep(delayMs);
   } catch (error) {
     outcome.corrupt.push(`the run to kill failed on its own: ${(error as Error).message}`);
@@ -135,8 +179,8 @@ export async function runKillTrial(
   outcome.killedPid = victim.pid;
   const crashed = await checkIndex(index);
   outcome.corrupt.push(...crashed.problems.map((p) => `right after the crash: ${p}`));
-  outcome.hit = describeHit(killed, crashed);
-  outcome.detail = `killed ${delayMs.toFixed(0)} ms after ${fault === 'kill-build' ? 'the cell was planned' : 'publish started'}`;
+  ({ hit: outcome.hit, missed: outcome.missed } = whereKillLanded({ fault, killed, crashed, project: PROJECT }));
+  outcome.detail = `killed ${delayMs.toFixed(0)} ms after ${after === undefined ? 'the cell was planned' : `the ${after} step started`}`;
 
   const next = new FarmProcess(farm.buildArgs(index), { env: farm.env });
   // The run sweeps what dead runs left before it resolves anything.
@@ -175,8 +219,10 @@ export async function runEngineRestartTrial(
   const restartSeconds = (performance.now() - restarting) / 1000;
   const exit = await run.done;
   const back = exit.events.find((e) => e.type === 'host' && e.status === 'back');
-  const lastStep = run.events.filter((e) => e.type === 'step' && e.status === 'failed').at(0);
-  outcome.hit = `${mode}: ${lastStep ? `${String(lastStep.step)} step` : 'no step'} lost, ${back ? 'engine back in the run' : 'engine never back in the run'}`;
+  const lostStep = run.events.find((e) => e.type === 'step' && e.status === 'failed');
+  outcome.hit = `${mode}: ${lostStep ? `${String(lostStep.step)} step` : 'no step'} lost, ${back ? 'engine back in the run' : 'engine never back in the run'}`;
+  // Aimed at the build step: a restart that cost another step, or none (the cell had ended), missed it.
+  if (lostStep?.step !== 'build') outcome.missed = `aimed at the build step, the restart cost ${lostStep ? `the ${String(lostStep.step)}` : 'no'} step`;
   outcome.detail = `restarted ${delayMs.toFixed(0)} ms into the build step, in ${restartSeconds.toFixed(1)} s${back ? `; back in the run after ${String(back.seconds)} s` : ''}`;
   const { records } = await checkRecovery(farm, { index: directoryIndex(index), pip: false, exit, outcome });
   const failed = records.filter((r) => r.state === 'failed');
@@ -210,8 +256,16 @@ export async function runLeftoversTrial({ runtime, image, env = {} }: { runtime:
     const run = await new FarmProcess(['images', 'list', '--json'], { env }).done;
     if (run.exitCode !== 0) outcome.corrupt.push(`wheelfarm images list failed (exit ${run.exitCode}): ${run.stderr.slice(-500)}`);
     const sweptEvent = run.events.find((e) => e.type === 'swept');
+    const swept = { containers: Number(sweptEvent?.containers ?? 0), volumes: Number(sweptEvent?.volumes ?? 0) };
     outcome.hit = 'dead runs\' containers and volumes, a live run\'s';
-    outcome.detail = `${made.containers.length} container(s), ${made.volumes.length} volume(s) of dead pids ${dead.join(', ')}; the command swept ${String(sweptEvent?.containers ?? 0)} + ${String(sweptEvent?.volumes ?? 0)}`;
+    outcome.detail = `${made.containers.length} container(s), ${made.volumes.length} volume(s) of dead pids ${dead.join(', ')}; the command swept ${swept.containers} + ${swept.volumes}`;
+    // The fault: each dead pid's running container and two volumes, in place before the command and swept by it, not by
+    // another farm process of this machine (any sweeps the same dead pids). Else the command had nothing to prove itself on.
+    if (made.containers.length !== dead.length || made.volumes.length !== 2 * dead.length) {
+      outcome.missed = `the dead runs' leftovers were not all in place before the command: ${JSON.stringify(made)}`;
+    } else if (swept.containers < made.containers.length || swept.volumes < made.volumes.length) {
+      outcome.missed = 'the command swept fewer leftovers than the dead runs had: some were gone before it looked';
+    }
     addOrphans(outcome, 'after the next command', await findLeftovers({ runtime, pids: dead }));
     const kept = await findLeftovers({ runtime, pids: [process.pid] });
     if (!live.containers.every((c) => kept.containers.includes(c.slice(0, 12))) || !live.volumes.every((v) => kept.volumes.includes(v))) {
@@ -326,25 +380,6 @@ export function failureOf(exit: FarmExit): { code: string; message: string } | u
 export function addOrphans(outcome: TrialOutcome, when: string, leftovers: Leftovers | undefined): void {
   if (!leftovers || countLeftovers(leftovers) === 0) return;
   outcome.orphans.push(...leftovers.containers.map((c) => `container ${c} ${when}`), ...leftovers.volumes.map((v) => `volume ${v} ${when}`));
-}
-
-/** Where a kill landed: the step running at the time, and what a publish had written by then. */
-function describeHit(killed: FarmExit, crashed: Awaited<ReturnType<typeof checkIndex>>): string {
-  if (killed.signal !== 'SIGKILL') return `after the end (exit ${killed.exitCode})`;
-  const steps = killed.events.filter((e) => e.type === 'step');
-  const last = steps.at(-1);
-  if (!last) return 'before the first step';
-  if (last.step !== 'publish') return `${String(last.step)} step`;
-  if (killed.events.some((e) => e.type === 'cell')) return 'after the cell ended, before the exit';
-  if (last.status === 'done') return 'publish: done, before the record';
-  const temp = crashed.tempFiles.length > 0;
-  const stored = crashed.unlistedWheels.length > 0;
-  const served = crashed.served.some((w) => w.project === PROJECT);
-  if (served) return crashed.unlinked.length > 0 ? 'publish: project page written, not the root page' : 'publish: pages written';
-  if (crashed.unlinked.length > 0) return 'publish: wheel listed, not linked yet';
-  if (stored) return 'publish: wheel stored, not listed';
-  if (temp) return 'publish: temp files only';
-  return 'publish: nothing written yet';
 }
 
 /** A settings file for a matrix build with one host, the second engine. */

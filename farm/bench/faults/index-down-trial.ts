@@ -13,6 +13,7 @@ import type { FarmExit } from './farm-process.ts';
 import { addOrphans, checkFailedRun, checkRecovery, describeExit, expectPublishedOnce, seedIndex } from './fault-trials.ts';
 import type { NetfixFarm, TrialOutcome } from './fault-trials.ts';
 import type { FaultyS3 } from './faulty-s3.ts';
+import { whyIndexFaultMissed } from './why-index-fault-missed.ts';
 
 const WHEEL = /\/files\/netfix\/[^/]+\.whl$/;
 const PROJECT_PAGE = /\/simple\/netfix\/index\.html$/;
@@ -62,8 +63,9 @@ export async function runIndexDownTrial(
   for (const rule of fault.rules) s3.proxy.inject(rule);
   if (fault.down === 'from the start') await s3.proxy.refuseConnections();
   const run = new FarmProcess(farm.buildArgs(index.target), { env: farm.env });
-  if (fault.down instanceof RegExp) await goDownAt(s3.proxy, fault.down, run);
+  const wentDown = fault.down instanceof RegExp ? await goDownAt(s3.proxy, fault.down, run) : fault.down !== undefined;
   const exit = await run.done;
+  outcome.missed = whyIndexFaultMissed({ down: fault.down, exit, seen: s3.proxy.seen, wentDown });
   await s3.heal();
   const pids = [run.pid];
   const exits = [exit];
@@ -76,7 +78,6 @@ export async function runIndexDownTrial(
     exits.push(await next.done);
     expectPublishedOnce((await checkRecovery(farm, { index, pip: true, exit: exits[1]!, outcome })).records, outcome);
   } else {
-    if (!s3.proxy.seen.some((seen) => seen.action !== 'forwarded')) outcome.corrupt.push('the fault never landed: no request met it');
     expectPublishedOnce((await checkRecovery(farm, { index, pip: true, exit, outcome, which: 'the run under the fault' })).records, outcome);
   }
   addOrphans(outcome, 'after the runs', await findLeftovers({ runtime: farm.runtime, pids }));
@@ -84,12 +85,17 @@ export async function runIndexDownTrial(
   return { ...outcome, exits };
 }
 
-/** Refuses connections once the proxy holds a request whose path matches (the rules hang it), unless the run ends first. */
-async function goDownAt(proxy: FaultProxy, path: RegExp, run: FarmProcess): Promise<void> {
+/**
+ * Refuses connections once the proxy holds a request whose path matches (the rules hang it), unless
+ * the run ends first. Whether it went down while the run still ran.
+ */
+async function goDownAt(proxy: FaultProxy, path: RegExp, run: FarmProcess): Promise<boolean> {
   let ended = false;
   void run.done.then(() => (ended = true));
   while (!ended && !proxy.seen.some((seen) => seen.action === 'hang' && path.test(seen.path))) await sleep(20);
-  if (!ended) await proxy.refuseConnections();
+  if (ended) return false;
+  await proxy.refuseConnections();
+  return true;
 }
 
 /** What the proxy played, e.g. `PUT .../netfix-0.1.0-py3-none-any.whl: 503 x2`, and how the run ended. */

@@ -62,6 +62,7 @@ describe('loadSettings', () => {
     await expect(loadSettings({ root, env: { WHEELFARM_RUST_SOURCE: 'cargo' } })).rejects.toThrow(
       /WHEELFARM_RUST_SOURCE is `cargo`; expected auto, host or rustup/,
     );
+    expect((await rejection(loadSettings({ root, env: { WHEELFARM_RUST_SOURCE: 'cargo' } }))).code).toBe('bad-environment');
   });
 
   it('index.url must be an index URL; the error names the file, line and field', async () => {
@@ -69,6 +70,7 @@ describe('loadSettings', () => {
     await expect(loadSettings({ root, env: {} })).rejects.toThrow(
       /wheelfarm\.yaml:2: `index\.url`: expected an index URL like `s3:\/\/bucket\/prefix`/,
     );
+    expect((await rejection(loadSettings({ root, env: {} }))).code).toBe('bad-settings-file');
   });
 
   it('does not read process.env when env is given', async () => {
@@ -331,6 +333,7 @@ describe('loadSettings', () => {
   ])('a bad matrix, host, records or schedule setting names file, line and field: %s', async (text, message) => {
     await writeFile(join(root, 'wheelfarm.yaml'), text);
     const error = await rejection(loadSettings({ root, env: {} }));
+    expect(error.code).toBe('bad-settings-file');
     expect(error.message).toMatch(message);
   });
 });

@@ -1,9 +1,15 @@
-// docs/bad-input.md: every row of the bad-input catalogue cites a test that exists, with a code and a
-// message the code still has, so the catalogue cannot drift from the tests.
+// docs/bad-input.md: every row of the bad-input catalogue cites a test that exists and asserts the
+// row's code or exit status, with a code and a message the code still has, so the catalogue cannot
+// drift from the tests.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import type ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 import { EXIT } from '../../../farm/src/cli/exit-codes.ts';
+import { assertsClaim } from '../../support/asserts-claim.ts';
+import type { Claim } from '../../support/asserts-claim.ts';
+import { findCaseRows, findTest, parseTestFile } from '../../support/find-test.ts';
+import type { TableRow } from '../../support/find-test.ts';
 
 const ROOT = resolve(import.meta.dirname, '../../..');
 const CATALOGUE = join(ROOT, 'docs', 'bad-input.md');
@@ -84,6 +90,37 @@ function sourceFiles(dir: string): string[] {
     .map((entry) => join(entry.parentPath, entry.name));
 }
 
+/** What a row says its tests assert: its codes (none for `—`) or its exit status, with the names `EXIT` gives it. */
+function claimOf(row: Row): Claim {
+  const exit = Number(row.cells.Exit);
+  return {
+    codes: row.cells.Code === '—' ? [] : codeSpans(row.cells.Code),
+    exit,
+    exitNames: Object.entries(EXIT).flatMap(([name, value]) => (value === exit ? [name] : [])),
+  };
+}
+
+/** The test a citation names, with the table rows of the case it names; or why it cannot be found. */
+function locate(citation: Citation): { body: ts.Node; cases: TableRow[] | undefined } | string {
+  if (!existsSync(join(ROOT, citation.file))) return `${citation.file} does not exist`;
+  const test = findTest(parseTestFile(join(ROOT, citation.file)), citation.name);
+  if (!test?.body) return `${citation.file} has no it(…), test(…) or describe(…) titled "${citation.name}", with a callback`;
+  const cases = citation.testCase === undefined ? undefined : findCaseRows(test, citation.testCase);
+  if (cases?.length === 0) return `${citation.file} › "${citation.name}" runs over no table row with case ${citation.testCase}`;
+  return { body: test.body, cases };
+}
+
+/** Why the test `citation` names does not prove `row` (its code or exit asserted, in its body or its case's row); none if it does. */
+function whyUnproven(row: Row, citation: Citation): string[] {
+  const located = locate(citation);
+  // A test that cannot be found is the previous check's problem.
+  if (typeof located === 'string') return [];
+  const claim = claimOf(row);
+  const claimed = claim.codes.length > 0 ? `neither code ${claim.codes.join(' or ')} nor exit ${claim.exit}` : `not exit ${claim.exit}`;
+  const cited = `${citation.file} › "${citation.name}"${citation.testCase === undefined ? '' : `, case ${citation.testCase}`}`;
+  return assertsClaim(located, claim) ? [] : [`${label(row)}: ${cited} asserts ${claimed}`];
+}
+
 const rows = readRows(readFileSync(CATALOGUE, 'utf8'));
 const source = sourceFiles(join(ROOT, 'farm', 'src'))
   .map((file) => readFileSync(file, 'utf8'))
@@ -103,21 +140,19 @@ describe('docs/bad-input.md', () => {
     ).toEqual([]);
   });
 
-  it('every test a row cites exists under the name it is cited by (and has the case it names)', () => {
+  it('every test a row cites exists: an it, test or describe call under the name it is cited by, and the case it names in its table', () => {
     const problems = rows.flatMap((row) =>
       readCitations(row.cells.Test).flatMap((citation) => {
         if (typeof citation === 'string') return [`${label(row)}: cite a test as \`path\` › "name" (, case \`x\`), not ${citation}`];
-        if (!existsSync(join(ROOT, citation.file))) return [`${label(row)}: ${citation.file} does not exist`];
-        const text = testText(citation);
-        const quoted = [`'${citation.name.replaceAll("'", "\\'")}'`, `"${citation.name}"`, `\`${citation.name}\``];
-        return [
-          ...(quoted.some((q) => text.includes(q)) ? [] : [`${label(row)}: ${citation.file} has no test named "${citation.name}"`]),
-          ...(citation.testCase === undefined || text.includes(citation.testCase)
-            ? []
-            : [`${label(row)}: ${citation.file} has no case ${citation.testCase}`]),
-        ];
+        const located = locate(citation);
+        return typeof located === 'string' ? [`${label(row)}: ${located}`] : [];
       }),
     );
+    expect(problems).toEqual([]);
+  });
+
+  it('every test a row cites asserts its code or exit status: in the test`s body, or in the row of the case cited', () => {
+    const problems = rows.flatMap((row) => citationsOf(row).flatMap((citation) => whyUnproven(row, citation)));
     expect(problems).toEqual([]);
   });
 

@@ -145,6 +145,7 @@ describe('LocalDirPublisher', () => {
 
     expect(error).toBeInstanceOf(PublishConflictError);
     const conflict = error as PublishConflictError;
+    expect(conflict.code).toBe('publish-conflict');
     expect(conflict.message).toContain(original.filename);
     expect(conflict.message).toContain(original.sha256);
     expect(conflict.message).toContain(rebuild.sha256);
@@ -356,7 +357,10 @@ describe('LocalDirPublisher: yanking (PEP 592) and repair', () => {
     const publisher = new LocalDirPublisher({ root });
     await publisher.publish(wheel({ name: 'tiny', version: '1.0' }));
     await expect(publisher.setYanked('tiny', '3.0', {})).rejects.toThrow(/tiny 3\.0 is not in/);
-    await expect(publisher.setYanked('tiny', '3.0', {})).rejects.toMatchObject({ hint: 'published versions: 1.0' });
+    await expect(publisher.setYanked('tiny', '3.0', {})).rejects.toMatchObject({
+      code: 'version-not-published',
+      hint: 'published versions: 1.0',
+    });
   });
 
   it('repair rebuilds lost pages and writes missing .metadata files from the stored wheels', async () => {

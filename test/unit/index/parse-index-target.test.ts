@@ -52,12 +52,14 @@ describe('parseIndexTarget', () => {
     });
     expect(parseIndexTarget('devpi+http://farm:pw@h/farm/wheels?tries=1')).toMatchObject({ kind: 'devpi', retry: { tries: 1 } });
     expect(() => parseIndexTarget('s3://wheels/farm?tries=0')).toThrow(/`tries` must be a whole number from 1 to 100, got `0`/);
+    expect(() => parseIndexTarget('s3://wheels/farm?tries=0')).toThrow(expect.objectContaining({ code: 'bad-index-target' }));
     expect(() => parseIndexTarget('s3://wheels/farm?timeout=30')).toThrow(
       /`timeout` must be a duration like `30s`, `500ms` or `2m`, got `30`/,
     );
   });
   it('bad targets are user errors that never show the password', () => {
     expect(() => parseIndexTarget('ftp://x/y')).toThrow(/`ftp:\/\/` is not a known index kind/);
+    expect(() => parseIndexTarget('ftp://x/y')).toThrow(expect.objectContaining({ name: 'UserInputError', code: 'bad-index-target' }));
     expect(() => parseIndexTarget('devpi+http://farm:topsecret@h/onlyuser')).toThrow(/a devpi index is `\/USER\/INDEX`/);
     try {
       parseIndexTarget('devpi+http://farm:topsecret@h/onlyuser');

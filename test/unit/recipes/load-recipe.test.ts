@@ -162,6 +162,7 @@ describe('loadAllRecipes', () => {
     const { recipes, problems } = await loadAllRecipes(dir());
     expect(recipes.map((r) => r.file)).toEqual([join(dir(), 'py-yaml.yaml')]);
     expect(problems).toHaveLength(1);
+    expect(problems[0]!.error.code).toBe('misnamed-recipe');
     expect(problems[0]!.error.message).toContain(`duplicates ${displayPath(join(dir(), 'py-yaml.yaml'))}`);
   });
 

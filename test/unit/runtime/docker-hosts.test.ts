@@ -141,6 +141,7 @@ describe('runtimeForHost', () => {
   it('a runtime that cannot reach its engine names the host when pinged', async () => {
     const runtime = runtimeForHost(host(`unix://${join(dir, 'no-engine.sock')}`));
     await expect(runtime.ping()).rejects.toThrow(`the Docker engine at builder-1 (unix://${join(dir, 'no-engine.sock')}) does not answer`);
+    await expect(runtime.ping()).rejects.toMatchObject({ code: 'docker-unreachable' });
   });
 });
 

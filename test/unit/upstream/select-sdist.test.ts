@@ -193,5 +193,8 @@ describe('selectSdist with a recipe specifier', () => {
     expect(() => selectSdist({ project: 'numpy', files, specifier: '>=9' })).toThrow(
       /no release of package `numpy` matches `>=9`; newest available: 2\.5\.5/,
     );
+    expect(() => selectSdist({ project: 'numpy', files, specifier: '>=9' })).toThrow(
+      expect.objectContaining({ code: 'no-version-in-range' }),
+    );
   });
 });
