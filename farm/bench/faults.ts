@@ -55,7 +55,14 @@ import type { S3TestServer } from '../../test/servers/s3/s3-test-server.ts';
 import { unmountAll, whyNotMount } from '../../test/support/tmpfs.ts';
 import { DISK_FULL_VARIANTS, runDiskFullTrial } from './faults/disk-full-trial.ts';
 import type { DiskFullVariant } from './faults/disk-full-trial.ts';
-import { aimKillBuild, calibrate, prepareNetfixFarm, runEngineRestartTrial, runKillTrial, runLeftoversTrial } from './faults/fault-trials.ts';
+import {
+  aimKillBuild,
+  calibrate,
+  prepareNetfixFarm,
+  runEngineRestartTrial,
+  runKillTrial,
+  runLeftoversTrial,
+} from './faults/fault-trials.ts';
 import type { FaultName, TrialOutcome } from './faults/fault-trials.ts';
 import { FaultyS3 } from './faults/faulty-s3.ts';
 import { INDEX_DOWN_VARIANTS, runIndexDownTrial } from './faults/index-down-trial.ts';
@@ -65,7 +72,14 @@ import { cleanUpOnExit } from './clean-up-on-exit.ts';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 const FAULTS: FaultName[] = ['kill-build', 'kill-publish', 'engine-restart', 'leftovers', 'index-down', 'disk-full'];
-const DEFAULT_TRIALS: Record<FaultName, number> = { 'kill-build': 50, 'kill-publish': 50, 'engine-restart': 3, leftovers: 3, 'index-down': 6, 'disk-full': 6 };
+const DEFAULT_TRIALS: Record<FaultName, number> = {
+  'kill-build': 50,
+  'kill-publish': 50,
+  'engine-restart': 3,
+  leftovers: 3,
+  'index-down': 6,
+  'disk-full': 6,
+};
 /** The bench's own second engine: not the tests' (they may run at the same time). */
 const ENGINE = {
   dir: process.env.WHEELFARM_BENCH_ENGINE_DIR ?? join(tmpdir(), 'wheelfarm-bench-faults-engine'),
@@ -99,9 +113,11 @@ for (let i = 0; i < args.length; i += 1) {
       usage(`unknown argument ${args[i]}`);
   }
 }
-if (trials !== undefined && (!Number.isInteger(trials) || trials < 1 || trials > 1000)) usage(`--trials expects a whole number from 1 to 1000, got ${String(trials)}`);
+if (trials !== undefined && (!Number.isInteger(trials) || trials < 1 || trials > 1000))
+  usage(`--trials expects a whole number from 1 to 1000, got ${String(trials)}`);
 const unknown = faults.filter((f) => !FAULTS.includes(f));
-if (faults.length === 0 || unknown.length > 0) usage(`--faults expects a comma-separated list of ${FAULTS.join(', ')}; got ${faults.join(',') || 'nothing'}`);
+if (faults.length === 0 || unknown.length > 0)
+  usage(`--faults expects a comma-separated list of ${FAULTS.join(', ')}; got ${faults.join(',') || 'nothing'}`);
 
 function usage(message: string): never {
   console.error(`bench-faults: ${message}\nusage: scripts/bench-faults.sh [--trials N] [--faults ${FAULTS.join(',')}] [--keep]`);
@@ -130,7 +146,9 @@ const outcomes = new Map<FaultName, TrialOutcome[]>(faults.map((f) => [f, []]));
 const count = (fault: FaultName) => trials ?? DEFAULT_TRIALS[fault];
 const record = (outcome: TrialOutcome, n: number): void => {
   outcomes.get(outcome.fault)!.push(outcome);
-  console.error(`${outcome.fault} ${n}/${count(outcome.fault)}: ${outcome.hit} (${outcome.detail}); ${outcome.seconds.toFixed(1)} s; ${verdictOf(outcome)}`);
+  console.error(
+    `${outcome.fault} ${n}/${count(outcome.fault)}: ${outcome.hit} (${outcome.detail}); ${outcome.seconds.toFixed(1)} s; ${verdictOf(outcome)}`,
+  );
   const missed = outcome.missed === undefined ? [] : [`missed: ${outcome.missed}`];
   for (const line of [...missed, ...outcome.corrupt, ...outcome.orphans, ...outcome.debris]) console.error(`    ${line}`);
 };
@@ -141,14 +159,17 @@ const netfix = faults.some((f) => ['kill-build', 'kill-publish', 'index-down', '
   : undefined;
 const measured = netfix && (await calibrate(netfix, join(netfix.dir, 'index-calibration')));
 if (measured) {
-  console.error(`calibration: the cell takes ${(measured.beforePublishMs / 1000).toFixed(1)} s before publishing, its publish step ${measured.publishMs.toFixed(0)} ms`);
+  console.error(
+    `calibration: the cell takes ${(measured.beforePublishMs / 1000).toFixed(1)} s before publishing, its publish step ${measured.publishMs.toFixed(0)} ms`,
+  );
 }
 
 if (netfix && measured) {
   for (const fault of ['kill-build', 'kill-publish'] as const) {
     if (!faults.includes(fault)) continue;
     for (let n = 1; n <= count(fault); n += 1) {
-      const aim = fault === 'kill-build' ? aimKillBuild(measured, Math.random()) : { delayMs: n === 1 ? 0 : Math.random() * measured.publishMs };
+      const aim =
+        fault === 'kill-build' ? aimKillBuild(measured, Math.random()) : { delayMs: n === 1 ? 0 : Math.random() * measured.publishMs };
       record(await runKillTrial(netfix, { fault, ...aim, index: join(netfix.dir, `index-${fault}-${n}`) }), n);
     }
   }
@@ -156,7 +177,12 @@ if (netfix && measured) {
 
 if (faults.includes('engine-restart')) {
   engine = await SecondEngine.start(ENGINE);
-  const farm = await prepareNetfixFarm({ dir: join(work, 'engine'), sleepSeconds: RESTART_BUILD_SECONDS, runtime: engine.runtime, dockerHost: engine.url });
+  const farm = await prepareNetfixFarm({
+    dir: join(work, 'engine'),
+    sleepSeconds: RESTART_BUILD_SECONDS,
+    runtime: engine.runtime,
+    dockerHost: engine.url,
+  });
   for (let n = 1; n <= count('engine-restart'); n += 1) {
     const mode = n % 2 === 1 ? 'build' : 'matrix';
     const delayMs = 1_000 + Math.random() * (RESTART_BUILD_SECONDS - 4) * 1000;
@@ -227,10 +253,16 @@ const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths
 console.log(line(heads));
 for (const row of rows) console.log(line(row));
 console.log('');
-console.log('MISSED: trials whose fault did not land where it was aimed (the run had ended, or was in another phase; no request or write met it):');
+console.log(
+  'MISSED: trials whose fault did not land where it was aimed (the run had ended, or was in another phase; no request or write met it):',
+);
 console.log('  they prove nothing about the fault, are neither lost nor ok, and are checked for loss and orphans all the same');
-console.log('LOST/CORRUPT: trials after which the index served something wrong (or right after the kill or the failed run), the records lied,');
-console.log('  the next run failed (or the run a transient index fault hit), or a run a lasting fault stopped failed otherwise than documented');
+console.log(
+  'LOST/CORRUPT: trials after which the index served something wrong (or right after the kill or the failed run), the records lied,',
+);
+console.log(
+  '  the next run failed (or the run a transient index fault hit), or a run a lasting fault stopped failed otherwise than documented',
+);
 console.log('  (exit 4 index-down, 3 disk-full; an error naming the index or the full directory) or changed what the index served');
 console.log('ORPHANED: containers and volumes of the dead (or failed) farm process left once the next run had started (or after it)');
 console.log('DEBRIS LEFT: trials after which a temp file of the killed or failed process (unlinked, never served) was still in the index');

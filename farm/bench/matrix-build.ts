@@ -78,7 +78,9 @@ if (packages.length === 0) usage('--packages expects a comma-separated list');
 if (cachePackages.length === 0) usage('--cache-packages expects a comma-separated list');
 
 function usage(message: string): never {
-  console.error(`bench-matrix: ${message}\nusage: scripts/bench-matrix.sh [--part cpu|cache|cibuildwheel|all] [--slots N] [--packages a,b,c] [--cache-packages a,b] [--keep]`);
+  console.error(
+    `bench-matrix: ${message}\nusage: scripts/bench-matrix.sh [--part cpu|cache|cibuildwheel|all] [--slots N] [--packages a,b,c] [--cache-packages a,b] [--keep]`,
+  );
   process.exit(2);
 }
 
@@ -136,7 +138,18 @@ async function loadAvg(): Promise<string> {
 /** Empty the farm's ccache volume, so compiles are cold (ccache's statistics go with it). */
 async function clearCcache(buildImage: string): Promise<void> {
   const result = await run('docker', [
-    'run', '--rm', '--user', 'root', '--entrypoint', '', '-v', `${CCACHE_VOLUME}:/c`, buildImage, 'sh', '-c', 'find /c -mindepth 1 -delete',
+    'run',
+    '--rm',
+    '--user',
+    'root',
+    '--entrypoint',
+    '',
+    '-v',
+    `${CCACHE_VOLUME}:/c`,
+    buildImage,
+    'sh',
+    '-c',
+    'find /c -mindepth 1 -delete',
   ]);
   if (result.exitCode !== 0) throw new Error(`could not empty the ${CCACHE_VOLUME} volume: ${String(result.stderr)}`);
 }
@@ -165,7 +178,10 @@ interface FarmRun {
 }
 
 /** A farm configuration of its own: home, index and recipes under the bench's directory. */
-async function farmConfig(name: string, { home, index, recipesDir, pythons, jobs }: { home: string; index: string; recipesDir: string; pythons: string[]; jobs: number }): Promise<string> {
+async function farmConfig(
+  name: string,
+  { home, index, recipesDir, pythons, jobs }: { home: string; index: string; recipesDir: string; pythons: string[]; jobs: number },
+): Promise<string> {
   const config = join(work, `${name}.yaml`);
   await writeFile(
     config,
@@ -192,13 +208,19 @@ async function farmRun(label: string, config: string, names: string[], jobs: num
     const error = events.findLast((e) => e.type === 'error');
     const failed = summary?.results?.filter((r) => r.outcome === 'failed').map((r) => r.buildId) ?? [];
     throw new Error(
-      `${label}: wheelfarm matrix build exited ${result.exitCode}${failed.length ? `; failed: ${failed.join(', ')}` : ''}${error ? `: ${JSON.stringify(error)}` : ''}\n${String(result.stderr).slice(-2000)}`.split(new URL(upstreamIndexUrl).host).join('<upstream index>'),
+      `${label}: wheelfarm matrix build exited ${result.exitCode}${failed.length ? `; failed: ${failed.join(', ')}` : ''}${error ? `: ${JSON.stringify(error)}` : ''}\n${String(result.stderr).slice(-2000)}`
+        .split(new URL(upstreamIndexUrl).host)
+        .join('<upstream index>'),
     );
   }
   const sdists = new Map<string, string>();
   for (const e of events) if (e.type === 'fetched') sdists.set(String(e.sdist), String(e.path));
   const status = await run(WHEELFARM, ['--config', config, 'status', '--json', '--limit', '1000']);
-  const records = (JSON.parse(String(status.stdout).trim().split('\n').pop()!) as { records: { id: number; buildId: string; steps?: Record<string, number> }[] }).records;
+  const records = (
+    JSON.parse(String(status.stdout).trim().split('\n').pop()!) as {
+      records: { id: number; buildId: string; steps?: Record<string, number> }[];
+    }
+  ).records;
   const cells: CellResult[] = [];
   for (const r of summary.results) {
     const cell: CellResult = { buildId: r.buildId, outcome: r.outcome, seconds: r.seconds, ...(r.wheel ? { wheel: r.wheel } : {}) };
@@ -208,7 +230,10 @@ async function farmRun(label: string, config: string, names: string[], jobs: num
       const log = String((await run(WHEELFARM, ['--config', config, 'logs', String(record?.id ?? r.buildId)])).stdout);
       // One line per step of the PEP 517 build: requires (the backend's egg_info, Cython...) and build.
       const cpu = [...log.matchAll(/^wheelfarm-cpu: user=([\d.]+) sys=([\d.]+)$/gm)];
-      if (cpu.length === 0) throw new Error(`${label}: no wheelfarm-cpu line in the log of ${r.buildId} (is farm/src/pipeline/build-wheel.ts's build script the one that prints it?)`);
+      if (cpu.length === 0)
+        throw new Error(
+          `${label}: no wheelfarm-cpu line in the log of ${r.buildId} (is farm/src/pipeline/build-wheel.ts's build script the one that prints it?)`,
+        );
       cell.cpuUser = cpu.reduce((sum, m) => sum + Number(m[1]), 0);
       cell.cpuSys = cpu.reduce((sum, m) => sum + Number(m[2]), 0);
       const image = /^== wheelfarm: build \S+ from \S+ in (\S+)/m.exec(log);
@@ -234,8 +259,13 @@ async function farmRun(label: string, config: string, names: string[], jobs: num
 
 function printCells(run: FarmRun): void {
   for (const c of [...run.cells].sort((a, b) => a.buildId.localeCompare(b.buildId))) {
-    const cpu = c.cpuUser === undefined ? '' : `, build-step CPU ${f1(c.cpuUser + (c.cpuSys ?? 0))} s (user ${f1(c.cpuUser)} + sys ${f1(c.cpuSys ?? 0)})`;
-    say(`    ${c.buildId.padEnd(46)} ${c.outcome.padEnd(9)} cell ${f1(c.seconds).padStart(6)} s, build step ${c.buildSeconds === undefined ? '?' : f1(c.buildSeconds).padStart(6)} s${cpu}`);
+    const cpu =
+      c.cpuUser === undefined
+        ? ''
+        : `, build-step CPU ${f1(c.cpuUser + (c.cpuSys ?? 0))} s (user ${f1(c.cpuUser)} + sys ${f1(c.cpuSys ?? 0)})`;
+    say(
+      `    ${c.buildId.padEnd(46)} ${c.outcome.padEnd(9)} cell ${f1(c.seconds).padStart(6)} s, build step ${c.buildSeconds === undefined ? '?' : f1(c.buildSeconds).padStart(6)} s${cpu}`,
+    );
   }
 }
 
@@ -249,8 +279,14 @@ for (const name of packages) {
   });
 }
 say(`bench-matrix: ${cores} cores (nproc), load average at start ${await loadAvg()}; work directory ${work}`);
-say('preparing the images (not timed): build, runtime and each package\'s recipe image');
-const prepConfig = await farmConfig('prepare', { home: join(work, 'prepare-home'), index: join(work, 'prepare-index'), recipesDir, pythons: PYTHONS, jobs: slots });
+say("preparing the images (not timed): build, runtime and each package's recipe image");
+const prepConfig = await farmConfig('prepare', {
+  home: join(work, 'prepare-home'),
+  index: join(work, 'prepare-index'),
+  recipesDir,
+  pythons: PYTHONS,
+  jobs: slots,
+});
 const settings = await loadSettings({ root: ROOT, file: prepConfig });
 const farm = createFarm({ settings, emit: () => undefined, signal: new AbortController().signal });
 const { plan, prepared } = await prepareImages(farm.runtime, imageDepsOf(farm));
@@ -275,9 +311,17 @@ let coldFarmRun: FarmRun | undefined;
 /** A cold farm run of every package x PYTHONS with `jobs` slots, in a fresh home and index. */
 async function coldMatrixRun(jobs: number): Promise<FarmRun> {
   const dir = join(work, `cpu-${jobs}-slots`);
-  const config = await farmConfig(`cpu-${jobs}`, { home: join(dir, 'home'), index: join(dir, 'index'), recipesDir, pythons: PYTHONS, jobs });
+  const config = await farmConfig(`cpu-${jobs}`, {
+    home: join(dir, 'home'),
+    index: join(dir, 'index'),
+    recipesDir,
+    pythons: PYTHONS,
+    jobs,
+  });
   await clearCcache(buildImage);
-  say(`\nfarm: cold matrix build of ${packages.join(', ')} x ${PYTHONS.join(', ')} with ${jobs} slots (ccache volume emptied, fresh home and index)...`);
+  say(
+    `\nfarm: cold matrix build of ${packages.join(', ')} x ${PYTHONS.join(', ')} with ${jobs} slots (ccache volume emptied, fresh home and index)...`,
+  );
   const result = await farmRun(`${jobs} slots`, config, packages, jobs);
   printCells(result);
   say(
@@ -295,10 +339,14 @@ async function partCpu(): Promise<void> {
     say(`  below ${TARGET_CPU} with ${slots} slots: once more with ${slots + 1}`);
     runs.push(await coldMatrixRun(slots + 1));
   }
-  summaryLines.push(`CPU use of a cold matrix build (${packages.length} packages x ${PYTHONS.length} Pythons = ${runs[0]!.cells.length} cells, ${cores} cores)`);
+  summaryLines.push(
+    `CPU use of a cold matrix build (${packages.length} packages x ${PYTHONS.length} Pythons = ${runs[0]!.cells.length} cells, ${cores} cores)`,
+  );
   summaryLines.push(`  slots  wall (s)  build-step CPU (s)  CPU/(wall x cores)  /proc/stat busy  target ${TARGET_CPU}`);
   for (const r of runs) {
-    summaryLines.push(`  ${String(r.slots).padStart(5)}  ${f1(r.wall).padStart(8)}  ${f1(r.cpu).padStart(18)}  ${pct(r.ratio).padStart(18)}  ${pct(r.machineBusy).padStart(15)}  ${r.ratio >= TARGET_CPU ? 'reached' : 'not reached'}`);
+    summaryLines.push(
+      `  ${String(r.slots).padStart(5)}  ${f1(r.wall).padStart(8)}  ${f1(r.cpu).padStart(18)}  ${pct(r.ratio).padStart(18)}  ${pct(r.machineBusy).padStart(15)}  ${r.ratio >= TARGET_CPU ? 'reached' : 'not reached'}`,
+    );
   }
   const reaching = runs.find((r) => r.ratio >= TARGET_CPU);
   summaryLines.push(reaching ? `  ${reaching.slots} slots reach the target` : `  no setting tried reaches the target`);
@@ -324,37 +372,59 @@ async function cacheSpeedUp(name: string): Promise<void> {
   const one = async (label: string, config: string, expectTag?: string) => {
     const result = await farmRun(label, config, [name], 1);
     const built = result.cells.filter((c) => c.outcome === 'published');
-    if (built.length !== 1) throw new Error(`${label}: expected one cell built, got ${JSON.stringify(result.cells.map((c) => [c.buildId, c.outcome]))}`);
+    if (built.length !== 1)
+      throw new Error(`${label}: expected one cell built, got ${JSON.stringify(result.cells.map((c) => [c.buildId, c.outcome]))}`);
     const cell = built[0]!;
-    if (expectTag && !cell.wheel?.includes(`-${expectTag}-cp`)) throw new Error(`${label}: expected a rebuild with build tag ${expectTag}, got ${cell.wheel}`);
+    if (expectTag && !cell.wheel?.includes(`-${expectTag}-cp`))
+      throw new Error(`${label}: expected a rebuild with build tag ${expectTag}, got ${cell.wheel}`);
     measured.push({ label, cell, wall: result.wall });
-    say(`  ${label.padEnd(46)} build step ${f1(cell.buildSeconds ?? NaN).padStart(6)} s, cell ${f1(cell.seconds).padStart(6)} s, build-step CPU ${f1((cell.cpuUser ?? 0) + (cell.cpuSys ?? 0)).padStart(6)} s; ccache (volume totals) ${cell.ccache ?? '?'}`);
+    say(
+      `  ${label.padEnd(46)} build step ${f1(cell.buildSeconds ?? NaN).padStart(6)} s, cell ${f1(cell.seconds).padStart(6)} s, build-step CPU ${f1((cell.cpuUser ?? 0) + (cell.cpuSys ?? 0)).padStart(6)} s; ccache (volume totals) ${cell.ccache ?? '?'}`,
+    );
     return cell;
   };
   say(`\ncompiler cache: ${name}, one cell at a time`);
   await clearCcache(buildImage);
-  const cold313 = await one('(a) cp313, cold (ccache emptied)', await farmConfig('cache-313', { home, index: join(dir, 'index'), recipesDir: cacheRecipes, pythons: ['3.13'], jobs: 1 }));
+  const cold313 = await one(
+    '(a) cp313, cold (ccache emptied)',
+    await farmConfig('cache-313', { home, index: join(dir, 'index'), recipesDir: cacheRecipes, pythons: ['3.13'], jobs: 1 }),
+  );
   await writeFile(join(cacheRecipes, `${name}.yaml`), withNoopEnv(original));
-  const warm313 = await one('(b) cp313 rebuilt after a no-op recipe change', await farmConfig('cache-313b', { home, index: join(dir, 'index'), recipesDir: cacheRecipes, pythons: ['3.13'], jobs: 1 }), '1');
-  const warm311 = await one('(c) cp311 added, after cp313 (warm)', await farmConfig('cache-311', { home, index: join(dir, 'index'), recipesDir: cacheRecipes, pythons: ['3.11'], jobs: 1 }));
+  const warm313 = await one(
+    '(b) cp313 rebuilt after a no-op recipe change',
+    await farmConfig('cache-313b', { home, index: join(dir, 'index'), recipesDir: cacheRecipes, pythons: ['3.13'], jobs: 1 }),
+    '1',
+  );
+  const warm311 = await one(
+    '(c) cp311 added, after cp313 (warm)',
+    await farmConfig('cache-311', { home, index: join(dir, 'index'), recipesDir: cacheRecipes, pythons: ['3.11'], jobs: 1 }),
+  );
   await clearCcache(buildImage);
-  const cold311 = await one('cp311, cold (ccache emptied), for (c)', await farmConfig('cache-311-cold', { home, index: join(dir, 'index-cold311'), recipesDir: cacheRecipes, pythons: ['3.11'], jobs: 1 }));
+  const cold311 = await one(
+    'cp311, cold (ccache emptied), for (c)',
+    await farmConfig('cache-311-cold', { home, index: join(dir, 'index-cold311'), recipesDir: cacheRecipes, pythons: ['3.11'], jobs: 1 }),
+  );
   const speedup = (cold: CellResult, warm: CellResult, key: 'buildSeconds' | 'seconds') => (cold[key] ?? NaN) / (warm[key] ?? NaN);
   summaryLines.push(`Compiler cache (${name}; ${cold313.buildId.replace(/-cp\d+-.*/, '')})`);
   summaryLines.push('  build                                           build step (s)  cell (s)');
-  for (const m of measured) summaryLines.push(`  ${m.label.padEnd(46)}  ${f1(m.cell.buildSeconds ?? NaN).padStart(14)}  ${f1(m.cell.seconds).padStart(8)}`);
+  for (const m of measured)
+    summaryLines.push(`  ${m.label.padEnd(46)}  ${f1(m.cell.buildSeconds ?? NaN).padStart(14)}  ${f1(m.cell.seconds).padStart(8)}`);
   const b = speedup(cold313, warm313, 'buildSeconds');
   const c = speedup(cold311, warm311, 'buildSeconds');
-  summaryLines.push(`  speed-up (b) no-op recipe change: build step ${b.toFixed(2)}x, cell ${speedup(cold313, warm313, 'seconds').toFixed(2)}x (target >= ${TARGET_SPEEDUP}x: ${b >= TARGET_SPEEDUP ? 'reached' : 'not reached'})`);
-  summaryLines.push(`  speed-up (c) new Python, warm cache: build step ${c.toFixed(2)}x, cell ${speedup(cold311, warm311, 'seconds').toFixed(2)}x (target >= ${TARGET_SPEEDUP}x: ${c >= TARGET_SPEEDUP ? 'reached' : 'not reached'})`);
+  summaryLines.push(
+    `  speed-up (b) no-op recipe change: build step ${b.toFixed(2)}x, cell ${speedup(cold313, warm313, 'seconds').toFixed(2)}x (target >= ${TARGET_SPEEDUP}x: ${b >= TARGET_SPEEDUP ? 'reached' : 'not reached'})`,
+  );
+  summaryLines.push(
+    `  speed-up (c) new Python, warm cache: build step ${c.toFixed(2)}x, cell ${speedup(cold311, warm311, 'seconds').toFixed(2)}x (target >= ${TARGET_SPEEDUP}x: ${c >= TARGET_SPEEDUP ? 'reached' : 'not reached'})`,
+  );
 }
 
 /** The recipe with one more `build.env` variable, which the build ignores (but the recipe hash does not). */
 function withNoopEnv(recipe: string): string {
   const line = '    WHEELFARM_BENCH_NOOP: "1"\n';
   if (!/^build:/m.test(recipe)) return `${recipe.trimEnd()}\nbuild:\n  env:\n${line}`;
-  if (/^  env:\s*$/m.test(recipe)) return recipe.replace(/^  env:\s*\n/m, (env) => `${env}${line}`);
-  if (/^  env:/m.test(recipe)) throw new Error('the recipe has an inline build.env; adapt withNoopEnv() in farm/bench/matrix-build.ts');
+  if (/^ {2}env:\s*$/m.test(recipe)) return recipe.replace(/^ {2}env:\s*\n/m, (env) => `${env}${line}`);
+  if (/^ {2}env:/m.test(recipe)) throw new Error('the recipe has an inline build.env; adapt withNoopEnv() in farm/bench/matrix-build.ts');
   return recipe.replace(/^build:[ \t]*\n/m, (build) => `${build}  env:\n${line}`);
 }
 
@@ -367,9 +437,13 @@ async function partCibuildwheel(): Promise<void> {
   say(`\ncibuildwheel: installing it into a venv from the upstream index (not timed)...`);
   let result = await run('python3', ['-m', 'venv', venv]);
   if (result.exitCode !== 0) throw new Error(`python3 -m venv failed: ${String(result.stderr)}`);
-  result = await run(join(venv, 'bin', 'pip'), ['install', '--quiet', '--disable-pip-version-check', 'cibuildwheel'], { env: { PIP_INDEX_URL: upstreamIndexUrl } });
+  result = await run(join(venv, 'bin', 'pip'), ['install', '--quiet', '--disable-pip-version-check', 'cibuildwheel'], {
+    env: { PIP_INDEX_URL: upstreamIndexUrl },
+  });
   if (result.exitCode !== 0) throw new Error(`pip install cibuildwheel failed: ${redact(String(result.stderr).slice(-1500))}`);
-  const version = String((await run(join(venv, 'bin', 'python'), ['-c', 'import importlib.metadata as m; print(m.version("cibuildwheel"))'])).stdout).trim();
+  const version = String(
+    (await run(join(venv, 'bin', 'python'), ['-c', 'import importlib.metadata as m; print(m.version("cibuildwheel"))'])).stdout,
+  ).trim();
   say(`  cibuildwheel ${version}`);
 
   const ca = findHostCaBundle(settings.trustHostCa);
@@ -379,7 +453,11 @@ async function partCibuildwheel(): Promise<void> {
   const shim = join(dir, 'cp39-shim');
   await mkdir(join(shim, 'bin'), { recursive: true });
   await symlink(`/opt/python/cp${PYTHONS[0]!.replace('.', '')}-cp${PYTHONS[0]!.replace('.', '')}/bin/python`, join(shim, 'bin', 'python'));
-  const createArgs = ['--user=root', `--volume=${shim}:/opt/python/cp39-cp39:ro`, ...(ca ? [`--volume=${ca}:${CONTAINER_CA_PATH}:ro`] : [])];
+  const createArgs = [
+    '--user=root',
+    `--volume=${shim}:/opt/python/cp39-cp39:ro`,
+    ...(ca ? [`--volume=${ca}:${CONTAINER_CA_PATH}:ro`] : []),
+  ];
   const proxies = Object.keys(proxyEnv());
   const perPackage: { name: string; seconds: number; wheels: number }[] = [];
   const started = performance.now();
@@ -392,7 +470,10 @@ async function partCibuildwheel(): Promise<void> {
     // in the test venv cibuildwheel makes; the script reaches the container through its /host mount.
     const test = join(dir, 'tests', `${name}.sh`);
     const imports = recipe.test.imports ?? [name.replace(/-/g, '_')];
-    await writeFile(test, `set -e\npython -c ${shq(`import ${imports.join(', ')}; print("imported ${imports.join(', ')}")`)}\n${recipe.test.command ?? ''}\n`);
+    await writeFile(
+      test,
+      `set -e\npython -c ${shq(`import ${imports.join(', ')}; print("imported ${imports.join(', ')}")`)}\n${recipe.test.command ?? ''}\n`,
+    );
     // The farm's upstream index, as the farm's build containers get it (pip's own default needs no setting).
     const index = upstream.source === 'pip-default' ? {} : { PIP_INDEX_URL: upstreamIndexUrl };
     const environment = { ...trustEnv(ca ? CONTAINER_CA_PATH : undefined), ...index, ...recipe.build.env };
@@ -405,7 +486,9 @@ async function partCibuildwheel(): Promise<void> {
       // default would be uv, which the farm's image does not have)
       CIBW_BUILD_FRONTEND: 'build',
       CIBW_CONTAINER_ENGINE: `docker; create_args: ${createArgs.join(' ')}`,
-      CIBW_ENVIRONMENT: Object.entries(environment).map(([k, v]) => `${k}=${shq(v)}`).join(' '),
+      CIBW_ENVIRONMENT: Object.entries(environment)
+        .map(([k, v]) => `${k}=${shq(v)}`)
+        .join(' '),
       CIBW_TEST_COMMAND: `bash /host${test}`,
       ...(recipe.test.requires.length ? { CIBW_TEST_REQUIRES: recipe.test.requires.join(' ') } : {}),
       ...(proxies.length ? { CIBW_ENVIRONMENT_PASS_LINUX: proxies.join(' ') } : {}),
@@ -415,16 +498,24 @@ async function partCibuildwheel(): Promise<void> {
     result = await run(join(venv, 'bin', 'cibuildwheel'), ['--output-dir', out, sdist], { env, all: true });
     const seconds = (performance.now() - t0) / 1000;
     await writeFile(join(dir, `${name}.log`), String(result.all));
-    if (result.exitCode !== 0) throw new Error(`cibuildwheel ${name} failed (exit ${result.exitCode}); its output ends:\n${redact(String(result.all).slice(-3000))}`);
+    if (result.exitCode !== 0)
+      throw new Error(
+        `cibuildwheel ${name} failed (exit ${result.exitCode}); its output ends:\n${redact(String(result.all).slice(-3000))}`,
+      );
     const tested = String(result.all).split(`imported ${imports.join(', ')}`).length - 1;
-    if (tested !== PYTHONS.length) throw new Error(`cibuildwheel ${name}: the test ran ${tested} times, expected ${PYTHONS.length}; output ends:\n${redact(String(result.all).slice(-3000))}`);
+    if (tested !== PYTHONS.length)
+      throw new Error(
+        `cibuildwheel ${name}: the test ran ${tested} times, expected ${PYTHONS.length}; output ends:\n${redact(String(result.all).slice(-3000))}`,
+      );
     const wheels = String((await run('sh', ['-c', `ls ${shq(out)} | grep -c '\\.whl$' || true`])).stdout).trim();
     perPackage.push({ name, seconds, wheels: Number(wheels) });
     say(`  ${name.padEnd(12)} ${f1(seconds).padStart(6)} s, ${wheels} wheels (in ${image}, tested)`);
   }
   const total = (performance.now() - started) / 1000;
   const farmWall = farm.wall;
-  say(`  cibuildwheel, ${packages.length} packages one after another: ${f1(total)} s wall; the farm (${farm.slots} slots, cold ccache): ${f1(farmWall)} s`);
+  say(
+    `  cibuildwheel, ${packages.length} packages one after another: ${f1(total)} s wall; the farm (${farm.slots} slots, cold ccache): ${f1(farmWall)} s`,
+  );
   summaryLines.push(`Compared with cibuildwheel ${version} (same images, same sdists, build + repair + test, cold compiles)`);
   summaryLines.push(`  farm matrix build, ${farm.cells.length} cells, ${farm.slots} slots: ${f1(farmWall).padStart(7)} s wall`);
   summaryLines.push(`  cibuildwheel, ${perPackage.map((p) => `${p.name} ${f1(p.seconds)} s`).join(', ')}: ${f1(total).padStart(7)} s wall`);
@@ -432,7 +523,10 @@ async function partCibuildwheel(): Promise<void> {
 }
 
 function sdistProject(filename: string): string {
-  return filename.replace(/-[^-]+\.(tar\.gz|zip)$/, '').toLowerCase().replace(/[-_.]+/g, '-');
+  return filename
+    .replace(/-[^-]+\.(tar\.gz|zip)$/, '')
+    .toLowerCase()
+    .replace(/[-_.]+/g, '-');
 }
 
 function shq(text: string): string {

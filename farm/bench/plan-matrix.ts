@@ -41,8 +41,15 @@ const versions = Array.from({ length: versionCount }, (_, i) => `1.${i}.0`);
 const server = createServer((request, response) => {
   const name = /^\/simple\/([^/]+)\/$/.exec(request.url ?? '')?.[1];
   if (!name || !names.includes(name)) return void response.writeHead(404).end();
-  const files = versions.map((v) => ({ filename: `${name}-${v}.tar.gz`, url: `/files/${name}-${v}.tar.gz`, hashes: { sha256: sha(`${name}-${v}`) }, 'requires-python': '>=3.9' }));
-  response.writeHead(200, { 'content-type': 'application/vnd.pypi.simple.v1+json' }).end(JSON.stringify({ meta: { 'api-version': '1.1' }, name, files }));
+  const files = versions.map((v) => ({
+    filename: `${name}-${v}.tar.gz`,
+    url: `/files/${name}-${v}.tar.gz`,
+    hashes: { sha256: sha(`${name}-${v}`) },
+    'requires-python': '>=3.9',
+  }));
+  response
+    .writeHead(200, { 'content-type': 'application/vnd.pypi.simple.v1+json' })
+    .end(JSON.stringify({ meta: { 'api-version': '1.1' }, name, files }));
 });
 await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
 const upstream = `http://127.0.0.1:${(server.address() as AddressInfo).port}/simple/`;
@@ -64,7 +71,11 @@ const records = new SqliteBuildRecords({ path: join(home, 'records.db') });
 const wheelDir = join(work, 'wheels');
 await mkdir(wheelDir);
 const seeded = performance.now();
-const cells = names.flatMap((name) => versions.flatMap((version) => pythons.map((python) => ({ name, version, python, filename: `${name}-${version}-${python}-${python}-${platform}.whl` }))));
+const cells = names.flatMap((name) =>
+  versions.flatMap((version) =>
+    pythons.map((python) => ({ name, version, python, filename: `${name}-${version}-${python}-${python}-${platform}.whl` })),
+  ),
+);
 await execa('python3', ['-c', WHEEL_SCRIPT], { input: JSON.stringify(cells.map((c) => [join(wheelDir, c.filename), c.name, c.version])) });
 for (const name of names) {
   const hash = await recipeHash(await loadRecipe({ recipesDir, name }));
@@ -72,7 +83,9 @@ for (const name of names) {
     for (const python of pythons) {
       const filename = `${name}-${version}-${python}-${python}-${platform}.whl`;
       const path = join(wheelDir, filename);
-      const wheelSha = createHash('sha256').update(await import('node:fs/promises').then((fs) => fs.readFile(path))).digest('hex');
+      const wheelSha = createHash('sha256')
+        .update(await import('node:fs/promises').then((fs) => fs.readFile(path)))
+        .digest('hex');
       await index.publish({ path, filename, sha256: wheelSha, project: name });
       const cell = { name, version, python, platform };
       const id = await records.begin({
@@ -88,26 +101,39 @@ for (const name of names) {
   }
 }
 await records.close();
-console.error(`seeded ${names.length * versions.length * pythons.length} built cells in ${((performance.now() - seeded) / 1000).toFixed(1)} s`);
+console.error(
+  `seeded ${names.length * versions.length * pythons.length} built cells in ${((performance.now() - seeded) / 1000).toFixed(1)} s`,
+);
 
 const times: number[] = [];
 const peaks: number[] = [];
 for (let run = 0; run < runs; run += 1) {
   const started = performance.now();
   // GNU time reports the peak resident memory of the farm's process (the launcher execs node).
-  const result = await execa('/usr/bin/time', ['-f', 'peak-rss-kb=%M', join(ROOT, 'wheelfarm'), '--config', config, 'matrix', 'plan', '--json'], { cwd: ROOT, reject: false });
+  const result = await execa(
+    '/usr/bin/time',
+    ['-f', 'peak-rss-kb=%M', join(ROOT, 'wheelfarm'), '--config', config, 'matrix', 'plan', '--json'],
+    { cwd: ROOT, reject: false },
+  );
   const peakMb = Number(/peak-rss-kb=(\d+)/.exec(result.stderr)?.[1] ?? 0) / 1024;
   peaks.push(peakMb);
   const seconds = (performance.now() - started) / 1000;
-  const summary = JSON.parse(result.stdout.trim().split('\n').pop()!) as { counts: Record<string, number>; toBuild: number; seconds: number };
+  const summary = JSON.parse(result.stdout.trim().split('\n').pop()!) as {
+    counts: Record<string, number>;
+    toBuild: number;
+    seconds: number;
+  };
   if (result.exitCode !== 0 || summary.counts.built !== names.length * versions.length * pythons.length || summary.toBuild !== 0) {
     throw new Error(`unexpected plan (exit ${result.exitCode}): ${JSON.stringify(summary.counts)}\n${result.stderr}`);
   }
   times.push(seconds);
-  console.log(`run ${run + 1}: ${seconds.toFixed(2)} s wall for the whole command (planning itself ${summary.seconds.toFixed(2)} s), ${summary.counts.built} cells built, 0 to build, peak RSS ${peakMb.toFixed(0)} MB`);
+  console.log(
+    `run ${run + 1}: ${seconds.toFixed(2)} s wall for the whole command (planning itself ${summary.seconds.toFixed(2)} s), ${summary.counts.built} cells built, 0 to build, peak RSS ${peakMb.toFixed(0)} MB`,
+  );
 }
 times.sort((a, b) => a - b);
-console.log(`matrix plan, ${recipeCount} recipes x ${versionCount} versions x ${pythons.length} Pythons = ${recipeCount * versionCount * pythons.length} cells, all built: median ${times[Math.floor(times.length / 2)]!.toFixed(2)} s wall (min ${times[0]!.toFixed(2)} s), peak RSS ${Math.max(...peaks).toFixed(0)} MB`);
+console.log(
+  `matrix plan, ${recipeCount} recipes x ${versionCount} versions x ${pythons.length} Pythons = ${recipeCount * versionCount * pythons.length} cells, all built: median ${times[Math.floor(times.length / 2)]!.toFixed(2)} s wall (min ${times[0]!.toFixed(2)} s), peak RSS ${Math.max(...peaks).toFixed(0)} MB`,
+);
 server.close();
 await rm(work, { recursive: true, force: true });
-

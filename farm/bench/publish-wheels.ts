@@ -16,7 +16,10 @@ const files = (await readdir(dir)).filter((f) => f.endsWith('.whl'));
 const sha = (path: string) =>
   new Promise<string>((resolve, reject) => {
     const hash = createHash('sha256');
-    createReadStream(path).on('data', (c) => hash.update(c)).on('end', () => resolve(hash.digest('hex'))).on('error', reject);
+    createReadStream(path)
+      .on('data', (c) => hash.update(c))
+      .on('end', () => resolve(hash.digest('hex')))
+      .on('error', reject);
   });
 let peakRss = 0;
 const timer = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 100);
@@ -33,4 +36,6 @@ await Promise.all(
 const seconds = (performance.now() - started) / 1000;
 clearInterval(timer);
 peakRss = Math.max(peakRss, process.memoryUsage().rss);
-console.log(`${files.length} wheels to ${publisher.description.split(' (')[0]}: ${seconds.toFixed(1)} s (${(files.length / seconds).toFixed(1)} wheels/s, concurrency ${concurrency}), peak RSS ${(peakRss / 1024 ** 2).toFixed(0)} MB`);
+console.log(
+  `${files.length} wheels to ${publisher.description.split(' (')[0]}: ${seconds.toFixed(1)} s (${(files.length / seconds).toFixed(1)} wheels/s, concurrency ${concurrency}), peak RSS ${(peakRss / 1024 ** 2).toFixed(0)} MB`,
+);

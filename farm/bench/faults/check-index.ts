@@ -75,7 +75,8 @@ export async function checkIndex(index: string): Promise<IndexCheck> {
   }
   const rootLinks = await pageLinks(index, 'simple/index.html');
   for (const project of manifests.keys()) {
-    if (!rootLinks?.some((link) => link.href === `${project}/`)) check.unlinked.push(`simple/index.html does not link ${project}/, which has a manifest`);
+    if (!rootLinks?.some((link) => link.href === `${project}/`))
+      check.unlinked.push(`simple/index.html does not link ${project}/, which has a manifest`);
   }
   for (const link of rootLinks ?? []) {
     if (!manifests.has(link.href.replace(/\/$/, ''))) check.problems.push(`simple/index.html links ${link.href}, which has no manifest`);
@@ -106,9 +107,11 @@ async function checkProject(index: string, files: string[], project: string, man
     if (!listed) check.problems.push(`${page} links ${filename}, which the manifest does not list`);
     else if (listed.sha256 !== expected) check.problems.push(`${page} and the manifest disagree on the sha256 of ${filename}`);
     const inJson = json?.find((f) => f.filename === filename);
-    if (json && inJson?.hashes.sha256 !== expected) check.problems.push(`simple/${project}/index.json does not list ${filename} with the HTML page's sha256`);
+    if (json && inJson?.hashes.sha256 !== expected)
+      check.problems.push(`simple/${project}/index.json does not list ${filename} with the HTML page's sha256`);
   }
-  if (json && json.length !== links.length) check.problems.push(`simple/${project}/index.json lists ${json.length} file(s), the HTML page ${links.length}`);
+  if (json && json.length !== links.length)
+    check.problems.push(`simple/${project}/index.json lists ${json.length} file(s), the HTML page ${links.length}`);
   for (const listed of manifest.files) {
     if (!links.some((link) => link.href.split('#')[0]!.endsWith(`/${listed.filename}`))) {
       check.unlinked.push(`the manifest lists ${listed.filename}, but ${page} does not link it: installers do not see it`);
@@ -126,7 +129,22 @@ export async function pipDownload(url: string, project: string): Promise<{ ok: t
   try {
     const run = await execa(
       'python3',
-      ['-m', 'pip', 'download', '-q', '--no-deps', '--no-cache-dir', '--disable-pip-version-check', '--only-binary', ':all:', '--index-url', url, '-d', dir, project],
+      [
+        '-m',
+        'pip',
+        'download',
+        '-q',
+        '--no-deps',
+        '--no-cache-dir',
+        '--disable-pip-version-check',
+        '--only-binary',
+        ':all:',
+        '--index-url',
+        url,
+        '-d',
+        dir,
+        project,
+      ],
       { reject: false, all: true },
     );
     const [file] = await readdir(dir);
@@ -151,7 +169,11 @@ async function pageLinks(index: string, page: string): Promise<PageLink[] | unde
   });
 }
 
-async function readJsonPage(index: string, page: string, check: IndexCheck): Promise<{ filename: string; hashes: { sha256?: string } }[] | undefined> {
+async function readJsonPage(
+  index: string,
+  page: string,
+  check: IndexCheck,
+): Promise<{ filename: string; hashes: { sha256?: string } }[] | undefined> {
   const text = await readFile(join(index, page), 'utf8').catch(() => undefined);
   if (text === undefined) return undefined;
   try {
@@ -184,5 +206,10 @@ async function sha256Of(path: string): Promise<string | undefined> {
 }
 
 function unescapeHtml(text: string): string {
-  return text.replace(/&gt;/g, '>').replace(/&lt;/g, '<').replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&amp;/g, '&');
+  return text
+    .replace(/&gt;/g, '>')
+    .replace(/&lt;/g, '<')
+    .replace(/&quot;/g, '"')
+    .replace(/&#39;/g, "'")
+    .replace(/&amp;/g, '&');
 }

@@ -32,7 +32,9 @@ export async function checkRecords({
     const problems = all.filter((r) => r.state === 'running').map((r) => `record ${r.id} (${r.buildId}, pid ${r.pid}) is still running`);
     for (const record of records.filter((r) => r.state === 'published' || r.state === 'unchanged')) {
       if (!served.some((w) => w.filename === record.wheel && w.sha256 === record.wheelSha256)) {
-        problems.push(`record ${record.id} says ${record.state} ${record.wheel} (sha256 ${record.wheelSha256}), which the index does not serve`);
+        problems.push(
+          `record ${record.id} says ${record.state} ${record.wheel} (sha256 ${record.wheelSha256}), which the index does not serve`,
+        );
       }
     }
     return { problems, records };

@@ -55,7 +55,8 @@ export async function runDiskFullTrial(
     const run = new FarmProcess(farm.buildArgs(index), { env: farm.env });
     const exit = await run.done;
     exits.push(exit);
-    const explains = (error: { code: string; message: string }) => error.code === 'disk-full' && error.message.startsWith(`no space left in ${full}`);
+    const explains = (error: { code: string; message: string }) =>
+      error.code === 'disk-full' && error.message.startsWith(`no space left in ${full}`);
     // The farm says `no space left` only for ENOSPC from a write (farm/src/index/explain-disk-full.ts).
     const error = failureOf(exit);
     if (!exit.events.some(stepEvent('publish', 'failed')) || !error || !explains(error)) {

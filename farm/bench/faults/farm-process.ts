@@ -57,7 +57,11 @@ export class FarmProcess {
       void this.done.then((exit) => {
         if (!this.#waiters.delete(waiter)) return;
         const last = JSON.stringify(exit.events.at(-1) ?? null);
-        reject(new Error(`wheelfarm ended (exit ${exit.exitCode ?? exit.signal}) before the awaited event; its last event: ${last}; its stderr:\n${exit.stderr.slice(-2000)}`));
+        reject(
+          new Error(
+            `wheelfarm ended (exit ${exit.exitCode ?? exit.signal}) before the awaited event; its last event: ${last}; its stderr:\n${exit.stderr.slice(-2000)}`,
+          ),
+        );
       });
     });
   }

@@ -84,8 +84,18 @@ export async function prepareNetfixFarm({
   // Containers read the sdist as their non-root user.
   await chmod(dir, 0o755);
   const sdist = join(dir, `${PROJECT}-0.1.0.tar.gz`);
-  await execa('tar', ['-czf', sdist, '--transform', `s,^\\.,${PROJECT}-0.1.0,`, '-C', join(ROOT, 'test', 'fixtures', 'sdists', PROJECT), '.']);
-  const sha256 = createHash('sha256').update(await readFile(sdist)).digest('hex');
+  await execa('tar', [
+    '-czf',
+    sdist,
+    '--transform',
+    `s,^\\.,${PROJECT}-0.1.0,`,
+    '-C',
+    join(ROOT, 'test', 'fixtures', 'sdists', PROJECT),
+    '.',
+  ]);
+  const sha256 = createHash('sha256')
+    .update(await readFile(sdist))
+    .digest('hex');
   const env = sleepSeconds > 0 ? `\nbuild:\n  env: { NETFIX_SLEEP: "${sleepSeconds}" }` : '';
   await writeFile(join(dir, 'recipes', `${PROJECT}.yaml`), `source:\n  url: ${pathToFileURL(sdist).href}\n  sha256: ${sha256}${env}\n`);
   const home = join(dir, 'home');
@@ -184,10 +194,12 @@ export async function runKillTrial(
 
   const next = new FarmProcess(farm.buildArgs(index), { env: farm.env });
   // The run sweeps what dead runs left before it resolves anything.
-  const swept = await next.event((e) => e.type === 'resolved' || e.type === 'error').then(
-    () => findLeftovers({ runtime: farm.runtime, pids: [victim.pid] }),
-    () => undefined,
-  );
+  const swept = await next
+    .event((e) => e.type === 'resolved' || e.type === 'error')
+    .then(
+      () => findLeftovers({ runtime: farm.runtime, pids: [victim.pid] }),
+      () => undefined,
+    );
   const recovered = await next.done;
   await checkRecovery(farm, { index: directoryIndex(index), pip, exit: recovered, outcome });
   addOrphans(outcome, 'after the next run started', swept);
@@ -208,7 +220,8 @@ export async function runEngineRestartTrial(
 ): Promise<TrialOutcome & { exit: FarmExit }> {
   const started = performance.now();
   const outcome: TrialOutcome = { fault: 'engine-restart', seconds: 0, hit: '', detail: '', corrupt: [], orphans: [], debris: [] };
-  const args = mode === 'build' ? farm.buildArgs(index) : ['--config', await matrixSettings(farm, engine, index), 'matrix', 'build', '--json'];
+  const args =
+    mode === 'build' ? farm.buildArgs(index) : ['--config', await matrixSettings(farm, engine, index), 'matrix', 'build', '--json'];
   const run = new FarmProcess(args, { env: farm.env });
   await run.event(stepEvent('build', 'started')).then(
     () => sleep(delayMs),
@@ -222,7 +235,8 @@ export async function runEngineRestartTrial(
   const lostStep = run.events.find((e) => e.type === 'step' && e.status === 'failed');
   outcome.hit = `${mode}: ${lostStep ? `${String(lostStep.step)} step` : 'no step'} lost, ${back ? 'engine back in the run' : 'engine never back in the run'}`;
   // Aimed at the build step: a restart that cost another step, or none (the cell had ended), missed it.
-  if (lostStep?.step !== 'build') outcome.missed = `aimed at the build step, the restart cost ${lostStep ? `the ${String(lostStep.step)}` : 'no'} step`;
+  if (lostStep?.step !== 'build')
+    outcome.missed = `aimed at the build step, the restart cost ${lostStep ? `the ${String(lostStep.step)}` : 'no'} step`;
   outcome.detail = `restarted ${delayMs.toFixed(0)} ms into the build step, in ${restartSeconds.toFixed(1)} s${back ? `; back in the run after ${String(back.seconds)} s` : ''}`;
   const { records } = await checkRecovery(farm, { index: directoryIndex(index), pip: false, exit, outcome });
   const failed = records.filter((r) => r.state === 'failed');
@@ -241,7 +255,15 @@ export async function runEngineRestartTrial(
  * and one live one (this process): the next command (`images list`) must remove the dead ones,
  * containers before their volumes, and leave the live ones.
  */
-export async function runLeftoversTrial({ runtime, image, env = {} }: { runtime: ContainerRuntime; image: string; env?: Record<string, string> }): Promise<TrialOutcome> {
+export async function runLeftoversTrial({
+  runtime,
+  image,
+  env = {},
+}: {
+  runtime: ContainerRuntime;
+  image: string;
+  env?: Record<string, string>;
+}): Promise<TrialOutcome> {
   const started = performance.now();
   const outcome: TrialOutcome = { fault: 'leftovers', seconds: 0, hit: '', detail: '', corrupt: [], orphans: [], debris: [] };
   // A process that has just ended, and a pid above the kernel's pid_max: neither can be alive.
@@ -257,7 +279,7 @@ export async function runLeftoversTrial({ runtime, image, env = {} }: { runtime:
     if (run.exitCode !== 0) outcome.corrupt.push(`wheelfarm images list failed (exit ${run.exitCode}): ${run.stderr.slice(-500)}`);
     const sweptEvent = run.events.find((e) => e.type === 'swept');
     const swept = { containers: Number(sweptEvent?.containers ?? 0), volumes: Number(sweptEvent?.volumes ?? 0) };
-    outcome.hit = 'dead runs\' containers and volumes, a live run\'s';
+    outcome.hit = "dead runs' containers and volumes, a live run's";
     outcome.detail = `${made.containers.length} container(s), ${made.volumes.length} volume(s) of dead pids ${dead.join(', ')}; the command swept ${swept.containers} + ${swept.volumes}`;
     // The fault: each dead pid's running container and two volumes, in place before the command and swept by it, not by
     // another farm process of this machine (any sweeps the same dead pids). Else the command had nothing to prove itself on.
@@ -269,7 +291,9 @@ export async function runLeftoversTrial({ runtime, image, env = {} }: { runtime:
     addOrphans(outcome, 'after the next command', await findLeftovers({ runtime, pids: dead }));
     const kept = await findLeftovers({ runtime, pids: [process.pid] });
     if (!live.containers.every((c) => kept.containers.includes(c.slice(0, 12))) || !live.volumes.every((v) => kept.volumes.includes(v))) {
-      outcome.corrupt.push(`the sweep removed a live farm process's container or volume (had ${JSON.stringify(live)}, left ${JSON.stringify(kept)})`);
+      outcome.corrupt.push(
+        `the sweep removed a live farm process's container or volume (had ${JSON.stringify(live)}, left ${JSON.stringify(kept)})`,
+      );
     }
   } finally {
     for (const id of live.containers) await runtime.removeContainer(id);
@@ -297,14 +321,24 @@ async function makeLeftovers(runtime: ContainerRuntime, image: string, owner: st
  */
 export async function checkRecovery(
   farm: NetfixFarm,
-  { index, pip, exit, outcome, which = 'the run after the fault' }: { index: TrialIndex; pip: boolean; exit: FarmExit; outcome: TrialOutcome; which?: string },
+  {
+    index,
+    pip,
+    exit,
+    outcome,
+    which = 'the run after the fault',
+  }: { index: TrialIndex; pip: boolean; exit: FarmExit; outcome: TrialOutcome; which?: string },
 ): ReturnType<typeof checkRecords> {
   if (exit.exitCode !== 0) {
     const error = exit.events.find((e) => e.type === 'error' || e.type === 'summary');
     outcome.corrupt.push(`${which} failed (exit ${exit.exitCode ?? exit.signal}): ${JSON.stringify(error ?? exit.stderr.slice(-500))}`);
   }
   const after = await index.check();
-  outcome.corrupt.push(...after.problems, ...after.unlinked, ...after.unlistedWheels.map((w) => `${w} is in the index, and its manifest does not list it`));
+  outcome.corrupt.push(
+    ...after.problems,
+    ...after.unlinked,
+    ...after.unlistedWheels.map((w) => `${w} is in the index, and its manifest does not list it`),
+  );
   outcome.debris.push(...after.tempFiles.map((t) => `temp file ${t}`));
   const wheels = after.served.filter((w) => w.project === PROJECT);
   if (wheels.length !== 1) outcome.corrupt.push(`the index serves ${wheels.length} ${PROJECT} wheel(s), expected 1`);
@@ -313,7 +347,8 @@ export async function checkRecovery(
   if (pip) {
     const download = await pipDownload(index.url, PROJECT);
     if (!download.ok) outcome.corrupt.push(`pip download from the index failed: ${download.output}`);
-    else if (!wheels.some((w) => w.filename === download.file)) outcome.corrupt.push(`pip downloaded ${download.file}, which the pages do not link`);
+    else if (!wheels.some((w) => w.filename === download.file))
+      outcome.corrupt.push(`pip downloaded ${download.file}, which the pages do not link`);
   }
   return records;
 }
@@ -330,7 +365,9 @@ export function expectPublishedOnce(records: BuildRecord[], outcome: TrialOutcom
  */
 export async function seedIndex(index: TrialIndex, dir: string): Promise<IndexCheck> {
   const wheel = makePureWheel(await mkdtemp(join(dir, 'seed-')), { name: 'tiny', version: '1.0' });
-  const sha256 = createHash('sha256').update(await readFile(wheel.path)).digest('hex');
+  const sha256 = createHash('sha256')
+    .update(await readFile(wheel.path))
+    .digest('hex');
   await index.publisher.publish({ ...wheel, sha256, project: 'tiny' });
   return index.check();
 }
@@ -342,26 +379,37 @@ export async function seedIndex(index: TrialIndex, dir: string): Promise<IndexCh
  * listed but not linked is allowed only when the error says that the pages were not brought up to
  * date (the next run must finish them).
  */
-export async function checkFailedRun(
-  { exit, index, before, status, explains, outcome }: {
-    exit: FarmExit;
-    index: TrialIndex;
-    before: IndexCheck;
-    status: number;
-    explains: (error: { code: string; message: string }) => boolean;
-    outcome: TrialOutcome;
-  },
-): Promise<void> {
+export async function checkFailedRun({
+  exit,
+  index,
+  before,
+  status,
+  explains,
+  outcome,
+}: {
+  exit: FarmExit;
+  index: TrialIndex;
+  before: IndexCheck;
+  status: number;
+  explains: (error: { code: string; message: string }) => boolean;
+  outcome: TrialOutcome;
+}): Promise<void> {
   const error = failureOf(exit);
-  if (exit.exitCode !== status) outcome.corrupt.push(`the failed run exited ${exit.exitCode ?? exit.signal}, expected ${status}: ${JSON.stringify(error ?? exit.stderr.slice(-500))}`);
-  if (!error || !explains(error)) outcome.corrupt.push(`the failed run's error does not say what failed where: ${JSON.stringify(error ?? exit.stderr.slice(-500))}`);
+  if (exit.exitCode !== status)
+    outcome.corrupt.push(
+      `the failed run exited ${exit.exitCode ?? exit.signal}, expected ${status}: ${JSON.stringify(error ?? exit.stderr.slice(-500))}`,
+    );
+  if (!error || !explains(error))
+    outcome.corrupt.push(`the failed run's error does not say what failed where: ${JSON.stringify(error ?? exit.stderr.slice(-500))}`);
   const after = await index.check();
   outcome.corrupt.push(...after.problems.map((p) => `after the failed run: ${p}`));
   // Before the next run, which may sweep them: a run that fails cleanly leaves no temp file at all.
   outcome.debris.push(...after.tempFiles.map((t) => `temp file ${t} after the failed run`));
-  if (!/the pages were not brought up to date/.test(error?.message ?? '')) outcome.corrupt.push(...after.unlinked.map((u) => `after the failed run, unannounced: ${u}`));
+  if (!/the pages were not brought up to date/.test(error?.message ?? ''))
+    outcome.corrupt.push(...after.unlinked.map((u) => `after the failed run, unannounced: ${u}`));
   for (const wheel of before.served) {
-    if (!after.served.some((w) => w.filename === wheel.filename && w.sha256 === wheel.sha256)) outcome.corrupt.push(`the failed run took ${wheel.filename} away from the index`);
+    if (!after.served.some((w) => w.filename === wheel.filename && w.sha256 === wheel.sha256))
+      outcome.corrupt.push(`the failed run took ${wheel.filename} away from the index`);
   }
 }
 
@@ -379,7 +427,10 @@ export function failureOf(exit: FarmExit): { code: string; message: string } | u
 
 export function addOrphans(outcome: TrialOutcome, when: string, leftovers: Leftovers | undefined): void {
   if (!leftovers || countLeftovers(leftovers) === 0) return;
-  outcome.orphans.push(...leftovers.containers.map((c) => `container ${c} ${when}`), ...leftovers.volumes.map((v) => `volume ${v} ${when}`));
+  outcome.orphans.push(
+    ...leftovers.containers.map((c) => `container ${c} ${when}`),
+    ...leftovers.volumes.map((v) => `volume ${v} ${when}`),
+  );
 }
 
 /** A settings file for a matrix build with one host, the second engine. */

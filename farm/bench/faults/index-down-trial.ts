@@ -32,7 +32,12 @@ interface IndexFault {
 export const INDEX_DOWN_VARIANTS = {
   '503 + Retry-After on the first 2 PUTs': { rules: [{ method: 'PUT', times: 2, fault: s3ErrorFault(503, 'SlowDown', '1') }] },
   '500 on a PUT of each kind': {
-    rules: [WHEEL, /\.whl\.metadata$/, /\/\.wheelfarm\/projects\/netfix\.json$/, /\/simple\//].map((path) => ({ method: 'PUT', path, times: 1, fault: s3ErrorFault(500, 'InternalError') })),
+    rules: [WHEEL, /\.whl\.metadata$/, /\/\.wheelfarm\/projects\/netfix\.json$/, /\/simple\//].map((path) => ({
+      method: 'PUT',
+      path,
+      times: 1,
+      fault: s3ErrorFault(500, 'InternalError'),
+    })),
   },
   'hang on the wheel PUT': { rules: [{ method: 'PUT', path: WHEEL, times: 1, fault: { hang: true } }] },
   'down from the start': { rules: [], down: 'from the start' },
@@ -71,14 +76,18 @@ export async function runIndexDownTrial(
   const exits = [exit];
   outcome.detail = describeFaults(s3.proxy, exit);
   if (fault.down) {
-    const names = (error: { message: string }) => error.message.includes(`s3://${s3.bucket}/${prefix}`) && error.message.includes(s3.proxy.url);
+    const names = (error: { message: string }) =>
+      error.message.includes(`s3://${s3.bucket}/${prefix}`) && error.message.includes(s3.proxy.url);
     await checkFailedRun({ exit, index, before, status: EXIT.transient, explains: names, outcome });
     const next = new FarmProcess(farm.buildArgs(index.target), { env: farm.env });
     pids.push(next.pid);
     exits.push(await next.done);
     expectPublishedOnce((await checkRecovery(farm, { index, pip: true, exit: exits[1]!, outcome })).records, outcome);
   } else {
-    expectPublishedOnce((await checkRecovery(farm, { index, pip: true, exit, outcome, which: 'the run under the fault' })).records, outcome);
+    expectPublishedOnce(
+      (await checkRecovery(farm, { index, pip: true, exit, outcome, which: 'the run under the fault' })).records,
+      outcome,
+    );
   }
   addOrphans(outcome, 'after the runs', await findLeftovers({ runtime: farm.runtime, pids }));
   outcome.seconds = (performance.now() - started) / 1000;
