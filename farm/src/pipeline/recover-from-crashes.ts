@@ -1,5 +1,4 @@
 import type { FarmContext } from '../farm-context.ts';
-import { isMaintainedIndex } from '../index/publisher.ts';
 import { isProcessAlive } from '../process/process-owner.ts';
 
 /**
@@ -13,7 +12,7 @@ import { isProcessAlive } from '../process/process-owner.ts';
  * Indexes that render their own pages, devpi and pypiserver, need nothing.
  */
 export async function recoverFromCrashes(context: FarmContext): Promise<void> {
-  const maintained = isMaintainedIndex(context.publisher) ? context.publisher : undefined;
+  const maintained = context.publisher.maintenance;
   const settled = (await maintained?.settlePending()) ?? [];
   if (settled.length > 0) context.emit({ type: 'settled', projects: settled });
   const abandoned = await context.records().abandonOrphans(isProcessAlive);
