@@ -11,6 +11,21 @@ import { explainDiskFull } from './explain-disk-full.ts';
  * On a full disk the temp file is removed and the error is the `disk-full` EnvironmentError.
  */
 export async function writeFileAtomic(path: string, content: string | Uint8Array): Promise<void> {
+  const temp = await writeTempFile(path, content);
+  try {
+    await renameDurably(temp, path);
+  } catch (error) {
+    await rm(temp, { force: true });
+    throw await explainDiskFull(error, { path, bytes: byteLength(content) });
+  }
+}
+
+/**
+ * Writes `content` to a new temp file beside `path` (see tempPathFor), fsynced, and returns its path:
+ * rename or link it into place, or remove it. Creates the directory. On a full disk nothing is left
+ * and the error is the `disk-full` EnvironmentError.
+ */
+export async function writeTempFile(path: string, content: string | Uint8Array): Promise<string> {
   await mkdir(dirname(path), { recursive: true });
   const temp = tempPathFor(path);
   try {
@@ -21,11 +36,15 @@ export async function writeFileAtomic(path: string, content: string | Uint8Array
     } finally {
       await handle.close();
     }
-    await renameDurably(temp, path);
+    return temp;
   } catch (error) {
     await rm(temp, { force: true });
-    throw await explainDiskFull(error, { path, bytes: typeof content === 'string' ? Buffer.byteLength(content) : content.byteLength });
+    throw await explainDiskFull(error, { path, bytes: byteLength(content) });
   }
+}
+
+function byteLength(content: string | Uint8Array): number {
+  return typeof content === 'string' ? Buffer.byteLength(content) : content.byteLength;
 }
 
 /**
@@ -73,7 +92,12 @@ export async function removeAbandonedTemps(dirs: string[], isAlive: (pid: number
 /** Renames, then fsyncs the directory so the rename itself survives a crash and keeps its order. */
 export async function renameDurably(from: string, to: string): Promise<void> {
   await rename(from, to);
-  const directory = await open(dirname(to), 'r');
+  await syncDirectory(dirname(to));
+}
+
+/** fsyncs a directory, so the entries just made or renamed in it survive a crash. */
+export async function syncDirectory(path: string): Promise<void> {
+  const directory = await open(path, 'r');
   try {
     await directory.sync();
   } finally {

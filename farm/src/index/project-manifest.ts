@@ -1,9 +1,7 @@
-import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { eq, valid } from '@renovatebot/pep440';
-import { UserInputError, WheelfarmError } from '../errors.ts';
+import { UserInputError } from '../errors.ts';
 import { parseWheelFilename } from '../wheels/wheel-filename.ts';
-import { writeFileAtomic } from './atomic-write.ts';
 import type { PublishedFile } from './publisher.ts';
 
 const fileSchema = z.object({
@@ -38,43 +36,25 @@ const manifestSchema = z.object({
 });
 
 /**
- * What a local index serves for one project. The pages are rendered from it, so a publish costs work in
- * proportion to the project, not to the whole index.
+ * What an index wheelfarm writes itself serves for one project. The pages are rendered from it, so a
+ * publish costs work in proportion to the project, not to the whole index.
  */
 export type ProjectManifest = z.infer<typeof manifestSchema>;
 
-/** A manifest's text as stored by any backend (the format is shared: directory, S3). Throws on a bad one. */
+/** A manifest's text as stored (the format is the same on every storage). Throws on a bad one. */
 export function parseProjectManifest(text: string): ProjectManifest {
   return manifestSchema.parse(JSON.parse(text));
 }
 
-/** The manifest at `path`, or undefined if the project has never been published. */
-export async function readProjectManifest(path: string): Promise<ProjectManifest | undefined> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw error;
-  }
-  try {
-    return parseProjectManifest(text);
-  } catch (error) {
-    throw new WheelfarmError('corrupt-index', `the index manifest ${path} is not valid`, {
-      hint: 'It is only ever replaced atomically, so it was edited by hand or the disk is failing; restore it from the files next to it or a backup.',
-      cause: error,
-    });
-  }
-}
-
-export async function writeProjectManifest(path: string, manifest: ProjectManifest): Promise<void> {
+/** A manifest as stored: its files sorted by filename, so the same manifest is always the same bytes. */
+export function serializeProjectManifest(manifest: ProjectManifest): string {
   const files = [...manifest.files].sort((a, b) => (a.filename < b.filename ? -1 : a.filename > b.filename ? 1 : 0));
-  await writeFileAtomic(path, `${JSON.stringify({ ...manifest, files }, null, 2)}\n`);
+  return `${JSON.stringify({ ...manifest, files }, null, 2)}\n`;
 }
 
 /**
  * PEP 592 on a manifest: yank (with an optional reason) or unyank every file of one version.
- * Pure: each backend stores the result its own way. `where` names the index in the error.
+ * Pure: the caller stores the result. `where` names the index in the error.
  */
 export function applyYank(
   manifest: ProjectManifest | undefined,

@@ -1,6 +1,7 @@
 /**
- * The port every package index backend implements: the embedded local directory today, S3 or devpi later.
- * The pipeline only ever talks to this interface.
+ * The port every package index backend implements: the indexes wheelfarm writes itself (a directory,
+ * S3: stored-index.ts over a storage adapter) and the servers it uploads to (devpi, pypiserver:
+ * upload/). The pipeline only ever talks to this interface.
  */
 
 export interface WheelToPublish {
@@ -29,6 +30,12 @@ export interface IndexPublisher {
   /** For people: where the wheels go, e.g. `local index at /srv/wheels`. */
   readonly description: string;
   /**
+   * What wheelfarm can do to this index besides publishing, as the backend declares it: yank, repair,
+   * settle the pages of interrupted publishes. Undefined for indexes that serve pages of their own
+   * (devpi, pypiserver): they are looked after with their own tools.
+   */
+  readonly maintenance: IndexMaintenance | undefined;
+  /**
    * Makes the wheel installable from the index. Must refuse (PublishConflictError) to replace a
    * filename the index already serves with different bytes, and return `unchanged` for the same bytes.
    */
@@ -37,15 +44,12 @@ export interface IndexPublisher {
   listFiles(project: string): Promise<PublishedFile[]>;
 }
 
-/**
- * Indexes whose pages wheelfarm writes itself (the directory and S3) can also be yanked in and
- * repaired; devpi and pypiserver serve pages of their own and are looked after with their own tools.
- */
-export interface MaintainedIndex {
+/** The upkeep of an index whose pages wheelfarm writes itself (see IndexPublisher.maintenance). */
+export interface IndexMaintenance {
   /** PEP 592 for every file of one version; returns the filenames whose state changed. */
   setYanked(project: string, version: string, yanked: { reason?: string } | false): Promise<string[]>;
-  /** Rebuilds every page from the stored file lists (and, where it can, writes missing `.metadata`). */
-  repair(): Promise<{ projects: number; metadataWritten?: number; tempFilesRemoved?: number }>;
+  /** Rebuilds every page from the stored file lists, writes missing `.metadata`, removes dead writers' temp files. */
+  repair(): Promise<RepairResult>;
   /**
    * Writes the pages of the projects whose publish stopped between the manifest and the pages (a
    * crash, a full disk, the storage giving out), as the note each such publish left says; cheap when
@@ -54,9 +58,10 @@ export interface MaintainedIndex {
   settlePending(): Promise<string[]>;
 }
 
-export function isMaintainedIndex(publisher: IndexPublisher): publisher is IndexPublisher & MaintainedIndex {
-  const candidate = publisher as Partial<MaintainedIndex>;
-  return (
-    typeof candidate.setYanked === 'function' && typeof candidate.repair === 'function' && typeof candidate.settlePending === 'function'
-  );
+export interface RepairResult {
+  projects: number;
+  /** `.metadata` files written beside wheels that lacked them. */
+  metadataWritten: number;
+  /** Temp files of writers that died, removed (a directory's; none on S3). */
+  tempFilesRemoved: number;
 }

@@ -4,6 +4,7 @@ import { UserInputError } from '../errors.ts';
 import { isValidProjectName, normalizeName } from '../wheels/names.ts';
 import { parseWheelFilename } from '../wheels/wheel-filename.ts';
 import type { WheelToPublish } from './publisher.ts';
+import { assertSha256, sha256OfFile } from './stage-verified-copy.ts';
 
 const SHA256 = /^[0-9a-f]{64}$/;
 
@@ -37,6 +38,16 @@ export async function validateWheel(wheel: WheelToPublish): Promise<{ normalized
   }
   await checkWheel({ path: wheel.path, displayName: wheel.filename });
   return { normalized, sha256 };
+}
+
+/**
+ * validateWheel, and the file's bytes hashed against its sha256 (IntegrityError when they differ):
+ * before anything is stored, since published bytes are never replaced.
+ */
+export async function verifyWheel(wheel: WheelToPublish): Promise<{ normalized: string; sha256: string }> {
+  const valid = await validateWheel(wheel);
+  assertSha256(wheel.path, valid.sha256, await sha256OfFile(wheel.path));
+  return valid;
 }
 
 /** A project name, checked and PEP 503 normalized. */

@@ -1,4 +1,3 @@
-import { isMaintainedIndex } from '../index/publisher.ts';
 import { isProcessAlive } from '../process/process-owner.ts';
 import type { BuildRecords } from '../records/build-records.ts';
 import type { PublishIndex } from './cell-deps.ts';
@@ -23,7 +22,7 @@ export async function recoverFromCrashes({
   records: BuildRecords;
   emit: EmitEvent;
 }): Promise<void> {
-  const maintained = isMaintainedIndex(index.publisher) ? index.publisher : undefined;
+  const maintained = index.publisher.maintenance;
   const settled = (await maintained?.settlePending()) ?? [];
   if (settled.length > 0) emit({ type: 'settled', projects: settled });
   const abandoned = await records.abandonOrphans(isProcessAlive);

@@ -311,7 +311,7 @@ describeNeeding(missing, `S3Publisher against ${external ? endpoint : 'moto'}`, 
       ['simple/tiny/', 'simple/tiny/index.html', 'simple/tiny/index.json', 'simple/'].map((key) => `${prefix}/${key}`),
     );
     expect((await get(prefix, 'simple/tiny/')).status).toBe(404);
-    expect(await publisher(prefix).repair()).toEqual({ projects: 1 });
+    expect(await publisher(prefix).repair()).toEqual({ projects: 1, metadataWritten: 0, tempFilesRemoved: 0 });
     expect((await get(prefix, 'simple/tiny/')).body.toString()).toBe(page);
     expect(links((await get(prefix, 'simple/')).body.toString())).toEqual(['tiny/']);
     expect((await get(prefix, 'simple/tiny/index.json')).status).toBe(200);

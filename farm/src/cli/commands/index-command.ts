@@ -1,6 +1,5 @@
 import { UserInputError } from '../../errors.ts';
-import type { IndexPublisher, MaintainedIndex } from '../../index/publisher.ts';
-import { isMaintainedIndex } from '../../index/publisher.ts';
+import type { IndexMaintenance, IndexPublisher } from '../../index/publisher.ts';
 import { parsePackageSpec } from '../../pipeline/parse-package-spec.ts';
 import { EXIT } from '../exit-codes.ts';
 import type { CommandEnvironment } from '../run-command.ts';
@@ -17,8 +16,7 @@ export async function runIndexYank(
       hint: `e.g. \`wheelfarm index ${yank ? 'yank' : 'unyank'} ${spec.name}==1.2.3\``,
     });
   }
-  const publisher = maintainedIndex(farm.index.publisher);
-  const changed = await publisher.setYanked(spec.name, spec.version, yank ? (reason ? { reason } : {}) : false);
+  const changed = await maintenanceOf(farm.index.publisher).setYanked(spec.name, spec.version, yank ? (reason ? { reason } : {}) : false);
   const verb = yank ? 'yanked' : 'unyanked';
   reporter.result({ type: verb, project: spec.name, version: spec.version, files: changed, ...(reason ? { reason } : {}) }, [
     changed.length > 0
@@ -31,7 +29,7 @@ export async function runIndexYank(
 
 /** `wheelfarm index repair`: every page rebuilt from the stored files, missing `.metadata` written, dead publishes' temp files removed. */
 export async function runIndexRepair({ farm, reporter }: CommandEnvironment): Promise<number> {
-  const result = await maintainedIndex(farm.index.publisher).repair();
+  const result = await maintenanceOf(farm.index.publisher).repair();
   const metadata = result.metadataWritten === undefined ? '' : `; wrote ${result.metadataWritten} missing .metadata file(s)`;
   const temps = result.tempFilesRemoved ? `; removed ${result.tempFilesRemoved} temp file(s) of dead publishes` : '';
   reporter.result({ type: 'repaired', ...result }, [
@@ -40,8 +38,8 @@ export async function runIndexRepair({ farm, reporter }: CommandEnvironment): Pr
   return EXIT.ok;
 }
 
-function maintainedIndex(publisher: IndexPublisher): IndexPublisher & MaintainedIndex {
-  if (isMaintainedIndex(publisher)) return publisher;
+function maintenanceOf(publisher: IndexPublisher): IndexMaintenance {
+  if (publisher.maintenance) return publisher.maintenance;
   throw new UserInputError(
     'index-not-maintained',
     `wheelfarm does not write the pages of the ${publisher.description}: it serves its own`,

@@ -1,16 +1,18 @@
 import { CreateBucketCommand, DeleteObjectCommand, ListObjectsV2Command, PutBucketPolicyCommand, S3Client } from '@aws-sdk/client-s3';
+import type { S3ClientConfig } from '@aws-sdk/client-s3';
 import { convertS3Error } from './s3-errors.ts';
 
 /**
  * Bucket set-up for an S3 index (and for the tests): create the bucket and let anyone GET its objects,
- * which is what an index pip reads over plain HTTP needs. Not used when publishing.
+ * which is what an index pip reads over plain HTTP needs; and the client every S3 user makes.
  */
 export interface S3AdminOptions {
   endpoint?: string;
   region?: string;
 }
 
-export function makeS3Client(options: S3AdminOptions): S3Client {
+/** A client for `endpoint` (path-style addressing) or AWS; `config` adds to or overrides what it sets. */
+export function makeS3Client(options: S3AdminOptions, config: S3ClientConfig = {}): S3Client {
   const endpoint = options.endpoint?.replace(/\/+$/, '');
   return new S3Client({
     ...(endpoint ? { endpoint, forcePathStyle: true, requestChecksumCalculation: 'WHEN_REQUIRED' as const } : {}),
@@ -19,6 +21,7 @@ export function makeS3Client(options: S3AdminOptions): S3Client {
       : endpoint
         ? { region: process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1' }
         : {}),
+    ...config,
   });
 }
 
@@ -57,7 +60,7 @@ export async function listKeys(client: S3Client, bucket: string, prefix: string)
   return found;
 }
 
-/** Deletes keys one by one (test set-up and clean-up; the publisher itself never deletes). */
+/** Deletes keys one by one (test set-up and clean-up). */
 export async function deleteKeys(client: S3Client, bucket: string, keys: string[]): Promise<void> {
   for (const key of keys) await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
 }

@@ -35,6 +35,8 @@ const JSON_HEADERS = { Accept: 'application/json', 'Content-Type': 'application/
  */
 export class DevpiPublisher implements IndexPublisher {
   readonly description: string;
+  /** It serves pages of its own: yanking and repair are the server's business. */
+  readonly maintenance = undefined;
   /** What to pass to pip's `--index-url`. */
   readonly indexUrl: string;
   readonly #root: URL;

@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { normalizeProject, validateWheel } from '../validate-wheel.ts';
-import { IntegrityError, PublishConflictError, WheelfarmError } from '../../errors.ts';
+import { normalizeProject, verifyWheel } from '../validate-wheel.ts';
+import { IntegrityError, WheelfarmError } from '../../errors.ts';
+import { publishConflict } from '../publish-conflict.ts';
 import type { PublishedFile, PublishOutcome, WheelToPublish } from '../publisher.ts';
-import { assertSha256, sha256OfFile } from '../stage-verified-copy.ts';
 import type { IndexContext } from './http.ts';
 import { legacyUpload } from './legacy-upload.ts';
 import type { LegacyUploadResult } from './legacy-upload.ts';
@@ -72,8 +72,7 @@ export interface UploadBackend {
  * else is uploaded, and the index is read back to check it now serves these bytes.
  */
 async function publishByUpload(wheel: WheelToPublish, backend: UploadBackend): Promise<PublishOutcome> {
-  const { normalized, sha256 } = await validateWheel(wheel);
-  assertSha256(wheel.path, sha256, await sha256OfFile(wheel.path));
+  const { normalized, sha256 } = await verifyWheel(wheel);
   const request = { ...wheel, sha256 };
   const existing = (await backend.list(normalized)).find((file) => file.filename === wheel.filename);
   if (existing) return settleExisting(existing, request, backend);
@@ -109,13 +108,7 @@ async function settleExisting(
   }
   if (existing.sha256 !== wheel.sha256) {
     await assertNotTruncatedCopy({ ...existing, sha256: existing.sha256 }, wheel, backend);
-    throw new PublishConflictError(
-      'publish-conflict',
-      `${wheel.filename} is already published on the ${backend.shown} with sha256 ${existing.sha256}; refusing to replace it with different bytes (sha256 ${wheel.sha256})`,
-      {
-        hint: 'Installers cache wheels by filename, so published bytes never change. Give the rebuild a new build tag (e.g. `-1-` after the version) so it gets a new filename.',
-      },
-    );
+    throw publishConflict({ filename: wheel.filename, published: existing.sha256, wanted: wheel.sha256, on: backend.shown });
   }
   return 'unchanged';
 }

@@ -28,6 +28,8 @@ export interface PypiserverPublisherOptions {
  */
 export class PypiserverPublisher implements IndexPublisher {
   readonly description: string;
+  /** It serves pages of its own: yanking and repair are the server's business. */
+  readonly maintenance = undefined;
   /** What to pass to pip's `--index-url` (without credentials). */
   readonly indexUrl: string;
   readonly #headers: Record<string, string>;
