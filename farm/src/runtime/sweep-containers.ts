@@ -27,7 +27,14 @@ export async function sweepContainers({
   const volumes: string[] = [];
   for (const volume of await runtime.listVolumes([`${LABEL.managed}=1`])) {
     if (!orphaned(volume.labels)) continue;
-    await runtime.removeVolume(volume.name);
+    try {
+      await runtime.removeVolume(volume.name);
+    } catch (error) {
+      // Still mounted: another farm process is sweeping the same dead run's container right now
+      // (its removal is in progress). Whoever sweeps next removes the volume; this run goes on.
+      if ((error as { statusCode?: number }).statusCode === 409) continue;
+      throw error;
+    }
     volumes.push(volume.name);
   }
   return { containers, volumes };
