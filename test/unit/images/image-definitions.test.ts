@@ -141,6 +141,13 @@ describe('loadImageDefinitions: invalid files name the file, the line and the fi
       message: /must not be root/,
     },
     {
+      what: 'gid 0 (the root group)',
+      text: replaced('uid: 1000', 'uid: 1000\n  gid: 0'),
+      line: 'gid: 0',
+      field: 'user.gid',
+      message: /must not be root/,
+    },
+    {
       what: 'a uid given as a string',
       text: replaced('uid: 1000', 'uid: "1000"'),
       line: 'uid: "1000"',
