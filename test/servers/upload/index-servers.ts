@@ -42,17 +42,24 @@ async function startServer(command: string, args: (port: number) => string[], re
   child.stdout?.on('data', (chunk: Buffer) => log.push(chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => log.push(chunk.toString()));
   let exited = false;
-  const exit = new Promise<void>((resolve) =>
-    child.once('exit', () => {
+  const exit = new Promise<void>((resolve) => {
+    const ended = () => {
       exited = true;
       resolve();
-    }),
-  );
+    };
+    child.once('exit', ended);
+    // Could not be started at all (no such program): no process, no `exit`.
+    child.once('error', (error) => {
+      log.push(`${command}: ${error.message}\n`);
+      ended();
+    });
+  });
   const url = `http://127.0.0.1:${port}/`;
   const stop = async () => {
-    if (exited) return;
+    // Without a pid there is no process group to end: process.kill(-0) would signal this test's own group.
+    if (exited || child.pid === undefined) return;
     try {
-      process.kill(-(child.pid ?? 0), 'SIGTERM');
+      process.kill(-child.pid, 'SIGTERM');
     } catch {
       child.kill('SIGTERM');
     }
