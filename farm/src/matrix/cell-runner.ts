@@ -85,11 +85,15 @@ export class CellRunner {
     const sdist = await this.#deps.sdists.fetch(planned.source);
     const images = prepared.plan;
     const imageDeps: ImageDeps = this.#deps;
-    await this.#placement.place(host, [images.build.tag, images.runtime.tag], async (on) => {
+    const base = [
+      { kind: 'build' as const, tag: images.build.tag },
+      { kind: 'runtime' as const, tag: images.runtime.tag },
+    ];
+    await this.#placement.place(host, base, async (on) => {
       await prepareImages(on.runtime, imageDeps);
     });
     if (pkg.image !== images.build.tag) {
-      await this.#placement.place(host, [pkg.image], async (on) => {
+      await this.#placement.place(host, [{ kind: 'recipe', tag: pkg.image }], async (on) => {
         await prepareRecipeImage(on.runtime, imageDeps, { prepared, buildImage: images.build.tag, recipe: pkg.recipe });
       });
     }

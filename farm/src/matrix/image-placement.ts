@@ -1,3 +1,4 @@
+import type { ImageKind } from '../images/image-build-log.ts';
 import type { EmitEvent } from '../pipeline/events.ts';
 import { Memo } from '../pipeline/memo.ts';
 import type { BuildHost } from '../runtime/build-host.ts';
@@ -29,15 +30,20 @@ export class ImagePlacement {
   }
 
   /** `build` makes the images on the host it is given (the images' own preparation: present ones are kept). */
-  place(host: BuildHost, tags: string[], build: (on: BuildHost) => Promise<void>): Promise<void> {
+  place(host: BuildHost, images: { kind: ImageKind; tag: string }[], build: (on: BuildHost) => Promise<void>): Promise<void> {
+    const tags = images.map((i) => i.tag);
     return this.#placed.get(`${host.name}\0${tags.join(',')}`, async () => {
-      for (const tag of tags) {
-        if (await host.runtime.inspectImage(tag)) continue;
+      for (const { kind, tag } of images) {
+        if (await host.runtime.inspectImage(tag)) {
+          // As the images' own preparation says it: the run's output shows what it builds in.
+          this.#emit({ type: 'image', kind, tag, status: 'present' });
+          continue;
+        }
         let from = await this.#holderOf(tag, host);
         if (!from) {
           const builder = this.#hosts.find((h) => this.#isLive(h.name)) ?? host;
           if (builder === host) return build(host);
-          await this.place(builder, tags, build);
+          await this.place(builder, images, build);
           from = builder;
         }
         const copied = await replicateImage({ from: from.runtime, to: host.runtime, tag, signal: this.#signal });
