@@ -33,7 +33,10 @@ program
     '--index <target>',
     'where to publish: a directory (default: .wheelfarm/index), s3://BUCKET/PREFIX[?endpoint=URL], devpi+https://USER:PASSWORD@HOST/USER/INDEX or pypiserver+https://HOST/',
   )
-  .option('--jobs <n>', 'how many builds run at once (default: 2, or `jobs` in the settings)')
+  .option(
+    '--jobs <n>',
+    "how many cells run at once on the local engine (default: 2, or `jobs` in the settings; with `hosts` in the settings, each host's slots)",
+  )
   .option('--rebuild', 'build again even when the index has a wheel from the same inputs (it gets the next build tag)')
   .addOption(jsonOption)
   .addHelpText(
