@@ -5,6 +5,10 @@ import { indexIdentity, parseIndexTarget } from './index/parse-index-target.ts';
 import type { PublishIndex } from './pipeline/cell-deps.ts';
 import type { RunDeps } from './matrix/cell-runner.ts';
 import type { GatherDeps } from './matrix/gather-parts.ts';
+import type { ApplicationDeps } from './matrix/gather-application.ts';
+import { UpstreamProjects } from './applications/upstream-projects.ts';
+import type { MirrorDeps } from './applications/mirror-files.ts';
+import type { BuildHost } from './runtime/build-host.ts';
 import type { EmitEvent } from './pipeline/events.ts';
 import type { ImageDeps } from './pipeline/prepare-images.ts';
 import type { ResolveDeps } from './pipeline/resolve-source.ts';
@@ -30,7 +34,7 @@ export interface Farm {
   index: PublishIndex;
   /** Opened on first use (`<home>/records.db`, or the PostgreSQL database of `records.url`). */
   records(): BuildRecords;
-  caches: { sdists: ContentCache; sources: ContentCache };
+  caches: { sdists: ContentCache; sources: ContentCache; wheels: ContentCache };
   trust: HostTrust;
   /** The upstream index (discovered on first use) and how containers reach it. */
   upstream: UpstreamForContainers;
@@ -69,6 +73,7 @@ export function createFarm({
     caches: {
       sdists: new ContentCache({ root: join(settings.home, 'cache', 'sdists') }),
       sources: new ContentCache({ root: join(settings.home, 'cache', 'sources') }),
+      wheels: new ContentCache({ root: join(settings.home, 'cache', 'wheels') }),
     },
     trust,
     upstream,
@@ -100,4 +105,18 @@ export function gatherDepsOf(farm: Farm): GatherDeps & ResolveDeps {
 export function imageDepsOf(farm: Farm): ImageDeps {
   const { settings, trust, upstream, emit, signal } = farm;
   return { settings, sources: farm.caches.sources, trust, upstream, emit, signal };
+}
+
+/** The parts gathering an application uses (matrix/gather-application.ts); its resolver runs on `host`. */
+export function applicationDepsOf(farm: Farm, host: BuildHost): ApplicationDeps {
+  const { settings, trust, upstream, emit, signal } = farm;
+  const resolver = { host, trust, upstream, home: settings.home, emit, signal };
+  const projects = new UpstreamProjects({ upstream, signal });
+  return { ...gatherDepsOf(farm), settings, resolver, images: imageDepsOf(farm), projects };
+}
+
+/** The parts mirroring pure wheels uses (applications/mirror-files.ts). */
+export function mirrorDepsOf(farm: Farm): MirrorDeps {
+  const { index, emit, signal } = farm;
+  return { wheels: farm.caches.wheels, index, emit, signal };
 }

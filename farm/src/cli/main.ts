@@ -1,10 +1,16 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
+import type { BuildCommandOptions } from './commands/build-command.ts';
 import type { MatrixFilterOptions } from './commands/matrix-command.ts';
 import { EXIT, EXIT_CODES_HELP } from './exit-codes.ts';
 import type { CommonOptions } from './run-command.ts';
 import { runCommand } from './run-command.ts';
+
+/** A repeatable option's values, in the order given. */
+function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
 
 const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -20,14 +26,25 @@ const jsonOption = new Option('--json', 'print one JSON object per event on stdo
 
 program
   .command('build')
-  .summary('build, repair, test and publish wheels of one package')
+  .summary("build, repair, test and publish wheels of a package, or of an application's whole closure")
   .description(
     'Resolve the sdist on the upstream index, build one wheel per Python in a fresh container, ' +
       'repair it with auditwheel, test it in the runtime image and publish it to the index. ' +
       'A wheel the index already has is not built again, unless its sdist, recipe or image changed since: ' +
-      'then it is rebuilt and published with the next PEP 427 build tag, which pip and uv prefer.',
+      'then it is rebuilt and published with the next PEP 427 build tag, which pip and uv prefer.\n\n' +
+      "A package's runtime dependencies follow it into the index (unless --no-deps). With -r or --lock, the " +
+      "application's whole closure is resolved for each target Python: distributions with native code are " +
+      'built, pure ones have their upstream py3-none-any wheel mirrored byte for byte (sha256 checked), so ' +
+      '`pip install --index-url <farm>/simple/ -r requirements.txt` needs no other index.',
   )
-  .argument('<package>', 'a project name, or name==version (default: the newest release)')
+  .argument('[package]', 'a project name, or name==version (default: the newest release)')
+  .option(
+    '-r, --requirement <file>',
+    "an application's requirements (pip's format: pins, ranges, markers, extras, -c, --hash); repeatable",
+    collect,
+  )
+  .option('--lock <file>', 'a PEP 751 pylock.toml: its packages are verified and taken as locked, never re-resolved; repeatable', collect)
+  .option('--no-deps', 'build the package only, not its runtime dependencies')
   .option('--python <versions>', 'comma-separated CPython versions, e.g. 3.11,3.13 (default: all in the image)')
   .option(
     '--index <target>',
@@ -41,9 +58,9 @@ program
   .addOption(jsonOption)
   .addHelpText(
     'after',
-    '\nExamples:\n  ./wheelfarm build markupsafe\n  ./wheelfarm build numpy==2.3.5 --python 3.13\n  ./wheelfarm build lxml --json > build.jsonl',
+    '\nExamples:\n  ./wheelfarm build markupsafe\n  ./wheelfarm build numpy==2.3.5 --python 3.13\n  ./wheelfarm build -r requirements.txt --python 3.11,3.13\n  ./wheelfarm build --lock pylock.toml\n  ./wheelfarm build lxml --json > build.jsonl',
   )
-  .action((packageSpec: string, options: CommonOptions & { python?: string; jobs?: string; rebuild?: boolean }) =>
+  .action((packageSpec: string | undefined, options: CommonOptions & BuildCommandOptions) =>
     runCommand({ ...program.opts<CommonOptions>(), ...options }, {}, async (env) =>
       (await import('./commands/build-command.ts')).runBuildCommand(env, packageSpec, options),
     ),

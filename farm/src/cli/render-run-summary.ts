@@ -1,4 +1,6 @@
 import pc from 'picocolors';
+import type { ClosureEntryJson } from '../applications/closure-record.ts';
+import type { MirrorResult, PlannedMirror } from '../applications/mirror-files.ts';
 import type { ScheduleResult, ScheduledResult } from '../matrix/cell-scheduler.ts';
 import type { MatrixProblem } from '../matrix/gather-parts.ts';
 import type { PlannedCell } from '../matrix/plan-matrix.ts';
@@ -23,6 +25,14 @@ export interface RunSummary {
   waiting: PlannedCell[];
   problems: MatrixProblem[];
   index: string;
+  /** An application's closure (`build -r`, `--lock`, a package's dependencies): what it holds, and its mirrored wheels. */
+  closure?: ClosureSummary;
+}
+
+export interface ClosureSummary {
+  applications: { application: string; record: string; dists: ClosureEntryJson[] }[];
+  mirrors: PlannedMirror[];
+  mirrored: MirrorResult[];
 }
 
 export function countOutcomes(results: ScheduledResult[]): OutcomeCounts {
@@ -44,22 +54,58 @@ export function renderRunSummary(summary: RunSummary): {
   const results = inPlanOrder(summary);
   const counts = countOutcomes(results);
   const failed = results.filter((r) => r.outcome === 'failed');
+  const mirrorFailures = (summary.closure?.mirrored ?? []).filter((m) => m.outcome === 'failed');
   const json = {
     type: 'summary',
-    ok: failed.length === 0 && summary.problems.length === 0,
+    ok: failed.length === 0 && mirrorFailures.length === 0 && summary.problems.length === 0,
     planned: summary.planned.length,
     built: summary.chosen.length,
     counts,
     waiting: summary.waiting.map(cellJson),
     lostHosts: summary.run.lostHosts,
     problems: summary.problems,
-    results: results.map(({ error, ...rest }) => ({ ...rest, ...(error ? { error: { code: error.code, message: error.message } } : {}) })),
+    results: results.map(({ error, requiresDist: _, ...rest }) => ({
+      ...rest,
+      ...(error ? { error: { code: error.code, message: error.message } } : {}),
+    })),
+    ...(summary.closure ? { closure: closureJson(summary.closure) } : {}),
     seconds: Math.round(summary.seconds * 10) / 10,
     index: summary.index,
   };
-  const exitCode =
-    failed.length > 0 ? exitCodeForFailedCells(failed.map((r) => r.error)) : summary.problems.length > 0 ? EXIT.usage : EXIT.ok;
-  return { json, text: summaryText(summary, results, counts), exitCode };
+  const errors = [...failed.map((r) => r.error), ...mirrorFailures.map((m) => m.error)];
+  const exitCode = errors.length > 0 ? exitCodeForFailedCells(errors) : summary.problems.length > 0 ? EXIT.usage : EXIT.ok;
+  return { json, text: [...summaryText(summary, results, counts), ...closureText(summary.closure)], exitCode };
+}
+
+function closureJson(closure: ClosureSummary) {
+  const mirrored = new Map(closure.mirrored.map((m) => [m.filename, m]));
+  const mirrors = closure.mirrors.map((p) => {
+    const done = mirrored.get(p.entry.file.filename);
+    return {
+      project: p.entry.dist.name,
+      filename: p.entry.file.filename,
+      state: done?.outcome ?? p.state,
+      ...(done?.error ? { error: { code: done.error.code, message: done.error.message } } : {}),
+    };
+  });
+  return { applications: closure.applications, mirrors };
+}
+
+/** The closure's lines: what it holds, what was mirrored now, what failed to mirror. */
+function closureText(closure: ClosureSummary | undefined): string[] {
+  if (!closure) return [];
+  const count = (state: string) => closure.mirrored.filter((m) => m.outcome === state).length;
+  const already = closure.mirrors.filter((m) => m.state === 'mirrored').length;
+  return [
+    ...closure.applications.map((a) => {
+      const built = a.dists.filter((d) => d.kind === 'build').length;
+      return `closure of ${a.application}: ${a.dists.length} distribution(s), ${built} built from source, ${a.dists.length - built} mirrored  ${pc.dim(`(record: ${a.record})`)}`;
+    }),
+    `mirrored: ${count('published')} copied now, ${already + count('unchanged')} already in the index${count('failed') > 0 ? pc.red(`, ${count('failed')} failed`) : ''}`,
+    ...closure.mirrored
+      .filter((m) => m.outcome === 'failed')
+      .map((m) => `  ${pc.red('failed')}    ${m.filename}: ${m.error?.message ?? ''}`),
+  ];
 }
 
 function summaryText(summary: RunSummary, results: ScheduledResult[], counts: OutcomeCounts): string[] {

@@ -57,6 +57,11 @@ export function describeEvent(event: FarmEvent): string | undefined {
         return `${pc.red('✗')} ${event.buildId}: ${message}${tail}\n    log: ${event.log}`;
       }
       return `${pc.green('✓')} ${event.buildId}: ${event.outcome} ${event.wheel} ${pc.dim(`(${formatSeconds(event.seconds)})`)}`;
+    case 'closure':
+      return `${pc.bold(event.application)}: closure for Python ${event.pythons.join(', ')}: ${event.build} to build from source, ${event.mirror} pure wheel(s) to mirror ${pc.dim(`(record: ${event.record})`)}`;
+    case 'mirror':
+      if (event.outcome === 'failed') return `${pc.red('✗')} mirror ${event.filename}: ${event.error?.message ?? 'failed'}`;
+      return `${pc.green('✓')} mirror ${event.filename}: ${event.outcome} ${pc.dim(`(${formatSeconds(event.seconds)})`)}`;
     case 'abandoned':
       return pc.dim(
         `  marked ${event.builds} build(s) of dead farm runs abandoned${event.repairedProjects === undefined ? '' : `; rebuilt the index pages of ${event.repairedProjects} project(s) after them`}`,

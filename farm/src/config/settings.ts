@@ -2,6 +2,8 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { UserInputError } from '../errors.ts';
+import type { ApplicationSettings } from './application-settings.ts';
+import { applicationsSchema, closureSchema, resolveApplications } from './application-settings.ts';
 import { parseDuration } from './parse-duration.ts';
 import { loadYamlFile } from './yaml-file.ts';
 
@@ -153,6 +155,8 @@ export const settingsSchema = z.strictObject({
         .default({ after: '6h', max: '7d' }),
     })
     .default({ latest: 1, prereleases: false, retry: { after: '6h', max: '7d' } }),
+  closure: closureSchema,
+  applications: applicationsSchema,
   /** `wheelfarm schedule`: what runs when (cron expressions, the host's time zone unless `timezone`). */
   schedule: z
     .array(
@@ -195,6 +199,9 @@ export interface ResolvedSettings {
   hosts: HostSettings[] | undefined;
   matrix: MatrixSettings;
   schedule: Settings['schedule'];
+  /** `closure.pure`: mirror pure distributions' upstream wheels, or build them too. */
+  closurePure: 'mirror' | 'build';
+  applications: ApplicationSettings[];
 }
 
 export type HostSettings = NonNullable<Settings['hosts']>[number];
@@ -258,6 +265,8 @@ export async function loadSettings({
       retry: { afterSeconds: parseDuration(settings.matrix.retry.after), maxSeconds: parseDuration(settings.matrix.retry.max) },
     },
     schedule: settings.schedule,
+    closurePure: settings.closure.pure,
+    applications: resolveApplications(settings.applications, base),
   };
 }
 

@@ -23,6 +23,8 @@ export interface MatrixPackage {
   image: string;
   /** What the index serves for the project now. */
   indexFiles: PublishedFile[];
+  /** From an application's closure: per release (version), the Pythons whose closure has it; others are excluded. */
+  closurePythons?: Map<string, Set<string>>;
 }
 
 export interface MatrixPython {
@@ -88,7 +90,9 @@ export function planMatrix(packages: MatrixPackage[], env: PlanEnvironment): Pla
         const buildId = formatBuildId(cell);
         const history = env.histories.get(buildId);
         const base = { cell, buildId, source, newRelease, expectedSeconds: expectedSeconds(history, pkg, source, env) };
-        const exclusion = !python.inImage ? `Python ${python.minor} is not in the build image` : admitted.get(python.minor);
+        const exclusion = !python.inImage
+          ? `Python ${python.minor} is not in the build image`
+          : (outsideClosure(pkg, source, python) ?? admitted.get(python.minor));
         if (exclusion !== undefined) {
           planned.push({ ...base, state: 'excluded', reason: exclusion });
           continue;
@@ -150,6 +154,15 @@ export function failureBackOff(
 function sameInputs(a: BuildInputs, b: BuildInputs): boolean {
   return a.source === b.source && a.recipe === b.recipe && a.image === b.image;
 }
+
+/** An application's closure needs this release only for some Pythons (a marker, requires-python, another version elsewhere). */
+function outsideClosure(pkg: MatrixPackage, source: ResolvedSource, python: MatrixPython): string | undefined {
+  if (!pkg.closurePythons || pkg.closurePythons.get(source.version)?.has(python.minor)) return undefined;
+  return `${NOT_IN_CLOSURE} for Python ${python.minor}`;
+}
+
+/** The reason of a cell an application's closure does not need: not worth a line of its own. */
+export const NOT_IN_CLOSURE = 'not in the closure';
 
 /** Pythons of the matrix the recipe's `python` or the release's requires-python rule out, with the reason. */
 function admittedPythons(recipe: Recipe, source: ResolvedSource, pythons: MatrixPython[]): Map<string, string> {

@@ -24,6 +24,8 @@ export interface CellResult {
   reason?: string;
   log?: string;
   error?: WheelfarmError;
+  /** The built wheel's `Requires-Dist` (a cell that built one): what `build` brings in after it. */
+  requiresDist?: string[];
 }
 
 /** What one attempt of a cell has done so far, for its record and its result. */
@@ -34,7 +36,7 @@ interface Attempt {
   seconds: () => number;
   /** Past the containers (publishing runs on this machine), a failure is never the engine's. */
   containersDone: boolean;
-  tested?: { wheel: CopiedFile; requires: BuildRequirement[] | undefined };
+  tested?: { wheel: CopiedFile; requires: BuildRequirement[] | undefined; requiresDist?: string[] };
 }
 
 /**
@@ -79,7 +81,7 @@ export async function buildCell(deps: CellDeps, basePlan: CellPlan): Promise<Cel
       ...(requires ? { requires } : {}),
     });
     const result = { buildId, outcome, seconds: seconds(), wheel: wheel.name, log: log.path, ...(rebuilt ? { reason: rebuilt } : {}) };
-    return reportCell(deps.emit, result);
+    return { ...reportCell(deps.emit, result), requiresDist: attempt.tested!.requiresDist ?? [] };
   } catch (error) {
     return await endInFailure(deps, attempt, error);
   } finally {
@@ -98,7 +100,7 @@ async function buildTestPublish(deps: CellDeps, attempt: Attempt, stagingDir: st
     return { ...built, contents: wheelContents };
   });
   attempt.containersDone = true;
-  attempt.tested = { wheel, requires };
+  attempt.tested = { wheel, requires, requiresDist: contents.requiresDist };
   return timeStep(deps.emit, { buildId: plan.buildId, step: 'publish', log }, () =>
     publish(deps, { plan, wheel, requiresPython: contents.requiresPython }),
   );

@@ -17,6 +17,17 @@ export type FarmEvent =
   | { type: 'abandoned'; builds: number; repairedProjects?: number }
   /** Pages an earlier publish owed (it stopped between manifest and pages), written before this run builds. */
   | { type: 'settled'; projects: string[] }
+  /** An application's closure, resolved per target Python: how many distributions are built, mirrored. */
+  | { type: 'closure'; application: string; pythons: string[]; build: number; mirror: number; record: string }
+  /** A pure wheel of a closure copied from the upstream into the index, byte for byte. */
+  | {
+      type: 'mirror';
+      project: string;
+      filename: string;
+      outcome: 'published' | 'unchanged' | 'failed';
+      seconds: number;
+      error?: { code: string; message: string; hint?: string };
+    }
   | { type: 'planned'; buildIds: string[]; skipped: { python: string; reason: string }[] }
   | { type: 'step'; buildId: string; step: StepName; status: 'started'; host?: string }
   | { type: 'step'; buildId: string; step: StepName; status: 'done' | 'failed'; seconds: number; detail?: string; host?: string }

@@ -11,6 +11,8 @@ export interface WheelContents {
   /** Importable top-level names, public ones first, then `_private` ones, each group sorted. */
   topLevelModules: string[];
   rootIsPurelib: boolean;
+  /** `Requires-Dist` from METADATA, each as written (markers included): the wheel's runtime dependencies. */
+  requiresDist: string[];
 }
 
 /** The dist-info files we read; everything else is known from the central directory alone. */
@@ -52,6 +54,7 @@ export async function readWheelContents(path: string): Promise<WheelContents> {
       topLevelModules: sortModules(topLevel === undefined ? modulesFromEntries(entryNames) : modulesFromTopLevelTxt(topLevel)),
       // The spec requires the field; pip reads a missing one as false, and so do we.
       rootIsPurelib: (wheel.get('root-is-purelib') ?? '').toLowerCase() === 'true',
+      requiresDist: requiresDistOf(metadataText),
     };
   } catch (error) {
     throw asBadWheel(path, error);
@@ -132,6 +135,16 @@ async function readEntryText(
 }
 
 /** RFC 822 style `Key: value` lines with indented continuations, up to the first blank line. Keys lower-cased. */
+/** Every `Requires-Dist` header of METADATA's header block (parseHeaders keeps one of each key). */
+function requiresDistOf(text: string): string[] {
+  const [headers = ''] = text.split(BLANK_LINE, 1);
+  return headers
+    .split(/\r?\n/)
+    .filter((line) => /^requires-dist:/i.test(line))
+    .map((line) => line.slice(line.indexOf(':') + 1).trim())
+    .filter((requirement) => requirement.length > 0);
+}
+
 function parseHeaders(text: string): Map<string, string> {
   const headers = new Map<string, string>();
   let lastKey: string | undefined;

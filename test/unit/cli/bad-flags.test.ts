@@ -45,12 +45,18 @@ describe('bad flags of matrix, status and logs', () => {
 describe('bad arguments of any command', () => {
   it.each([
     ['an unknown option', ['build', 'markupsafe', '--frobnicate'], "error: unknown option '--frobnicate'"],
-    ['a missing argument', ['build'], "error: missing required argument 'package'"],
+    ['a missing argument', ['recipes', 'show'], "error: missing required argument 'name'"],
     ['an unknown command', ['biuld', 'markupsafe'], "error: unknown command 'biuld'\n(Did you mean build?)"],
   ])('%s: the parser says which, and points at --help', async (_kind, args, message) => {
     const result = await run(args);
     expect(result.exitCode).toBe(2);
     expect(result.stderr).toBe(`${message}\n(run with --help for usage)`);
+  });
+
+  it('build with neither a package nor -r/--lock asks for one of them', async () => {
+    const result = await run(['build']);
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr).toContain('error: name a package, or give requirement (-r) or lock (--lock) files, not both');
   });
 
   it('index yank without a version asks for one', async () => {

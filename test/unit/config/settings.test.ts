@@ -52,6 +52,8 @@ describe('loadSettings', () => {
       hosts: undefined,
       matrix: { pythons: undefined, latest: 1, prereleases: false, retry: { afterSeconds: 6 * 3600, maxSeconds: 7 * 86_400 } },
       schedule: [],
+      closurePure: 'mirror',
+      applications: [],
     });
   });
 
@@ -141,6 +143,14 @@ describe('loadSettings', () => {
         '    cron: "0 * * * *"',
         '    run: new-releases',
         '    timezone: Europe/Berlin',
+        'closure:',
+        '  pure: build',
+        'applications:',
+        '  - name: billing-api',
+        '    requirements: apps/billing/requirements.txt',
+        '    pythons: ["3.13"]',
+        '  - name: reports',
+        '    lock: https://git.example/reports/pylock.toml',
         '',
       ].join('\n'),
     );
@@ -178,6 +188,11 @@ describe('loadSettings', () => {
       schedule: [
         { name: 'nightly', cron: '0 2 * * *', run: 'matrix' },
         { name: 'hourly', cron: '0 * * * *', run: 'new-releases', timezone: 'Europe/Berlin' },
+      ],
+      closurePure: 'build',
+      applications: [
+        { name: 'billing-api', kind: 'requirements', source: join(root, 'apps/billing/requirements.txt'), pythons: ['3.13'] },
+        { name: 'reports', kind: 'lock', source: 'https://git.example/reports/pylock.toml', pythons: undefined },
       ],
     });
   });

@@ -37,6 +37,7 @@ describe('readWheelContents', () => {
     expect(await readWheelContents(path)).toEqual({
       name: 'MarkupSafe',
       version: '3.0.3',
+      requiresDist: [],
       requiresPython: '>=3.9',
       topLevelModules: ['markupsafe', '_private'],
       rootIsPurelib: false,

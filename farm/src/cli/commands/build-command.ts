@@ -1,3 +1,8 @@
+import { basename } from 'node:path';
+import { closureEntryJson } from '../../applications/closure-record.ts';
+import type { ApplicationInput } from '../../applications/application-input.ts';
+import { readPylockFile } from '../../applications/pylock-file.ts';
+import { readRequirementsFile } from '../../applications/requirements-file.ts';
 import { UserInputError } from '../../errors.ts';
 import { gatherDepsOf, sdistFetcherOf } from '../../farm.ts';
 import { gatherBuild } from '../../matrix/gather-build.ts';
@@ -6,21 +11,45 @@ import { parsePackageSpec } from '../../pipeline/parse-package-spec.ts';
 import { pythonVersionFromTag } from '../../wheels/build-id.ts';
 import { renderRunSummary } from '../render-run-summary.ts';
 import type { CommandEnvironment } from '../run-command.ts';
+import { dependenciesOfBuilt } from './package-dependencies.ts';
+import { runApplication } from './run-application.ts';
 import { runPlannedCells } from './run-planned-cells.ts';
 
 export interface BuildCommandOptions {
   python?: string;
   jobs?: string;
   rebuild?: boolean;
+  requirement?: string[];
+  lock?: string[];
+  /** Commander's `--no-deps`: false when given. */
+  deps?: boolean;
 }
 
 /**
- * `wheelfarm build NAME[==VERSION]`: gather (recipe, release, sdist), plan, run on the hosts: the
- * path `matrix build` takes, for one package. An explicit build runs every cell its Pythons admit:
- * one already built is reported skipped by the cell itself, and one whose last builds failed is
- * tried again at once (the failure back-off is for unattended runs; the plan's reason says so).
+ * `wheelfarm build NAME[==VERSION]` or `wheelfarm build -r FILE / --lock FILE`: gather, plan, run on
+ * the hosts, the path `matrix build` takes. A package build brings its runtime closure after it
+ * (unless --no-deps); an application build resolves the whole closure first.
  */
 export async function runBuildCommand(
+  env: CommandEnvironment,
+  packageSpec: string | undefined,
+  options: BuildCommandOptions,
+): Promise<number> {
+  const files = [...(options.requirement ?? []), ...(options.lock ?? [])];
+  if ((packageSpec === undefined) === (files.length === 0)) {
+    throw new UserInputError('build-needs-one-input', 'name a package, or give requirement (-r) or lock (--lock) files, not both', {
+      hint: 'e.g. `./wheelfarm build markupsafe` or `./wheelfarm build -r requirements.txt`',
+    });
+  }
+  return packageSpec !== undefined ? buildPackage(env, packageSpec, options) : buildApplication(env, options);
+}
+
+/**
+ * One package: gather (recipe, release, sdist), plan, run. An explicit build runs every cell its
+ * Pythons admit: one already built is reported skipped by the cell itself, and one whose last builds
+ * failed is tried again at once (the failure back-off is for unattended runs; the plan's reason says so).
+ */
+async function buildPackage(
   { farm, settings, reporter }: CommandEnvironment,
   packageSpec: string,
   options: BuildCommandOptions,
@@ -40,14 +69,69 @@ export async function runBuildCommand(
     .filter((c) => c.state === 'excluded')
     .map((c) => ({ python: pythonVersionFromTag(c.cell.python), reason: c.reason ?? '' }));
   const run = await runPlannedCells(farm, sdists, { gathered, chosen, skipped, slots });
+  const wanted = options.deps === false ? undefined : dependenciesOfBuilt(gathered, chosen, run);
+  const deps = wanted && (await runApplication(farm, sdists, { ...wanted, slots }));
   const seconds = (performance.now() - started) / 1000;
   const index = farm.index.publisher.description;
-  const { json, text, exitCode } = renderRunSummary({ title: 'build', seconds, planned, chosen, run, waiting: [], problems: [], index });
+  const summary = deps
+    ? {
+        planned: [...planned, ...deps.planned],
+        chosen: [...chosen, ...deps.chosen],
+        run: { results: [...run.results, ...deps.run.results], lostHosts: [...run.lostHosts, ...deps.run.lostHosts] },
+        closure: closureSummary([deps]),
+      }
+    : { planned, chosen, run };
+  const { json, text, exitCode } = renderRunSummary({ title: 'build', seconds, waiting: [], problems: [], index, ...summary });
   reporter.result(json, text);
   return exitCode;
 }
 
-function parsePythonList(text: string): string[] {
+/** `-r`/`--lock`: every file read and checked first, then the application's closure into the index. */
+async function buildApplication({ farm, settings, reporter }: CommandEnvironment, options: BuildCommandOptions): Promise<number> {
+  const pythons = options.python === undefined ? undefined : parsePythonList(options.python);
+  const slots = options.jobs === undefined ? settings.jobs : parseJobs(options.jobs);
+  const started = performance.now();
+  const inputs: ApplicationInput[] = [
+    ...(await Promise.all((options.requirement ?? []).map(readRequirementsFile))),
+    ...(await Promise.all((options.lock ?? []).map(readPylockFile))),
+  ];
+  const application = inputs.map((i) => i.file).join(' ');
+  const app = await runApplication(farm, sdistFetcherOf(farm), {
+    inputs,
+    application,
+    ...(pythons ? { pythons } : {}),
+    rebuild: options.rebuild === true,
+    slots,
+  });
+  const seconds = (performance.now() - started) / 1000;
+  const { json, text, exitCode } = renderRunSummary({
+    title: `build ${inputs.map((i) => basename(i.file)).join(', ')}`,
+    seconds,
+    planned: app.planned,
+    chosen: app.chosen,
+    run: app.run,
+    waiting: [],
+    problems: [],
+    index: farm.index.publisher.description,
+    closure: closureSummary([app]),
+  });
+  reporter.result(json, text);
+  return exitCode;
+}
+
+function closureSummary(apps: Awaited<ReturnType<typeof runApplication>>[]) {
+  return {
+    applications: apps.map((a) => ({
+      application: a.gathered.closure.application,
+      record: a.gathered.record,
+      dists: a.gathered.entries.map((e) => closureEntryJson(e)),
+    })),
+    mirrors: apps.flatMap((a) => a.gathered.mirrors),
+    mirrored: apps.flatMap((a) => a.mirrors),
+  };
+}
+
+export function parsePythonList(text: string): string[] {
   const list = text
     .split(',')
     .map((p) => p.trim())

@@ -1,0 +1,58 @@
+import type { ApplicationInput } from '../../applications/application-input.ts';
+import type { MirrorResult } from '../../applications/mirror-files.ts';
+import { runMirrors } from '../../applications/mirror-files.ts';
+import type { Farm } from '../../farm.ts';
+import { applicationDepsOf, mirrorDepsOf } from '../../farm.ts';
+import type { ScheduleResult } from '../../matrix/cell-scheduler.ts';
+import type { GatheredApplication } from '../../matrix/gather-application.ts';
+import { gatherApplication } from '../../matrix/gather-application.ts';
+import type { PlannedCell } from '../../matrix/plan-matrix.ts';
+import { planMatrix } from '../../matrix/plan-matrix.ts';
+import type { SdistFetcher } from '../../pipeline/sdist-fetcher.ts';
+import { buildHosts } from '../../runtime/build-host.ts';
+import { runPlannedCells } from './run-planned-cells.ts';
+
+/** What filling the index with an application's closure did. */
+export interface ApplicationRun {
+  gathered: GatheredApplication;
+  planned: PlannedCell[];
+  chosen: PlannedCell[];
+  run: ScheduleResult;
+  mirrors: MirrorResult[];
+}
+
+/**
+ * An application's closure into the index: gathered (resolved, classified, recorded), planned like a
+ * matrix, then its missing pure wheels mirrored while its missing and stale cells build on the hosts
+ * (the one path from a plan to published wheels). Cells the index serves built from the same inputs
+ * are left alone, so a second run publishes nothing.
+ */
+export async function runApplication(
+  farm: Farm,
+  sdists: SdistFetcher,
+  options: {
+    inputs: ApplicationInput[];
+    application: string;
+    pythons?: string[];
+    rebuild?: boolean;
+    slots?: number;
+    retryFailed?: boolean;
+  },
+): Promise<ApplicationRun> {
+  const hosts = buildHosts(farm.settings, { localRuntime: farm.runtime, ...(options.slots !== undefined ? { slots: options.slots } : {}) });
+  const gathered = await gatherApplication(applicationDepsOf(farm, hosts[0]!), {
+    inputs: options.inputs,
+    application: options.application,
+    ...(options.pythons ? { pythons: options.pythons } : {}),
+    rebuild: options.rebuild === true,
+  });
+  const planned = planMatrix(gathered.packages, gathered.environment);
+  // An explicit build tries failed cells again at once; the back-off is for unattended runs.
+  const runs = (c: PlannedCell) => c.state === 'missing' || c.state === 'stale' || (c.state === 'failed' && options.retryFailed !== false);
+  const chosen = planned.filter(runs);
+  const [mirrors, run] = await Promise.all([
+    runMirrors(mirrorDepsOf(farm), gathered.mirrors),
+    runPlannedCells(farm, sdists, { gathered, chosen, skipped: [], ...(options.slots !== undefined ? { slots: options.slots } : {}) }),
+  ]);
+  return { gathered, planned, chosen, run, mirrors };
+}
