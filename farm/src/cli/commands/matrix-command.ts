@@ -1,7 +1,14 @@
 import pc from 'picocolors';
 import { UserInputError } from '../../errors.ts';
 import type { Farm } from '../../farm.ts';
-import { gatherDepsOf, sdistFetcherOf } from '../../farm.ts';
+import { applicationDepsOf, gatherDepsOf, mirrorDepsOf, sdistFetcherOf } from '../../farm.ts';
+import { runMirrors } from '../../applications/mirror-files.ts';
+import { closureEntryJson } from '../../applications/closure-record.ts';
+import type { GatheredApplication } from '../../matrix/gather-application.ts';
+import { gatherApplications } from '../../matrix/gather-applications.ts';
+import { mergeGathered } from '../../matrix/merge-gathered.ts';
+import { buildHosts } from '../../runtime/build-host.ts';
+import { applicationPlanJson, applicationPlanText } from '../application-plan.ts';
 import { gatherMatrix } from '../../matrix/gather-matrix.ts';
 import type { GatheredMatrix } from '../../matrix/gather-parts.ts';
 import type { CellStateName, PlannedCell } from '../../matrix/plan-matrix.ts';
@@ -32,22 +39,37 @@ const STATE_COLOUR: Record<CellStateName, (text: string) => string> = {
   excluded: pc.dim,
 };
 
-/** The plan of the whole matrix (or of the named packages), filtered as the options say. */
+/**
+ * The plan of the whole matrix (or of the named packages), filtered as the options say. Without
+ * names, the settings' applications are gathered too (their closures resolved: this needs the
+ * engine) and planned with the recipes as one matrix.
+ */
 export async function planFiltered(
   farm: Farm,
   names: string[],
   options: MatrixFilterOptions,
-): Promise<{ gathered: GatheredMatrix; cells: PlannedCell[] }> {
+): Promise<{ gathered: GatheredMatrix; cells: PlannedCell[]; applications: GatheredApplication[] }> {
   const pythons = options.python === undefined ? undefined : parsePythons(options.python);
   const states = options.state === undefined ? undefined : parseStates(options.state);
-  const gathered = await gatherMatrix(gatherDepsOf(farm), { names, rebuild: options.rebuild === true });
+  const rebuild = options.rebuild === true;
+  const matrix = await gatherMatrix(gatherDepsOf(farm), { names, rebuild });
+  const apps =
+    names.length === 0 && farm.settings.applications.length > 0
+      ? await gatherApplications(
+          applicationDepsOf(farm, buildHosts(farm.settings, { localRuntime: farm.runtime })[0]!),
+          farm.settings.applications,
+          { rebuild },
+        )
+      : { gathered: [], problems: [] };
+  const merged = mergeGathered(matrix, apps.gathered);
+  const gathered = { ...merged, problems: [...merged.problems, ...apps.problems] };
   const cells = planMatrix(gathered.packages, gathered.environment).filter(
     (cell) =>
       (pythons === undefined || pythons.includes(cell.cell.python)) &&
       (states === undefined || states.includes(cell.state)) &&
       (!options.newReleases || cell.newRelease),
   );
-  return { gathered, cells };
+  return { gathered, cells, applications: apps.gathered };
 }
 
 /** The cells a matrix build builds: missing and stale ones (failed ones wait for their back-off). */
@@ -58,7 +80,7 @@ export function cellsToBuild(cells: PlannedCell[]): PlannedCell[] {
 /** `wheelfarm matrix plan`: every cell's state as a table (or JSON), nothing built. */
 export async function runMatrixPlan(env: CommandEnvironment, names: string[], options: MatrixFilterOptions): Promise<number> {
   const started = performance.now();
-  const { gathered, cells } = await planFiltered(env.farm, names, options);
+  const { gathered, cells, applications } = await planFiltered(env.farm, names, options);
   const counts = Object.fromEntries(STATES.map((s) => [s, cells.filter((c) => c.state === s).length])) as Record<CellStateName, number>;
   const toBuild = cellsToBuild(cells).length;
   const seconds = (performance.now() - started) / 1000;
@@ -71,9 +93,11 @@ export async function runMatrixPlan(env: CommandEnvironment, names: string[], op
       cells: cells.map(cellJson),
       problems: gathered.problems,
       index: env.farm.index.publisher.description,
+      ...(applications.length > 0 ? { applications: applicationPlanJson(applications, cells) } : {}),
     },
     [
       ...planTable(cells),
+      ...applicationPlanText(applications, cells),
       ...gathered.problems.map((p) => `${pc.red('problem')} ${p.name}: ${p.message}${p.hint ? `\n  ${pc.yellow('hint:')} ${p.hint}` : ''}`),
       '',
       `${cells.length} cell(s): ${
@@ -147,11 +171,25 @@ function parseStates(text: string): CellStateName[] {
 export async function buildMatrixOnce(farm: Farm, names: string[], options: MatrixFilterOptions): Promise<RunSummary> {
   const started = performance.now();
   const sdists = sdistFetcherOf(farm);
-  const { gathered, cells } = await planFiltered(farm, names, options);
+  const { gathered, cells, applications } = await planFiltered(farm, names, options);
   const chosen = cellsToBuild(cells);
   const lock = (work: () => Promise<ScheduleResult>) => withMatrixLock(farm.records(), work);
-  const run = await runPlannedCells(farm, sdists, { gathered, chosen, skipped: [], lock });
+  const mirrors = applications.flatMap((a) => a.mirrors);
+  const [mirrored, run] = await Promise.all([
+    runMirrors(mirrorDepsOf(farm), mirrors),
+    runPlannedCells(farm, sdists, { gathered, chosen, skipped: [], lock }),
+  ]);
+  const closure = {
+    applications: applications.map((a) => ({
+      application: a.closure.application,
+      record: a.record,
+      dists: a.entries.map(closureEntryJson),
+    })),
+    mirrors,
+    mirrored,
+  };
   return {
+    ...(applications.length > 0 ? { closure } : {}),
     title: 'matrix build',
     seconds: (performance.now() - started) / 1000,
     planned: cells,
