@@ -17,11 +17,14 @@ export function resolutionError(python: string, pipError: string, lines: Require
     .split('\n')
     .map((l) => l.trim())
     .filter((l) => l.length > 0);
-  const tail = pipSays.slice(-12).join('\n');
+  // pip's own explanation starts at its first ERROR line; before it come its downloads.
+  const from = pipSays.findIndex((l) => l.startsWith('ERROR'));
+  const tail = (from >= 0 ? pipSays.slice(from) : pipSays.slice(-12)).slice(0, 12).join('\n');
   const causes = conflictCauses(pipSays);
-  if (causes.length > 0) {
+  const cited = citedLines(pipError, lines);
+  if (causes.length > 0 || cited.length > 0) {
     const named = new Set(causes.map(normalizeName));
-    const conflicting = lines.filter((l) => named.has(l.name));
+    const conflicting = lines.filter((l) => named.has(l.name) || cited.includes(l));
     const where = conflicting.length > 0 ? conflicting.map(lineLabel).join('; ') : [...named].join(', ');
     return new UserInputError('conflicting-requirements', `the requirements conflict for Python ${python}: ${where}`, {
       hint: `pip's resolver says:\n${tail}\nloosen or align these lines so one version satisfies them all`,
@@ -42,6 +45,21 @@ export function resolutionError(python: string, pipError: string, lines: Require
   });
 }
 
+/**
+ * The lines pip's "Cannot install A and B" cites: `-r .../requirements.txt (line 2)` is the farm's
+ * file of the application's requirements in order (constraints likewise), so line N is the N-th of them.
+ */
+function citedLines(pipError: string, lines: RequirementLine[]): RequirementLine[] {
+  const cannot = /Cannot install (.+?) because/.exec(pipError)?.[1] ?? '';
+  const cited: RequirementLine[] = [];
+  for (const match of cannot.matchAll(/-([rc]) \S+ \(line (\d+)\)/g)) {
+    const pool = lines.filter((l) => l.constraint === (match[1] === 'c'));
+    const line = pool[Number(match[2]) - 1];
+    if (line) cited.push(line);
+  }
+  return cited;
+}
+
 /** The projects in pip's "The conflict is caused by:" block (`The user requested x==1`, `y 2.0 depends on x<1`). */
 function conflictCauses(pipSays: string[]): string[] {
   const start = pipSays.findIndex((l) => l.startsWith('The conflict is caused by'));
@@ -49,10 +67,11 @@ function conflictCauses(pipSays: string[]): string[] {
   const names: string[] = [];
   for (const line of pipSays.slice(start + 1)) {
     const requested = /^The user requested (?:\(constraint\) )?([A-Za-z0-9._-]+)/.exec(line);
-    const depends = /^\S+ \S+ depends on ([A-Za-z0-9._-]+)/.exec(line);
-    const match = requested ?? depends;
-    if (!match) break;
-    names.push(match[1]!);
+    // `requests 2.32.5 depends on urllib3<3,>=1.21.1`: the line pinning requests is part of the conflict too.
+    const depends = /^([A-Za-z0-9._-]+) \S+ depends on ([A-Za-z0-9._-]+)/.exec(line);
+    if (requested) names.push(requested[1]!);
+    else if (depends) names.push(depends[1]!, depends[2]!);
+    else break;
   }
   return names;
 }

@@ -39,13 +39,14 @@ def edges(installed):
 def resolve():
     report = tempfile.mktemp(suffix=".json")
     cmd = [sys.executable, "-m", "pip", "install", "--dry-run", "--ignore-installed", "--no-input",
-           "--disable-pip-version-check", "--quiet", "--report", report, "-r", job["requirements"]]
+           "--disable-pip-version-check", "--progress-bar", "off", "--report", report, "-r", job["requirements"]]
     if job.get("constraints"):
         cmd += ["-c", job["constraints"]]
-    done = subprocess.run(cmd, stderr=subprocess.PIPE, text=True)
-    sys.stderr.write(done.stderr)
+    # pip explains a conflict at its info level: both streams, in order, into the log and the answer.
+    done = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    sys.stderr.write(done.stdout)
     if done.returncode != 0:
-        return {"python": target, "error": done.stderr[-6000:]}
+        return {"python": target, "error": done.stdout[-6000:]}
     items = json.load(open(report))["install"]
     installed = {canonicalize_name(i["metadata"]["name"]): i for i in items}
     parents = edges(installed)
