@@ -7,6 +7,7 @@ import { recordClosure } from '../applications/closure-record.ts';
 import type { MirrorEntry, PlannedMirror } from '../applications/mirror-files.ts';
 import { planMirrors } from '../applications/mirror-files.ts';
 import { resolveClosure } from '../applications/resolve-closure.ts';
+import { prepareResolverImage } from '../applications/resolver-image.ts';
 import type { ResolverDeps } from '../applications/run-resolver.ts';
 import type { UpstreamProjects } from '../applications/upstream-projects.ts';
 import { imagePythons } from '../images/image-definitions.ts';
@@ -60,15 +61,21 @@ export async function gatherApplication(
       hint: `choose from ${[...available.keys()].join(', ')}, or add a CPython to ${prepared.loaded.file}`,
     });
   }
+  const recipe = (name: string) => loadRecipe({ recipesDir: deps.settings.recipesDir, name });
   const { plan } = await prepareImages(deps.resolver.host.runtime, deps.images);
+  const image = await prepareResolverImage(deps.resolver.host.runtime, deps.images, {
+    prepared,
+    buildImage: plan.build.tag,
+    inputs,
+    recipe,
+  });
   const target = {
     application,
     pythons: wanted.map((p) => available.get(p)!),
-    image: plan.build.tag,
+    image,
     user: prepared.loaded.definitions.user,
   };
   const closure = await resolveClosure({ ...deps.resolver, projects: deps.projects }, inputs, target);
-  const recipe = (name: string) => loadRecipe({ recipesDir: deps.settings.recipesDir, name });
   const entries = await classifyClosure({ projects: deps.projects, recipe, pure: deps.settings.closurePure }, closure);
   const record = await recordClosure(deps.settings.home, closure, entries, now);
   const builds = entries.filter((e): e is Extract<ClosureEntry, { kind: 'build' }> => e.kind === 'build');
