@@ -28,7 +28,16 @@ async function indexIsEmpty(index: string): Promise<boolean> {
 describe('build --lock: a lock is verified and taken as locked, not re-resolved', () => {
   it("mirrors the lock's pure wheel byte for byte, builds the native one, and leaves out what its markers exclude", async () => {
     const index = await makeTempDir('index');
-    const run = await runWheelfarm(['build', '--lock', join(LOCKS, 'six-markupsafe.pylock.toml'), '--python', '3.13', '--index', index, '--json']);
+    const run = await runWheelfarm([
+      'build',
+      '--lock',
+      join(LOCKS, 'six-markupsafe.pylock.toml'),
+      '--python',
+      '3.13',
+      '--index',
+      index,
+      '--json',
+    ]);
     expect(run.exitCode, run.stderr).toBe(0);
     const summary = run.events.find((e) => e.type === 'summary') as any;
     const dists = summary.closure.applications[0].dists as { name: string; kind: string; file: string }[];
@@ -48,7 +57,16 @@ describe('build --lock: a lock is verified and taken as locked, not re-resolved'
 
   it('a lock with no entry for a target Python: exit 2, names the lock and the Python, nothing published', async () => {
     const index = await makeTempDir('index');
-    const run = await runWheelfarm(['build', '--lock', join(LOCKS, 'future-python.pylock.toml'), '--python', '3.13', '--index', index, '--json']);
+    const run = await runWheelfarm([
+      'build',
+      '--lock',
+      join(LOCKS, 'future-python.pylock.toml'),
+      '--python',
+      '3.13',
+      '--index',
+      index,
+      '--json',
+    ]);
     expect(run.exitCode).toBe(2);
     const error = errorOf(run)!;
     expect(error.code).toBe('lock-not-for-python');
@@ -58,7 +76,16 @@ describe('build --lock: a lock is verified and taken as locked, not re-resolved'
 
   it("a lock whose hash the upstream's file does not have: exit 5, names the file and the lock's line, nothing published", async () => {
     const index = await makeTempDir('index');
-    const run = await runWheelfarm(['build', '--lock', join(LOCKS, 'tampered.pylock.toml'), '--python', '3.13', '--index', index, '--json']);
+    const run = await runWheelfarm([
+      'build',
+      '--lock',
+      join(LOCKS, 'tampered.pylock.toml'),
+      '--python',
+      '3.13',
+      '--index',
+      index,
+      '--json',
+    ]);
     expect(run.exitCode).toBe(5);
     const error = errorOf(run)!;
     expect(error.code).toBe('hash-mismatch');

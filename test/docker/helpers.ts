@@ -7,6 +7,7 @@ import Docker from 'dockerode';
 import { execa } from 'execa';
 import { prepareImageDefinitions } from '../../farm/src/images/ensure-images.ts';
 import { isProcessAlive } from '../../farm/src/process/process-owner.ts';
+import { cachedUvWheel } from '../support/consumer-uv.ts';
 
 export const REPO_ROOT = resolve(import.meta.dirname, '..', '..');
 export const docker = new Docker();
@@ -139,31 +140,11 @@ export async function buildWithRecipes(recipes: Record<string, string>, args: st
 export async function publishedWheels(index: string, project: string): Promise<string[]> {
   return (await readdir(join(index, 'files', project))).filter((name) => name.endsWith('.whl')).sort();
 }
-
-let uvWheels: Promise<string> | undefined;
-
-/** uv's wheel, downloaded once per test worker from the upstream index (PyPI by pip's default), by the host's pip. */
-function uvWheelDir(): Promise<string> {
-  return (uvWheels ??= (async () => {
-    const dir = await makeTempDir('uv');
-    await execa('python3', [
-      '-m',
-      'pip',
-      'download',
-      '-q',
-      '--no-deps',
-      '--only-binary',
-      ':all:',
-      '--platform',
-      'manylinux_2_17_x86_64',
-      '--python-version',
-      '3.13',
-      '-d',
-      dir,
-      'uv',
-    ]);
-    return dir;
-  })());
+/** uv's wheel folder (the tests' shared cache, consumer-uv.ts): uv is a tool of the tests, installed offline in containers. */
+async function uvWheelDir(): Promise<string> {
+  const uv = await cachedUvWheel();
+  if (uv.missing !== undefined) throw new Error(uv.missing);
+  return uv.dir;
 }
 
 /**

@@ -1,3 +1,5 @@
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createIndexBucket, makeS3Client } from '../../farm/src/index/s3/s3-bucket-admin.ts';
@@ -58,5 +60,32 @@ describe('publishing to an S3 index', () => {
     expect(result.output).toContain("uv check: {'s3': 1}");
     expect(result.pip.usedMetadata, result.output).toBe(true);
     expect([result.pip.build, result.uv.build], result.output).toEqual(['1', '1']);
+  });
+
+  it("build -r mirrors an application's pure closure into the bucket: pip and uv install it from there alone", async () => {
+    const target = `s3://wheels/closure?endpoint=${endpoint}&region=us-east-1`;
+    const file = join(await makeTempDir('app'), 'requirements.txt');
+    await writeFile(file, 'requests==2.32.5\n');
+    const run = await runWheelfarm(['build', '-r', file, '--python', '3.13', '--index', target, '--json'], { env });
+    expect(run.exitCode, run.stderr).toBe(0);
+    const mirrored = run.events.filter((e) => e.type === 'mirror');
+    expect(mirrored.map((e) => String(e.filename).split('-')[0]).sort()).toEqual([
+      'certifi',
+      'charset_normalizer',
+      'idna',
+      'requests',
+      'urllib3',
+    ]);
+    const again = await runWheelfarm(['build', '-r', file, '--python', '3.13', '--index', target, '--json'], { env });
+    expect(again.events.filter((e) => e.type === 'mirror')).toEqual([]);
+    const result = await installWithPipAndUv(
+      `${endpoint}/wheels/closure/simple/`,
+      'requests',
+      "import requests, urllib3, idna, certifi, charset_normalizer; print('closure', requests.__version__)",
+    );
+    expect(result.exitCode, result.output).toBe(0);
+    expect(result.output).toContain('pip check: closure 2.32.5');
+    expect(result.output).toContain('uv check: closure 2.32.5');
+    expect(result.pip.usedMetadata, result.output).toBe(true);
   });
 });

@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { installServers, removeDir, startDevpi, startPypiserver, workDir } from '../servers/upload/index-servers.ts';
 import type { RunningServer } from '../servers/upload/index-servers.ts';
-import { installWithPipAndUv, runWheelfarm } from './helpers.ts';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { installWithPipAndUv, makeTempDir, runWheelfarm } from './helpers.ts';
 
 /**
  * The publishing acceptance for the upload backends: `wheelfarm build pyyaml --index <server>` against
@@ -60,5 +62,20 @@ describe.each([
     expect(result.output).toContain("pip check: {'a': 1}");
     expect(result.output).toContain("uv check: {'a': 1}");
     expect([result.pip.build, result.uv.build], result.output).toEqual(['1', '1']);
+  });
+
+  it("build -r mirrors an application's pure closure there too: pip and uv install it from that server alone", async () => {
+    const file = join(await makeTempDir('app'), 'requirements.txt');
+    await writeFile(file, 'requests==2.32.5\n');
+    const run = await runWheelfarm(['build', '-r', file, '--python', '3.13', '--index', target(server.url), '--json']);
+    expect(run.exitCode, run.stderr).toBe(0);
+    const mirrored = run.events.filter((e) => e.type === 'mirror').map((e) => [e.filename, e.outcome]);
+    expect(mirrored.map(([f]) => String(f).split('-')[0]).sort()).toEqual(['certifi', 'charset_normalizer', 'idna', 'requests', 'urllib3']);
+    expect(mirrored.every(([, outcome]) => outcome === 'published')).toBe(true);
+    const check = "import requests, urllib3, idna, certifi, charset_normalizer; print('closure', requests.__version__)";
+    const result = await installWithPipAndUv(simple(server.url), 'requests', check);
+    expect(result.exitCode, result.output).toBe(0);
+    expect(result.output).toContain('pip check: closure 2.32.5');
+    expect(result.output).toContain('uv check: closure 2.32.5');
   });
 });
