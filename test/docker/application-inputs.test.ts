@@ -1,7 +1,7 @@
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { REPO_ROOT, makeTempDir, runWheelfarm, wheelfarmContainers } from './helpers.ts';
+import { REPO_ROOT, installWithPipAndUv, makeTempDir, runWheelfarm, startServe, wheelfarmContainers } from './helpers.ts';
 
 // `build -r` and `build --lock` with the real resolver (pip, in the build image, per target Python),
 // the real upstream, and a real index: what goes in, and what bad input gets.
@@ -151,5 +151,49 @@ describe('build -r: bad requirements get a named error before anything is publis
     expect(second.events.filter((e) => e.type === 'mirror' || e.type === 'cell')).toEqual([]);
     const summary = second.events.find((e) => e.type === 'summary') as any;
     expect(summary.closure.mirrors).toEqual([{ project: 'six', filename: 'six-1.17.0-py2.py3-none-any.whl', state: 'mirrored' }]);
+  });
+});
+
+describe('a package brings its runtime closure; what has only an sdist is built', () => {
+  it('build cffi also mirrors pycparser: pip and uv install cffi from the farm index alone; --no-deps does not', async () => {
+    const index = await makeTempDir('index');
+    const only = await runWheelfarm(['build', 'cffi', '--python', '3.13', '--index', index, '--no-deps', '--json']);
+    expect(only.exitCode, only.stderr).toBe(0);
+    expect(only.events.filter((e) => e.type === 'mirror' || e.type === 'closure')).toEqual([]);
+    const run = await runWheelfarm(['build', 'cffi', '--python', '3.13', '--index', index, '--json']);
+    expect(run.exitCode, run.stderr).toBe(0);
+    expect(run.events.find((e) => e.type === 'cell')).toMatchObject({ outcome: 'skipped' });
+    expect(run.events.filter((e) => e.type === 'mirror').map((e) => [String(e.filename).split('-')[0], e.outcome])).toEqual([
+      ['pycparser', 'published'],
+    ]);
+    const serve = await startServe(index);
+    try {
+      const check = 'import cffi, pycparser; ffi = cffi.FFI(); ffi.cdef("int abs(int);"); print("abs", ffi.dlopen(None).abs(-7))';
+      const result = await installWithPipAndUv(serve.url, 'cffi', check);
+      expect(result.exitCode, result.output).toBe(0);
+      expect(result.output).toContain('pip check: abs 7');
+      expect(result.output).toContain('uv check: abs 7');
+    } finally {
+      await serve.stop();
+    }
+  });
+
+  it('a pure distribution with only an sdist upstream is built from it (no repair), not mirrored', async () => {
+    const index = await makeTempDir('index');
+    const file = await requirements(['docopt==0.6.2']);
+    const run = await runWheelfarm(['build', '-r', file, '--python', '3.13', '--index', index, '--json']);
+    expect(run.exitCode, run.stderr).toBe(0);
+    expect(run.events.filter((e) => e.type === 'mirror')).toEqual([]);
+    expect(run.events.find((e) => e.type === 'cell')).toMatchObject({ outcome: 'published', wheel: 'docopt-0.6.2-py2.py3-none-any.whl' });
+    const summary = run.events.find((e) => e.type === 'summary') as any;
+    expect(summary.closure.applications[0].dists).toEqual([
+      expect.objectContaining({
+        name: 'docopt',
+        kind: 'build',
+        reason: 'no pure wheel upstream: native code, or only an sdist',
+        file: 'docopt-0.6.2.tar.gz',
+      }),
+    ]);
+    expect(await readdir(join(index, 'files', 'docopt'))).toContain('docopt-0.6.2-py2.py3-none-any.whl');
   });
 });

@@ -40,7 +40,18 @@ export async function classifyClosure(deps: ClassifyDeps, closure: Closure): Pro
 async function classifyDist(deps: ClassifyDeps, dist: ClosureDist, pythons: string[]): Promise<ClosureEntry> {
   const recipe = await deps.recipe(dist.normalized);
   const own = recipeOwnSource(dist.normalized, recipe);
-  if (own) return { kind: 'build', dist, pythons, source: own, recipe, reason: `its recipe gives its source (${recipe.file})` };
+  if (own) {
+    if (!eq(own.version, dist.version)) {
+      throw new UserInputError(
+        'version-not-in-recipe',
+        `the closure needs ${dist.name} ${dist.version}, but ${recipe.file} builds ${own.version} from its ${recipe.source.kind} source`,
+        {
+          hint: `pin ${dist.name}==${own.version} in the application, or change the source in ${recipe.file}`,
+        },
+      );
+    }
+    return { kind: 'build', dist, pythons, source: own, recipe, reason: `its recipe gives its source (${recipe.file})` };
+  }
   const { url } = await deps.projects.upstream();
   const page = await deps.projects.files(dist.normalized);
   const files = page.files.filter((f) => fileVersionIs(f.filename, dist));

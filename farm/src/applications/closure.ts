@@ -36,13 +36,14 @@ export class ClosureBuilder {
     const key = `${entry.normalized}==${entry.version}`;
     let dist = this.#dists.get(key);
     if (!dist) {
-      const lines = entry.lines ?? [];
-      const hashes = [...new Set(lines.flatMap((l) => l.hashes))];
-      dist = { name: entry.name, normalized: entry.normalized, version: entry.version, why: new Map(), hashes, lines };
-      if (entry.locked) dist.locked = entry.locked;
+      dist = { name: entry.name, normalized: entry.normalized, version: entry.version, why: new Map(), hashes: [], lines: [] };
       this.#dists.set(key, dist);
     }
-    dist.why.set(python, entry.why);
+    // The same release from requirements and from a lock: both its lines' hashes and the lock's files are checked.
+    if (entry.locked && !dist.locked) dist.locked = entry.locked;
+    for (const line of entry.lines ?? []) if (!dist.lines.includes(line)) dist.lines.push(line);
+    dist.hashes = [...new Set(dist.lines.flatMap((l) => l.hashes))];
+    dist.why.set(python, [...new Set([...(dist.why.get(python) ?? []), ...entry.why])]);
   }
 
   build(application: string, pythons: string[]): Closure {

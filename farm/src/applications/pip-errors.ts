@@ -17,9 +17,9 @@ export function resolutionError(python: string, pipError: string, lines: Require
     .split('\n')
     .map((l) => l.trim())
     .filter((l) => l.length > 0);
-  // pip's own explanation starts at its first ERROR line; before it come its downloads.
-  const from = pipSays.findIndex((l) => l.startsWith('ERROR'));
-  const tail = (from >= 0 ? pipSays.slice(from) : pipSays.slice(-12)).slice(0, 12).join('\n');
+  // pip's own explanation starts at its first error (a build's output, `× ...`) or ERROR line; before it come its downloads.
+  const from = pipSays.findIndex((l) => l.startsWith('ERROR') || l.startsWith('×') || l.startsWith('error:'));
+  const tail = (from >= 0 ? pipSays.slice(from) : pipSays.slice(-12)).slice(0, 24).join('\n');
   const causes = conflictCauses(pipSays);
   const cited = citedLines(pipError, lines);
   if (causes.length > 0 || cited.length > 0) {
@@ -68,7 +68,7 @@ function conflictCauses(pipSays: string[]): string[] {
   for (const line of pipSays.slice(start + 1)) {
     const requested = /^The user requested (?:\(constraint\) )?([A-Za-z0-9._-]+)/.exec(line);
     // `requests 2.32.5 depends on urllib3<3,>=1.21.1`: the line pinning requests is part of the conflict too.
-    const depends = /^([A-Za-z0-9._-]+) \S+ depends on ([A-Za-z0-9._-]+)/.exec(line);
+    const depends = /^([A-Za-z0-9._-]+)(?:\[[^\]]*\])? \S+ depends on ([A-Za-z0-9._-]+)/.exec(line);
     if (requested) names.push(requested[1]!);
     else if (depends) names.push(depends[1]!, depends[2]!);
     else break;

@@ -10,8 +10,11 @@ export interface ApplicationDistState {
   name: string;
   version: string;
   kind: 'build' | 'mirror';
-  /** `built` / `mirrored`: in the index; `missing`, `stale`, `failed` (waiting for its back-off): what its cells or file are. */
-  state: 'built' | 'mirrored' | 'missing' | 'stale' | 'failed';
+  /**
+   * `built` / `mirrored`: in the index; `missing`, `stale`, `failed` (waiting for its back-off): what its cells or file are;
+   * `excluded`: a Python that needs it cannot have it (its cell is excluded).
+   */
+  state: 'built' | 'mirrored' | 'missing' | 'stale' | 'failed' | 'excluded';
   pythons: string[];
   reason: string;
 }
@@ -29,8 +32,9 @@ export function applicationStates(app: GatheredApplication, cells: PlannedCell[]
     const mine = cells.filter(
       (c) => normalizeName(c.cell.name) === entry.dist.normalized && eq(c.cell.version, entry.source.version) && tags.has(c.cell.python),
     );
-    const worst = (['failed', 'missing', 'stale'] as const).find((s) => mine.some((c) => c.state === s));
-    return { ...base, state: worst ?? (mine.length > 0 ? 'built' : 'missing') };
+    // `excluded`: a Python the closure needs is ruled out for it (the recipe's `python`, the sdist's requires-python).
+    const worst = (['failed', 'excluded', 'missing', 'stale'] as const).find((s) => mine.some((c) => c.state === s));
+    return { ...base, state: worst ?? (mine.length > 0 && mine.every((c) => c.state === 'built') ? 'built' : 'missing') };
   });
 }
 
@@ -49,6 +53,7 @@ const COLOUR: Record<ApplicationDistState['state'], (text: string) => string> = 
   missing: pc.yellow,
   stale: pc.cyan,
   failed: pc.red,
+  excluded: pc.red,
 };
 
 /** Per application: one line each distribution (kind, state, Pythons), then its counts. */
@@ -57,7 +62,7 @@ export function applicationPlanText(apps: GatheredApplication[], cells: PlannedC
     const states = applicationStates(app, cells);
     const width = Math.max(...states.map((s) => `${s.name} ${s.version}`.length), 12);
     const count = (state: string) => states.filter((s) => s.state === state).length;
-    const counts = (['built', 'mirrored', 'missing', 'stale', 'failed'] as const)
+    const counts = (['built', 'mirrored', 'missing', 'stale', 'failed', 'excluded'] as const)
       .filter((s) => count(s) > 0)
       .map((s) => `${count(s)} ${s}`);
     return [

@@ -213,6 +213,12 @@ describe('classifyClosure: mirror or build', () => {
     expect(server!.requests).toEqual([]);
   });
 
+  it('refuses a recipe’s own source at another version than the closure’s', async () => {
+    await writeRecipe('cffi', `source:\n  url: "https://files.example/cffi-1.17.1.tar.gz"\n  sha256: "${SHA('e')}"\n`);
+    const projects = await upstream({ cffi: { files: [] } });
+    await failure(classifyClosure(deps(projects), closure(dist('cffi', '2.0.0'))));
+  });
+
   it.each([
     ['py3-none-any', 'idna-3.10-py3-none-any.whl'],
     ['py2.py3-none-any', 'idna-3.10-py2.py3-none-any.whl'],
@@ -244,6 +250,16 @@ describe('classifyClosure: mirror or build', () => {
     const only312: Closure = { application: 'requirements.txt', pythons: ['3.12'], dists: [dist('tagged', '1.0', { pythons: ['3.12'] })] };
     const [entry] = await classifyClosure(deps(projects), only312);
     expect(entry).toMatchObject({ kind: 'build', source: { filename: 'tagged-1.0.tar.gz' } });
+  });
+
+  it('builds when the pure wheel does not serve every Python that needs it (py313-none-any, needed on 3.12 and 3.13)', async () => {
+    const files = [
+      { filename: 'tagged-1.0-py313-none-any.whl', sha256: SHA('a') },
+      { filename: 'tagged-1.0.tar.gz', sha256: SHA('b') },
+    ];
+    const projects = await upstream({ tagged: { files } });
+    const entry = await classifyOne(deps(projects), dist('tagged', '1.0'));
+    expect(entry).toMatchObject({ kind: 'build', pythons: PYTHONS, source: { filename: 'tagged-1.0.tar.gz' } });
   });
 
   it('asks only the Pythons whose closure has the distribution: a py313 wheel is pure enough when only 3.13 needs it', async () => {

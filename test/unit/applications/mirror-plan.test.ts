@@ -145,10 +145,7 @@ describe('ClosureBuilder', () => {
     expect(pythonsOf(closure.dists[0]!, closure)).toEqual(['3.12', '3.13']);
   });
 
-  // BUG (reported): `build -r requirements.txt --lock pylock.toml` resolves the requirements first; when
-  // the lock has the same release, ClosureBuilder.add only sets `why` on the existing distribution, so
-  // the lock's entry (the files and sha256 the farm must take) is dropped and never checked.
-  it.fails('keeps the lock’s entry when a requirements line brought the same release first', () => {
+  it('keeps the lock’s entry when a requirements line brought the same release first', () => {
     const locked: LockedPackage = {
       name: 'idna',
       normalized: 'idna',

@@ -118,6 +118,7 @@ describe('pythonAdmittedByLock', () => {
 describe('readPylockFile: what it refuses', () => {
   it('names the line of a TOML syntax error: bad-lock-file', async () => {
     const error = await refused(`${HEAD}\n[[packages]]\nname = "six\n`, 'bad-lock-file', 6);
+    expect(error.code).toBe('bad-lock-file');
     expect(error.message).toContain('not valid TOML');
   });
 
@@ -127,6 +128,7 @@ describe('readPylockFile: what it refuses', () => {
       `name = "attrs"\nversion = "24.3.0"\nwheels = [\n  ${WHEEL},\n  { url = "https://x.example.org/attrs-24.3.0-py3-none-any.whl", size = -1, hashes = { sha256 = "${SHA}" } },\n]`,
     );
     const error = await refused(text, 'bad-lock-file', lineOf(text, 'size = -1'));
+    expect(error.code).toBe('bad-lock-file');
     expect(error.message).toContain('`packages[1].wheels[1].size`');
   });
 
@@ -145,12 +147,14 @@ describe('readPylockFile: what it refuses', () => {
     ['no created-by', 'lock-version = "1.0"\npackages = []\n', 'lock-version', '`created-by`: required'],
   ])('%s: bad-lock-file', async (_, text, needle, field) => {
     const error = await refused(text, 'bad-lock-file', lineOf(text, needle));
+    expect(error.code).toBe('bad-lock-file');
     expect(error.message).toContain(field);
   });
 
   it('refuses a lock-version 2.x: unsupported-lock-version', async () => {
     const text = `created-by = "future-tool"\nlock-version = "2.0"\npackages = []\n`;
     const error = await refused(text, 'unsupported-lock-version', 2);
+    expect(error.code).toBe('unsupported-lock-version');
     expect(error.message).toContain('"2.0"');
   });
 
@@ -168,6 +172,7 @@ describe('readPylockFile: what it refuses', () => {
   ])('refuses a %s source: unsupported-lock-source', async (_, body) => {
     const text = lock(`name = "six"\nversion = "1.17.0"\nwheels = [${WHEEL}]`, body);
     const error = await refused(text, 'unsupported-lock-source', lineOf(text, 'name = "mylib"') - 1);
+    expect(error.code).toBe('unsupported-lock-source');
     expect(error.message).toContain('`mylib`');
   });
 
@@ -177,6 +182,7 @@ describe('readPylockFile: what it refuses', () => {
   ])('refuses a file with %s: lock-file-without-sha256', async (_, hashes, said) => {
     const text = lock(`name = "six"\nversion = "1.17.0"\nsdist = { url = "https://x.example.org/six-1.17.0.tar.gz", ${hashes} }`);
     const error = await refused(text, 'lock-file-without-sha256', lineOf(text, '[[packages]]'));
+    expect(error.code).toBe('lock-file-without-sha256');
     expect(error.message).toContain('`six-1.17.0.tar.gz`');
     expect(error.message).toContain(said);
   });
@@ -184,6 +190,7 @@ describe('readPylockFile: what it refuses', () => {
   it('refuses a package with neither wheels nor sdist: lock-package-without-files', async () => {
     const text = lock('name = "six"\nversion = "1.17.0"\nwheels = []');
     const error = await refused(text, 'lock-package-without-files', lineOf(text, '[[packages]]'));
+    expect(error.code).toBe('lock-package-without-files');
     expect(error.message).toContain('`six` 1.17.0');
   });
 

@@ -90,7 +90,8 @@ describe('readRequirementsFile: what it refuses', () => {
     ['--editable=git+https://github.com/pallets/flask#egg=flask', '--editable git+https://github.com/pallets/flask#egg=flask'],
     ['-egit+https://example.org/x.git', '-e git+https://example.org/x.git'],
   ])('%j: editable-requirement', async (text, shown) => {
-    await refused(`six==1.17.0\n${text}\n`, 'editable-requirement', shown, 2);
+    const error = await refused(`six==1.17.0\n${text}\n`, 'editable-requirement', shown, 2);
+    expect(error.code).toBe('editable-requirement');
   });
 
   it.each([
@@ -105,7 +106,8 @@ describe('readRequirementsFile: what it refuses', () => {
     'foo @ file:///srv/foo',
     './mylib ; python_version >= "3.10"',
   ])('%j: local-requirement', async (text) => {
-    await refused(`${text}\n`, 'local-requirement', `\`${text}\``);
+    const error = await refused(`${text}\n`, 'local-requirement', `\`${text}\``);
+    expect(error.code).toBe('local-requirement');
   });
 
   it.each([
@@ -116,7 +118,8 @@ describe('readRequirementsFile: what it refuses', () => {
     'svn+https://svn.example.org/repo/trunk#egg=repo',
     'bzr+lp:project#egg=project',
   ])('%j: vcs-requirement', async (text) => {
-    await refused(`# vcs\n${text}\n`, 'vcs-requirement', `\`${text}\``, 2);
+    const error = await refused(`# vcs\n${text}\n`, 'vcs-requirement', `\`${text}\``, 2);
+    expect(error.code).toBe('vcs-requirement');
   });
 
   it.each([
@@ -124,11 +127,13 @@ describe('readRequirementsFile: what it refuses', () => {
     'https://example.org/flask-3.1.0-py3-none-any.whl',
     'flask @ https://example.org/flask-3.1.0.tar.gz ; python_version >= "3.10"',
   ])('%j: url-requirement', async (text) => {
-    await refused(`${text}\n`, 'url-requirement', `\`${text}\``);
+    const error = await refused(`${text}\n`, 'url-requirement', `\`${text}\``);
+    expect(error.code).toBe('url-requirement');
   });
 
   it('refuses a requirements file included by URL', async () => {
-    await refused('-r https://example.org/requirements.txt\n', 'url-requirement', '-r https://example.org/requirements.txt');
+    const error = await refused('-r https://example.org/requirements.txt\n', 'url-requirement', '-r https://example.org/requirements.txt');
+    expect(error.code).toBe('url-requirement');
   });
 
   it.each([
@@ -142,6 +147,7 @@ describe('readRequirementsFile: what it refuses', () => {
     ['six==1.17.0 --index-url https://example.org/simple', '--index-url https://example.org/simple'],
   ])('%j: index-option-in-requirements', async (text, shown) => {
     const error = await refused(`${text}\n`, 'index-option-in-requirements', shown);
+    expect(error.code).toBe('index-option-in-requirements');
     expect(error.hint).toContain('upstream.index-url');
   });
 
@@ -167,6 +173,7 @@ describe('readRequirementsFile: what it refuses', () => {
     );
     expect(error.message).toContain('md5');
     expect(error.hint).toContain('pip hash');
+    expect(error.code).toBe('unsupported-hash');
   });
 
   it.each([
@@ -184,11 +191,13 @@ describe('readRequirementsFile: what it refuses', () => {
     [`--hash=sha256:${SHA}`, 'belongs after a requirement'],
   ])('%j: bad-requirement', async (text, problem) => {
     const error = await refused(`six==1.17.0\n\n${text}\n`, 'bad-requirement', problem, 3);
+    expect(error.code).toBe('bad-requirement');
     expect(error.message).toContain(text.split(/[ =]/)[0]);
   });
 
   it('refuses a requirement after options on its line: bad-requirement', async () => {
-    await refused('--prefer-binary six==1.17.0\n', 'bad-requirement', '`six==1.17.0` follows options');
+    const error = await refused('--prefer-binary six==1.17.0\n', 'bad-requirement', '`six==1.17.0` follows options');
+    expect(error.code).toBe('bad-requirement');
   });
 
   it('refuses an include cycle, naming the loop', async () => {
@@ -206,6 +215,7 @@ describe('readRequirementsFile: what it refuses', () => {
     expect(top.code).toBe('requirements-file-not-found');
     expect(top.message).toContain(missing);
     const error = await refused('six==1.17.0\n-c constraints/pins.txt\n', 'requirements-file-not-found', '-c constraints/pins.txt', 2);
+    expect(error.code).toBe('requirements-file-not-found');
     expect(error.message).toContain(join(temp.dir(), 'constraints', 'pins.txt'));
   });
 
