@@ -46,6 +46,14 @@ export function storedIndexContract(context: StoredIndexContext): void {
     expect(await Promise.all([...keys, ...pages].map((key) => storage.head(key)))).toEqual(before);
   });
 
+  it("reads back a served wheel's core metadata (what it depends on); none for a wheel it does not serve", async () => {
+    const storage = context.storage();
+    const tiny = wheel({ name: 'tiny', version: '1.0' });
+    await index(storage).publish(tiny);
+    expect(await index(storage).coreMetadata('Tiny', tiny.filename)).toMatch(/^Metadata-Version: .*\nName: tiny\nVersion: 1\.0\n/s);
+    expect(await index(storage).coreMetadata('tiny', 'tiny-9.9-py3-none-any.whl')).toBeUndefined();
+  });
+
   it('replaces the debris of a publish that stopped before listing its wheel, and refuses bytes a publish under way claims', async () => {
     const storage = context.storage();
     const tiny = wheel({ name: 'tiny', version: '1.0' });

@@ -42,6 +42,11 @@ export interface IndexPublisher {
   publish(wheel: WheelToPublish): Promise<PublishOutcome>;
   /** The files the index serves for a project; empty if it has none. */
   listFiles(project: string): Promise<PublishedFile[]>;
+  /**
+   * The core metadata (PEP 658 `.metadata`) of a wheel the index serves, as text: what a wheel already
+   * there depends on. Undefined when there is none, or the backend keeps it where wheelfarm does not read.
+   */
+  coreMetadata(project: string, filename: string): Promise<string | undefined>;
 }
 
 /** The upkeep of an index whose pages wheelfarm writes itself (see IndexPublisher.maintenance). */

@@ -44,6 +44,11 @@ export class StoredIndex implements IndexPublisher, IndexMaintenance {
     return publishedFiles(await readManifest(this.#storage, normalizeProject(project)));
   }
 
+  async coreMetadata(project: string, filename: string): Promise<string | undefined> {
+    const stored = await this.#storage.get(`${fileKey(normalizeProject(project), filename)}.metadata`);
+    return stored?.body.toString('utf8');
+  }
+
   /**
    * PEP 592: yank (with an optional reason) or unyank every file of one version (see applyYank); the
    * pages follow. Files stay where they are; installers skip yanked ones unless pinned.

@@ -4,7 +4,7 @@ import { BuildLog } from '../records/build-log.ts';
 import type { BuildRequirement } from '../records/build-records.ts';
 import type { CopiedFile } from '../runtime/container-runtime.ts';
 import { servesSeveralPythons } from '../wheels/python-tags.ts';
-import { readWheelContents } from '../wheels/wheel-contents.ts';
+import { readWheelContents, requiresDistOf } from '../wheels/wheel-contents.ts';
 import { parseWheelFilename } from '../wheels/wheel-filename.ts';
 import { buildAndRepairWheel, stagingDirFor } from './build-wheel.ts';
 import type { CellDeps } from './cell-deps.ts';
@@ -59,7 +59,11 @@ export async function buildCell(deps: CellDeps, basePlan: CellPlan): Promise<Cel
   });
   if (state.state === 'built') {
     const skipped = { buildId: basePlan.buildId, seconds: seconds(), wheel: state.wheel.filename, reason: 'already in the index' };
-    return reportCell(deps.emit, { ...skipped, outcome: 'skipped' });
+    const metadata = await deps.index.publisher.coreMetadata(basePlan.cell.name, state.wheel.filename);
+    return {
+      ...reportCell(deps.emit, { ...skipped, outcome: 'skipped' }),
+      ...(metadata !== undefined ? { requiresDist: requiresDistOf(metadata) } : {}),
+    };
   }
   const plan: CellPlan = state.state === 'stale' ? { ...basePlan, buildTag: state.buildTag } : basePlan;
   const rebuilt = state.state === 'stale' ? `rebuilt with build tag ${state.buildTag}: ${describeChange(state.changed)}` : undefined;

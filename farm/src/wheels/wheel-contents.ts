@@ -136,7 +136,7 @@ async function readEntryText(
 
 /** RFC 822 style `Key: value` lines with indented continuations, up to the first blank line. Keys lower-cased. */
 /** Every `Requires-Dist` header of METADATA's header block (parseHeaders keeps one of each key). */
-function requiresDistOf(text: string): string[] {
+export function requiresDistOf(text: string): string[] {
   const [headers = ''] = text.split(BLANK_LINE, 1);
   return headers
     .split(/\r?\n/)

@@ -8,10 +8,11 @@ import { normalizeName } from '../../wheels/names.ts';
 
 /**
  * What `build NAME` brings in after the package: its runtime closure, for the Pythons whose wheel
- * the index now has, as an application of its own. The built wheels' `Requires-Dist` says whether
- * there is anything to bring (none: nothing more runs, no resolver); a wheel that was already there
- * is not read, so then the release itself (`name==version`) is resolved. A release from a recipe's
- * own source (not on the upstream) is resolved through its built wheels' dependencies only.
+ * the index now has, as an application of its own. The wheels' `Requires-Dist` (of a wheel built now,
+ * or of one already there, from the index's `.metadata`) says whether there is anything to bring (none:
+ * nothing more runs, no resolver); where the backend keeps no metadata wheelfarm reads (devpi,
+ * pypiserver), the release itself (`name==version`) is resolved. A release from a recipe's own source
+ * (not on the upstream) is resolved through its wheels' dependencies only.
  */
 export function dependenciesOfBuilt(
   gathered: GatheredMatrix,

@@ -83,6 +83,11 @@ export class PypiserverPublisher implements IndexPublisher {
     return publishToIndex(wheel, this.#uploadIndex, this.#headers);
   }
 
+  /** The server keeps its own metadata: a wheel there is resolved again when its dependencies are asked for. */
+  async coreMetadata(): Promise<string | undefined> {
+    return undefined;
+  }
+
   listFiles(project: string): Promise<PublishedFile[]> {
     return listIndexFiles(this.#uploadIndex, project);
   }
