@@ -2,6 +2,7 @@ import { eq } from '@renovatebot/pep440';
 import { IntegrityError, UserInputError } from '../errors.ts';
 import type { ResolvedSource } from '../pipeline/resolve-source.ts';
 import { indexSource, recipeOwnSource } from '../pipeline/resolve-source.ts';
+import { displayPath } from '../recipes/display-path.ts';
 import type { Recipe } from '../recipes/recipe.ts';
 import { selectSdist } from '../upstream/select-sdist.ts';
 import type { UpstreamFile } from '../upstream/simple-api-client.ts';
@@ -50,7 +51,7 @@ async function classifyDist(deps: ClassifyDeps, dist: ClosureDist, pythons: stri
         },
       );
     }
-    return { kind: 'build', dist, pythons, source: own, recipe, reason: `its recipe gives its source (${recipe.file})` };
+    return { kind: 'build', dist, pythons, source: own, recipe, reason: `its recipe gives its source (${displayPath(recipe.file!)})` };
   }
   const { url } = await deps.projects.upstream();
   const page = await deps.projects.files(dist.normalized);
@@ -62,7 +63,7 @@ async function classifyDist(deps: ClassifyDeps, dist: ClosureDist, pythons: stri
   }
   const reason =
     recipe.file !== undefined
-      ? `a recipe builds it (${recipe.file})`
+      ? `a recipe builds it (${displayPath(recipe.file)})`
       : pure
         ? 'closure.pure: build'
         : 'no pure wheel upstream: native code, or only an sdist';
