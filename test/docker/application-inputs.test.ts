@@ -196,4 +196,22 @@ describe('a package brings its runtime closure; what has only an sdist is built'
     ]);
     expect(await readdir(join(index, 'files', 'docopt'))).toContain('docopt-0.6.2-py2.py3-none-any.whl');
   });
+
+  it('closure.pure: build takes nothing prebuilt: a pure distribution is built from its sdist too', async () => {
+    const dir = await makeTempDir('pure-build');
+    const settings = join(dir, 'wheelfarm.yaml');
+    await writeFile(settings, 'closure: { pure: build }\n');
+    const index = await makeTempDir('index');
+    const file = await requirements(['six==1.17.0']);
+    const run = await runWheelfarm(['build', '-r', file, '--python', '3.13', '--index', index, '--json'], {
+      env: { WHEELFARM_CONFIG: settings },
+    });
+    expect(run.exitCode, run.stderr).toBe(0);
+    expect(run.events.filter((e) => e.type === 'mirror')).toEqual([]);
+    expect(run.events.find((e) => e.type === 'cell')).toMatchObject({ outcome: 'published', wheel: 'six-1.17.0-py2.py3-none-any.whl' });
+    const summary = run.events.find((e) => e.type === 'summary') as any;
+    expect(summary.closure.applications[0].dists).toEqual([
+      expect.objectContaining({ name: 'six', kind: 'build', reason: 'closure.pure: build' }),
+    ]);
+  });
 });
