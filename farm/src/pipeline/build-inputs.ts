@@ -35,7 +35,10 @@ export async function recipeHash(recipe: Recipe): Promise<string> {
         .digest('hex'),
     ),
   );
-  const relevant = { source: recipe.source, patches, build: recipe.build, repair: recipe.repair };
+  // A recipe asking for no libraries hashes as it did before `build.libraries` existed: no wheel goes stale for it.
+  const { libraries, ...withoutLibraries } = recipe.build;
+  const build = libraries.length > 0 ? recipe.build : withoutLibraries;
+  const relevant = { source: recipe.source, patches, build, repair: recipe.repair };
   return createHash('sha256')
     .update(`wheelfarm-recipe-v1\0${canonicalJson(relevant)}`)
     .digest('hex')

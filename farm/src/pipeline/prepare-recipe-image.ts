@@ -1,3 +1,4 @@
+import { UserInputError } from '../errors.ts';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { PreparedDefinitions } from '../images/ensure-images.ts';
@@ -55,6 +56,16 @@ export async function recipeImagePlan(
 ): Promise<RecipeImagePlan | undefined> {
   const manager = 'upstream' in prepared.loaded.definitions.base ? 'dnf' : 'apt';
   const where = recipe.file ?? `the recipe of ${recipe.name}`;
+  if (recipe.build.libraries.length > 0) {
+    // The definitions are read and checked (recipes/libraries/); building them into image layers comes next.
+    throw new UserInputError(
+      'libraries-not-built-yet',
+      `${where} asks for native libraries (${recipe.build.libraries.map((l) => l.name).join(', ')}), which this farm cannot build from source yet`,
+      {
+        hint: "remove `build.libraries` and use the distribution's -dev packages (`build.system`) meanwhile",
+      },
+    );
+  }
   const toolchains = resolveToolchains(recipe.build, manager, where);
   const rust = toolchains.rust ? await resolveRust(settings.rust, toolchains.rust.version, where) : undefined;
   return planRecipeImage({

@@ -7,8 +7,13 @@ import type { Recipe } from './recipe.ts';
 import { recipeSchema } from './recipe-schema.ts';
 import type { RecipeFile } from './recipe-schema.ts';
 import { displayPath } from './display-path.ts';
+import { checkRecipeLibraries } from './libraries/recipe-libraries.ts';
 
-/** Read, validate and complete one recipe file; patches must exist. Throws UserInputError `bad-recipe`. */
+/**
+ * Read, validate and complete one recipe file; patches must exist, and so must the native libraries
+ * it asks for, in versions that satisfy its constraints. Throws UserInputError `bad-recipe`, or the
+ * library's code (`unknown-library`, `library-version-unsatisfied`, ...).
+ */
 export async function readRecipeFile({ file, name, recipesDir }: { file: string; name: string; recipesDir: string }): Promise<Recipe> {
   const schema = recipeSchema.superRefine((recipe, ctx) => {
     for (const [i, patch] of (recipe.source?.patches ?? []).entries()) {
@@ -29,7 +34,9 @@ export async function readRecipeFile({ file, name, recipesDir }: { file: string;
   } catch (error) {
     throw asRecipeError(error);
   }
-  return effectiveRecipe({ name, file, recipesDir, parsed });
+  const recipe = effectiveRecipe({ name, file, recipesDir, parsed });
+  await checkRecipeLibraries({ file, recipesDir, libraries: recipe.build.libraries });
+  return recipe;
 }
 
 function isFile(path: string): boolean {
@@ -74,6 +81,7 @@ function effectiveRecipe({
     before: build?.before,
     debugInfo: build?.['debug-info'] ?? 'strip',
     network: build?.network,
+    libraries: (build?.libraries ?? []).map(({ name, version }) => ({ name, version })),
   };
   recipe.limits = { memory: parsed.limits?.memory, cpus: parsed.limits?.cpus, timeout: parsed.limits?.timeout };
   recipe.repair = { exclude: repair?.exclude ?? [] };

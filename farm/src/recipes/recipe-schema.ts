@@ -17,7 +17,7 @@ const DOTTED_IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/;
 const URL_PROTOCOLS = ['http:', 'https:', 'file:'];
 
 /** A string; anything else (a number, a bool, a list) is named, with how to write it instead. */
-function text(what: string, example: string) {
+export function text(what: string, example: string) {
   return z.string({
     error: (issue) =>
       issue.input === undefined
@@ -28,18 +28,18 @@ function text(what: string, example: string) {
   });
 }
 
-function nonEmptyText(what: string, example: string) {
+export function nonEmptyText(what: string, example: string) {
   return text(what, example).refine((value) => value.trim() !== '', `expected ${what}, like ${example}, got an empty string`);
 }
 
-function list<Item extends z.ZodType>(item: Item, example: string) {
+export function list<Item extends z.ZodType>(item: Item, example: string) {
   return z.array(item, {
     error: (issue) => (issue.code === 'invalid_type' ? `expected a list, like ${example}, got ${describeValue(issue.input)}` : undefined),
   });
 }
 
 /** A strict mapping whose messages list the keys it takes. */
-function mapping<Shape extends z.ZodRawShape>(shape: Shape, unknownKey?: (key: string, allowed: string) => string) {
+export function mapping<Shape extends z.ZodRawShape>(shape: Shape, unknownKey?: (key: string, allowed: string) => string) {
   const allowed = Object.keys(shape).join(', ');
   return z.strictObject(shape, {
     error: (issue) => {
@@ -168,7 +168,7 @@ const toolchains = mapping(
   (key, allowed) => `unknown toolchain \`${key}\`: expected one of ${allowed}`,
 );
 
-const systemPackages = list(
+export const systemPackages = list(
   text('a package name', '`libopenblas-dev`').regex(PACKAGE_NAME, 'expected a distro package name like `libopenblas-dev`'),
   '`[libopenblas-dev, pkg-config]`',
 );
@@ -206,6 +206,25 @@ const configSettings = z.record(
   },
 );
 
+/** A library definition's name: its file's name in `recipes/libraries/`, lower case. */
+export const LIBRARY_NAME = /^[a-z0-9][a-z0-9._+-]*$/;
+
+/**
+ * Native libraries asked for by name (a definition in `recipes/libraries/<name>.yaml`) and, optionally,
+ * a version constraint (`>=3.10,<4`). The constraint's syntax and whether the definition exists and
+ * satisfies it are checked when the recipe is read (recipes/libraries/resolve-libraries.ts).
+ */
+export const libraryRequests = list(
+  mapping({
+    name: text('a library name', '`geos`').regex(
+      LIBRARY_NAME,
+      'expected a library name like `geos` or `libxml2`: lower-case letters, digits, `.`, `_`, `+` and `-`',
+    ),
+    version: nonEmptyText('a version constraint', '`">=3.10"`').optional(),
+  }),
+  '`[{ name: geos, version: ">=3.10" }]`',
+);
+
 export const recipeSchema = mapping({
   source: source.optional(),
   build: mapping({
@@ -223,6 +242,8 @@ export const recipeSchema = mapping({
      * build must download (a backend that fetches sources itself) says why here, and gets the network.
      */
     network: nonEmptyText('the reason this build needs the network', '`"downloads libxml2 sources at build time"`').optional(),
+    /** Native libraries from `recipes/libraries/` the build needs, newer than the distribution's. */
+    libraries: libraryRequests.optional(),
   }).optional(),
   repair: mapping({
     exclude: list(

@@ -37,6 +37,11 @@ export interface Recipe {
     debugInfo: 'strip' | 'keep';
     /** Why the build needs the network; undefined (the default): it runs with none. */
     network: string | undefined;
+    /**
+     * Native libraries from `recipes/libraries/` (name, and a version constraint or undefined), in the
+     * order written; reading the recipe checked that each is defined and satisfies its constraint.
+     */
+    libraries: { name: string; version: string | undefined }[];
   };
   /** Per-container limits; undefined: the settings' `containers` values. */
   limits: { memory: string | undefined; cpus: number | undefined; timeout: string | undefined };
@@ -71,6 +76,7 @@ export function defaultRecipe(name: string): Recipe {
       before: undefined,
       debugInfo: 'strip',
       network: undefined,
+      libraries: [],
     },
     limits: { memory: undefined, cpus: undefined, timeout: undefined },
     repair: { exclude: [] },

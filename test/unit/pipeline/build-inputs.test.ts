@@ -17,6 +17,14 @@ describe('build inputs', () => {
     expect(await recipeHash({ ...base, build: { ...base.build, system: { apt: ['libyaml-dev'], dnf: [] } } })).not.toBe(hash);
   });
 
+  it('a recipe asking for no libraries hashes as before build.libraries existed (no wheel goes stale); one asking for some does not', async () => {
+    // The hash of the default recipe as the farm computed it before the field was added.
+    expect(await recipeHash(defaultRecipe('pyyaml'))).toBe('a781fe60794e4674');
+    const withGeos = defaultRecipe('pyyaml');
+    withGeos.build = { ...withGeos.build, libraries: [{ name: 'geos', version: '>=3.10' }] };
+    expect(await recipeHash(withGeos)).not.toBe('a781fe60794e4674');
+  });
+
   it('patches count by their content, not their path', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'wheelfarm-inputs-'));
     await writeFile(join(dir, 'a.patch'), 'one');

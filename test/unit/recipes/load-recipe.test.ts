@@ -23,6 +23,7 @@ describe('defaultRecipe', () => {
         before: undefined,
         debugInfo: 'strip',
         network: undefined,
+        libraries: [],
       },
       limits: { memory: undefined, cpus: undefined, timeout: undefined },
       repair: { exclude: [] },

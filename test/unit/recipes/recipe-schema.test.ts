@@ -77,6 +77,7 @@ latest: 3
         before: 'echo hi\n',
         debugInfo: 'keep',
         network: 'downloads its test data while it builds',
+        libraries: [],
       },
       limits: { memory: '16g', cpus: 1.5, timeout: '5h' },
       repair: { exclude: ['libcuda.so.1', 'libnvidia-ml.so'] },
