@@ -4,6 +4,7 @@ import type { BuildUser } from '../pipeline/with-container.ts';
 import { normalizeName } from '../wheels/names.ts';
 import type { ApplicationInput, LockInput, RequirementLine } from './application-input.ts';
 import type { Closure } from './closure.ts';
+import { applicationSlug } from './closure-record.ts';
 import { ClosureBuilder } from './closure.ts';
 import { lineLabel, resolutionError } from './pip-errors.ts';
 import type { ResolverDeps } from './run-resolver.ts';
@@ -121,7 +122,7 @@ async function selectLocked(deps: ResolverDeps, lock: LockInput, target: Closure
 
 function resolverJob(target: ClosureTarget) {
   return {
-    logName: `closure-${target.application.replace(/[^A-Za-z0-9._-]+/g, '_')}`,
+    logName: `closure-${applicationSlug(target.application)}`,
     image: target.image,
     user: target.user,
     pythons: target.pythons,

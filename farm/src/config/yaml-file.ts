@@ -68,6 +68,11 @@ function offsetOf(document: Document, issue: zCore.$ZodIssue): number | undefine
       if (offset !== undefined) return offset;
     }
   }
+  return nearestOffset(document, path);
+}
+
+/** Where the node at `path` starts in the text: its own offset, else its nearest parent's. */
+function nearestOffset(document: Document, path: (string | number)[]): number | undefined {
   for (let depth = path.length; depth >= 0; depth--) {
     const node = (depth === 0 ? document.contents : document.getIn(path.slice(0, depth), true)) as Ranged | null | undefined;
     if (node?.range) return node.range[0];
@@ -75,6 +80,34 @@ function offsetOf(document: Document, issue: zCore.$ZodIssue): number | undefine
   return undefined;
 }
 
-function formatPath(path: (string | number)[]): string {
+/** `['depends', 0, 'version']` -> `depends[0].version`, as the schema's messages name fields. */
+export function formatPath(path: (string | number)[]): string {
   return path.map((part, i) => (typeof part === 'number' ? `[${part}]` : i === 0 ? part : `.${part}`)).join('');
+}
+
+/**
+ * `file:line` of a field of a YAML text that already passed its schema (so it parses), for messages
+ * about what the schema cannot see (a library that does not exist, a version that does not fit): the
+ * field's own line, else its nearest parent's, else the file alone.
+ */
+export function yamlLocator(text: string, file: string): (path: (string | number)[]) => string {
+  const lineCounter = new LineCounter();
+  const document = parseDocument(text, { lineCounter });
+  return (path) => {
+    const offset = nearestOffset(document, path);
+    return offset === undefined ? file : `${file}:${lineCounter.linePos(offset).line}`;
+  };
+}
+
+/**
+ * A file's YAML syntax error (`bad-yaml`) as that file's own error code; an unquoted value starting
+ * with `>` (a constraint like `>=3.11`, which YAML reads as a folded block) gets a hint of its own,
+ * shown with `example`. Other errors pass through as they are.
+ */
+export function asFileYamlError(error: unknown, code: string, example: string): unknown {
+  if (!(error instanceof UserInputError) || error.code !== 'bad-yaml') return error;
+  const hint = /block scalar header/i.test(error.message)
+    ? `quote values that start with \`>\` or \`|\`, like \`${example}\` (YAML reads a bare \`>\` as a folded block)`
+    : error.hint;
+  return new UserInputError(code, error.message, { hint, cause: error });
 }

@@ -1,7 +1,6 @@
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { loadYamlFile } from '../config/yaml-file.ts';
-import { UserInputError } from '../errors.ts';
+import { asFileYamlError, loadYamlFile } from '../config/yaml-file.ts';
 import { defaultRecipe } from './recipe.ts';
 import type { Recipe } from './recipe.ts';
 import { recipeSchema } from './recipe-schema.ts';
@@ -32,7 +31,7 @@ export async function readRecipeFile({ file, name, recipesDir }: { file: string;
     // The display path (relative to the working directory when inside it) reads the same file.
     parsed = (await loadYamlFile(displayPath(file), schema, { kind: 'recipe' }))!;
   } catch (error) {
-    throw asRecipeError(error);
+    throw asFileYamlError(error, 'bad-recipe', 'python: ">=3.11"');
   }
   const recipe = effectiveRecipe({ name, file, recipesDir, parsed });
   await checkRecipeLibraries({ file, recipesDir, libraries: recipe.build.libraries });
@@ -45,15 +44,6 @@ function isFile(path: string): boolean {
   } catch {
     return false;
   }
-}
-
-/** YAML syntax errors become `bad-recipe` too; an unquoted `>=3.11` gets a hint of its own. */
-function asRecipeError(error: unknown): unknown {
-  if (!(error instanceof UserInputError) || error.code !== 'bad-yaml') return error;
-  const hint = /block scalar header/i.test(error.message)
-    ? 'quote values that start with `>` or `|`, like `python: ">=3.11"` (YAML reads a bare `>` as a folded block)'
-    : error.hint;
-  return new UserInputError('bad-recipe', error.message, { hint, cause: error });
 }
 
 function effectiveRecipe({

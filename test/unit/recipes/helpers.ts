@@ -1,8 +1,7 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { afterEach, beforeEach, expect } from 'vitest';
-import { UserInputError } from '../../../farm/src/errors.ts';
+import { afterEach, beforeEach } from 'vitest';
 import { displayPath } from '../../../farm/src/recipes/display-path.ts';
 
 export const SHA256 = 'ab'.repeat(32);
@@ -28,24 +27,9 @@ export async function writeIn(dir: string, relativePath: string, text: string): 
   return path;
 }
 
-/** Awaits a promise that must reject with a UserInputError, and returns that error. */
-export async function rejection(promise: Promise<unknown>): Promise<UserInputError> {
-  const error = await promise.then(
-    () => undefined,
-    (reason: unknown) => reason,
-  );
-  expect(error).toBeInstanceOf(UserInputError);
-  return error as UserInputError;
-}
-
-/** 1-based number of the (first) line of `text` containing `needle`. */
-export function lineOf(text: string, needle: string): number {
-  const index = text.split('\n').findIndex((line) => line.includes(needle));
-  if (index < 0) throw new Error(`test bug: ${needle} not in text`);
-  return index + 1;
-}
-
 /** `file:line: \`field\`:` as the error message puts it. */
 export function where(file: string, line: number, field: string): string {
   return `${displayPath(file)}:${line}: \`${field}\`:`;
 }
+
+export { lineOf, rejection } from '../../support/user-errors.ts';

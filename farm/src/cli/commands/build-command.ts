@@ -1,5 +1,4 @@
 import { basename } from 'node:path';
-import { closureEntryJson } from '../../applications/closure-record.ts';
 import type { ApplicationInput } from '../../applications/application-input.ts';
 import { readPylockFile } from '../../applications/pylock-file.ts';
 import { readRequirementsFile } from '../../applications/requirements-file.ts';
@@ -12,7 +11,7 @@ import { pythonVersionFromTag } from '../../wheels/build-id.ts';
 import { renderRunSummary } from '../render-run-summary.ts';
 import type { CommandEnvironment } from '../run-command.ts';
 import { dependenciesOfBuilt } from './package-dependencies.ts';
-import { runApplication } from './run-application.ts';
+import { closureSummary, runApplication } from './run-application.ts';
 import { runPlannedCells } from './run-planned-cells.ts';
 
 export interface BuildCommandOptions {
@@ -78,7 +77,7 @@ async function buildPackage(
         planned: [...planned, ...deps.planned],
         chosen: [...chosen, ...deps.chosen],
         run: { results: [...run.results, ...deps.run.results], lostHosts: [...run.lostHosts, ...deps.run.lostHosts] },
-        closure: closureSummary([deps]),
+        closure: closureSummary([deps.gathered], deps.mirrors),
       }
     : { planned, chosen, run };
   const { json, text, exitCode } = renderRunSummary({ title: 'build', seconds, waiting: [], problems: [], index, ...summary });
@@ -113,25 +112,13 @@ async function buildApplication({ farm, settings, reporter }: CommandEnvironment
     waiting: [],
     problems: [],
     index: farm.index.publisher.description,
-    closure: closureSummary([app]),
+    closure: closureSummary([app.gathered], app.mirrors),
   });
   reporter.result(json, text);
   return exitCode;
 }
 
-function closureSummary(apps: Awaited<ReturnType<typeof runApplication>>[]) {
-  return {
-    applications: apps.map((a) => ({
-      application: a.gathered.closure.application,
-      record: a.gathered.record,
-      dists: a.gathered.entries.map((e) => closureEntryJson(e)),
-    })),
-    mirrors: apps.flatMap((a) => a.gathered.mirrors),
-    mirrored: apps.flatMap((a) => a.mirrors),
-  };
-}
-
-export function parsePythonList(text: string): string[] {
+function parsePythonList(text: string): string[] {
   const list = text
     .split(',')
     .map((p) => p.trim())

@@ -1,9 +1,7 @@
 import pc from 'picocolors';
 import { UserInputError } from '../../errors.ts';
 import type { Farm } from '../../farm.ts';
-import { applicationDepsOf, gatherDepsOf, mirrorDepsOf, sdistFetcherOf } from '../../farm.ts';
-import { runMirrors } from '../../applications/mirror-files.ts';
-import { closureEntryJson } from '../../applications/closure-record.ts';
+import { applicationDepsOf, gatherDepsOf, sdistFetcherOf } from '../../farm.ts';
 import type { GatheredApplication } from '../../matrix/gather-application.ts';
 import { gatherApplications } from '../../matrix/gather-applications.ts';
 import { mergeGathered } from '../../matrix/merge-gathered.ts';
@@ -21,7 +19,7 @@ import { cellJson } from '../plan-json.ts';
 import type { RunSummary } from '../render-run-summary.ts';
 import { renderRunSummary } from '../render-run-summary.ts';
 import type { CommandEnvironment } from '../run-command.ts';
-import { runPlannedCells } from './run-planned-cells.ts';
+import { closureSummary, runMirrorsAndCells } from './run-application.ts';
 
 export interface MatrixFilterOptions {
   python?: string;
@@ -174,20 +172,8 @@ export async function buildMatrixOnce(farm: Farm, names: string[], options: Matr
   const { gathered, cells, applications } = await planFiltered(farm, names, options);
   const chosen = cellsToBuild(cells);
   const lock = (work: () => Promise<ScheduleResult>) => withMatrixLock(farm.records(), work);
-  const mirrors = applications.flatMap((a) => a.mirrors);
-  const [mirrored, run] = await Promise.all([
-    runMirrors(mirrorDepsOf(farm), mirrors),
-    runPlannedCells(farm, sdists, { gathered, chosen, skipped: [], lock }),
-  ]);
-  const closure = {
-    applications: applications.map((a) => ({
-      application: a.closure.application,
-      record: a.record,
-      dists: a.entries.map(closureEntryJson),
-    })),
-    mirrors,
-    mirrored,
-  };
+  const { mirrored, run } = await runMirrorsAndCells(farm, sdists, { gathered, chosen, applications, lock });
+  const closure = closureSummary(applications, mirrored);
   return {
     ...(applications.length > 0 ? { closure } : {}),
     title: 'matrix build',

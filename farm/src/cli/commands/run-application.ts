@@ -4,7 +4,10 @@ import { runMirrors } from '../../applications/mirror-files.ts';
 import type { Farm } from '../../farm.ts';
 import { applicationDepsOf, mirrorDepsOf } from '../../farm.ts';
 import type { ScheduleResult } from '../../matrix/cell-scheduler.ts';
+import { closureEntryJson } from '../../applications/closure-record.ts';
 import type { GatheredApplication } from '../../matrix/gather-application.ts';
+import type { GatheredMatrix } from '../../matrix/gather-parts.ts';
+import type { ClosureSummary } from '../render-run-summary.ts';
 import { gatherApplication } from '../../matrix/gather-application.ts';
 import type { PlannedCell } from '../../matrix/plan-matrix.ts';
 import { planMatrix } from '../../matrix/plan-matrix.ts';
@@ -50,9 +53,51 @@ export async function runApplication(
   // An explicit build tries failed cells again at once; the back-off is for unattended runs.
   const runs = (c: PlannedCell) => c.state === 'missing' || c.state === 'stale' || (c.state === 'failed' && options.retryFailed !== false);
   const chosen = planned.filter(runs);
-  const [mirrors, run] = await Promise.all([
-    runMirrors(mirrorDepsOf(farm), gathered.mirrors),
-    runPlannedCells(farm, sdists, { gathered, chosen, skipped: [], ...(options.slots !== undefined ? { slots: options.slots } : {}) }),
+  const slots = options.slots !== undefined ? { slots: options.slots } : {};
+  const { mirrored, run } = await runMirrorsAndCells(farm, sdists, { gathered, chosen, applications: [gathered], ...slots });
+  return { gathered, planned, chosen, run, mirrors: mirrored };
+}
+
+/**
+ * The applications' missing pure wheels mirrored while the chosen cells build on the hosts (inside
+ * `lock` when one is given): how `build -r`, `build NAME`'s dependencies and `matrix build` run a plan with closures.
+ */
+export async function runMirrorsAndCells(
+  farm: Farm,
+  sdists: SdistFetcher,
+  {
+    gathered,
+    chosen,
+    applications,
+    slots,
+    lock,
+  }: {
+    gathered: GatheredMatrix;
+    chosen: PlannedCell[];
+    applications: GatheredApplication[];
+    slots?: number;
+    lock?: (work: () => Promise<ScheduleResult>) => Promise<ScheduleResult>;
+  },
+): Promise<{ mirrored: MirrorResult[]; run: ScheduleResult }> {
+  const [mirrored, run] = await Promise.all([
+    runMirrors(
+      mirrorDepsOf(farm),
+      applications.flatMap((a) => a.mirrors),
+    ),
+    runPlannedCells(farm, sdists, { gathered, chosen, skipped: [], ...(slots !== undefined ? { slots } : {}), ...(lock ? { lock } : {}) }),
   ]);
-  return { gathered, planned, chosen, run, mirrors };
+  return { mirrored, run };
+}
+
+/** The run summary's part for closures: each application's distributions, its mirrors and what mirroring did. */
+export function closureSummary(applications: GatheredApplication[], mirrored: MirrorResult[]): ClosureSummary {
+  return {
+    applications: applications.map((a) => ({
+      application: a.closure.application,
+      record: a.record,
+      dists: a.entries.map(closureEntryJson),
+    })),
+    mirrors: applications.flatMap((a) => a.mirrors),
+    mirrored,
+  };
 }

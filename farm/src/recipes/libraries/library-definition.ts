@@ -1,11 +1,10 @@
 import { readFile } from 'node:fs/promises';
-import { parseYamlText } from '../../config/yaml-file.ts';
+import { asFileYamlError, formatPath, parseYamlText, yamlLocator } from '../../config/yaml-file.ts';
 import { UserInputError } from '../../errors.ts';
 import { displayPath } from '../display-path.ts';
 import { librarySchema } from './library-schema.ts';
 import type { LibraryFile } from './library-schema.ts';
 import { LIBRARY_CONSTRAINT_FORM, LIBRARY_VERSION_FORM, parseLibraryConstraint, parseLibraryVersion } from './library-version.ts';
-import { fieldName, yamlLocator } from './yaml-lines.ts';
 
 /** A library asked for, by a recipe's `build.libraries` or a definition's `depends`. */
 export interface LibraryRequest {
@@ -63,12 +62,12 @@ export async function readLibraryFile({ file, name }: { file: string; name: stri
   try {
     parsed = parseYamlText(text, librarySchema, { kind: 'library definition', path: shown });
   } catch (error) {
-    throw asDefinitionError(error);
+    throw asFileYamlError(error, 'bad-library-definition', 'version: ">=2.12"');
   }
   const at = yamlLocator(text, shown);
   checkVersion(parsed.version, at(['version']), 'version');
   const depends = (parsed.depends ?? []).map(({ name: dependency, version }, i) => {
-    const request = { name: dependency, version, where: at(['depends', i]), field: fieldName(['depends', i]) };
+    const request = { name: dependency, version, where: at(['depends', i]), field: formatPath(['depends', i]) };
     checkConstraint(request);
     return request;
   });
@@ -113,13 +112,4 @@ function buildOf(written: LibraryFile['build']): LibraryBuild {
   if (written.cmake) return { kind: 'cmake', args: written.cmake.args ?? [] };
   if (written.meson) return { kind: 'meson', args: written.meson.args ?? [] };
   return { kind: 'script', script: written.script! };
-}
-
-/** YAML syntax errors become `bad-library-definition` too; an unquoted `>=2.12` gets a hint of its own. */
-function asDefinitionError(error: unknown): unknown {
-  if (!(error instanceof UserInputError) || error.code !== 'bad-yaml') return error;
-  const hint = /block scalar header/i.test(error.message)
-    ? 'quote values that start with `>` or `|`, like `version: ">=2.12"` (YAML reads a bare `>` as a folded block)'
-    : error.hint;
-  return new UserInputError('bad-library-definition', error.message, { hint, cause: error });
 }

@@ -3,7 +3,7 @@ import { displayPath } from '../display-path.ts';
 import type { Recipe } from '../recipe.ts';
 import type { LibraryDefinition } from './library-definition.ts';
 import { resolveLibraries } from './resolve-libraries.ts';
-import { fieldName, yamlLocator } from './yaml-lines.ts';
+import { formatPath, yamlLocator } from '../../config/yaml-file.ts';
 
 /**
  * The libraries a recipe file's `build.libraries` asks for, resolved (dependencies first), each
@@ -24,7 +24,7 @@ export async function checkRecipeLibraries({
   const at = yamlLocator(await readFile(file, 'utf8'), shown);
   const requests = libraries.map(({ name, version }, i) => {
     const path = ['build', 'libraries', i];
-    return { name, version, where: at(path), field: fieldName(path) };
+    return { name, version, where: at(path), field: formatPath(path) };
   });
   return resolveLibraries(recipesDir, requests, shown);
 }
