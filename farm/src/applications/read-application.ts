@@ -1,5 +1,5 @@
 import { createWriteStream } from 'node:fs';
-import { mkdir, rename } from 'node:fs/promises';
+import { mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -40,8 +40,14 @@ async function download(app: ApplicationSettings, home: string, signal: AbortSig
       },
     );
   }
+  // Written aside and renamed: a download cut short leaves no half file where the last good one was.
   const temp = `${path}.${process.pid}.part`;
-  await pipeline(Readable.fromWeb(response.body as WebReadableStream), createWriteStream(temp));
-  await rename(temp, path);
+  try {
+    await pipeline(Readable.fromWeb(response.body as WebReadableStream), createWriteStream(temp));
+    await rename(temp, path);
+  } catch (error) {
+    await rm(temp, { force: true });
+    throw error;
+  }
   return path;
 }

@@ -307,6 +307,11 @@ describe('loadSettings', () => {
     ['containers:\n  pids: 10', 'pids: 10', 'containers.pids'],
     ['containers:\n  timeout: 2 hours', 'timeout: 2 hours', 'containers.timeout'],
     ['containers:\n  engine-wait: forever', 'engine-wait: forever', 'containers.engine-wait'],
+    ['closure:\n  pure: sometimes', 'pure: sometimes', 'closure.pure'],
+    ['applications:\n  - name: api\n    requirements: r.txt\n    lock: pylock.toml', '- name: api', 'applications[0]'],
+    ['applications:\n  - name: api', '- name: api', 'applications[0]'],
+    ['applications:\n  - name: my api\n    lock: pylock.toml', 'name: my api', 'applications[0].name'],
+    ['applications:\n  - name: api\n    lock: pylock.toml\n    pythons: ["3"]', 'pythons', 'applications[0].pythons[0]'],
   ])('rejects %j at its line, naming the field', async (text, line, field) => {
     await writeFile(join(root, 'wheelfarm.yaml'), `${text}\n`);
     const error = await rejection(loadSettings({ root, env: {} }));
