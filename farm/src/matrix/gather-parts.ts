@@ -5,7 +5,7 @@ import { effectivePolicy, imagePythons } from '../images/image-definitions.ts';
 import { applyImageRefresh, readImageRefresh } from '../images/refresh-images.ts';
 import { recipeHash } from '../pipeline/build-inputs.ts';
 import type { PublishIndex } from '../pipeline/cell-deps.ts';
-import { recipeImagePlan } from '../pipeline/prepare-recipe-image.ts';
+import { nativeComponent, recipeImagePlan } from '../pipeline/prepare-recipe-image.ts';
 import type { ResolvedSource } from '../pipeline/resolve-source.ts';
 import type { BuildRecords } from '../records/build-records.ts';
 import type { Recipe } from '../recipes/recipe.ts';
@@ -60,7 +60,8 @@ export async function describePackage(
     recipeImagePlan(deps.settings, { prepared, buildImage, recipe }),
     recipeHash(recipe),
   ]);
-  return { recipe, releases: chosen, indexFiles, image: image?.tag ?? buildImage, recipeHash: hash };
+  const native = (image?.fromSource ?? []).map(nativeComponent);
+  return { recipe, releases: chosen, indexFiles, image: image?.tag ?? buildImage, recipeHash: hash, native };
 }
 
 /** The plan's environment: the Pythons asked for (`3.13`; each marked whether the images have it), the platform, the records. */

@@ -1,5 +1,5 @@
 import type { ImagePython } from '../images/image-definitions.ts';
-import type { BuildInputs } from '../records/build-records.ts';
+import type { BuildInputs, NativeComponent } from '../records/build-records.ts';
 import type { Recipe } from '../recipes/recipe.ts';
 import type { UpstreamEnv } from '../upstream/upstream-for-containers.ts';
 import type { Cell } from '../wheels/build-id.ts';
@@ -29,6 +29,8 @@ export interface CellPlan {
   rebuild: boolean;
   /** PEP 427 build tag of this build, set once the cell is found stale. */
   buildTag?: string;
+  /** The libraries and toolchains built from source in `images.build`, as the build record names them. */
+  native: NativeComponent[];
 }
 
 /**
@@ -40,7 +42,7 @@ export function planCell({
   requiresPython,
   sdist,
   ...given
-}: Pick<CellPlan, 'cell' | 'images' | 'user' | 'upstreamEnv' | 'recipe' | 'inputs' | 'rebuild'> & {
+}: Pick<CellPlan, 'cell' | 'images' | 'user' | 'upstreamEnv' | 'recipe' | 'inputs' | 'rebuild' | 'native'> & {
   python: ImagePython;
   requiresPython: string | undefined;
   sdist: { filename: string; path: string };
