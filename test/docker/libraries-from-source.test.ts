@@ -31,7 +31,7 @@ describe('a native library built from source', () => {
     yamlver = await packFixture('yamlver', 'yamlver', '0.1.0');
   });
   afterAll(async () => {
-    for (const tag of createdImages) await docker.getImage(tag).remove({ force: true });
+    for (const tag of new Set(createdImages)) await docker.getImage(tag).remove({ force: true }).catch(() => undefined);
   });
 
   /** A recipes folder with `libraries/<name>.yaml` files and `yamlver.yaml` asking for `library`. */
@@ -115,6 +115,19 @@ test:
     expect(shown.stdout + shown.stderr).toContain(
       `#   library libyaml 0.2.5 (cmake; ${join(recipes, 'libraries', 'libyaml.yaml')}), source sha256 ${sha256}`,
     );
+  });
+
+  it('two farm processes needing the same new library build it once: the other waits for it and reuses it', async () => {
+    const shipped = await readFile(join(REPO_ROOT, 'recipes', 'libraries', 'libyaml.yaml'), 'utf8');
+    const recipes = await recipesWith({ libyaml: shipped.replace('args: [', `args: [-DWHEELFARM_TEST_RUN=${randomUUID()}, `) }, 'libyaml');
+    const runs = await Promise.all([build(recipes), build(recipes)]);
+    for (const run of runs) expect(run.exitCode, run.stderr).toBe(0);
+    const libraryEvents = runs.flatMap((run) => run.events.filter((e) => e.type === 'image' && e.kind === 'library'));
+    createdImages.push(
+      ...runs.flatMap((run) => run.events.filter((e) => e.type === 'image' && e.status === 'built').map((e) => String(e.tag))),
+    );
+    expect(libraryEvents.filter((e) => e.status === 'built')).toHaveLength(1);
+    expect(libraryEvents.filter((e) => e.status === 'present')).toHaveLength(1);
   });
 
   it('a source whose sha256 does not match: library-source-mismatch naming the definition; nothing cached, no image', async () => {
