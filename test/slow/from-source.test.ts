@@ -1,7 +1,9 @@
+import { cp, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
-import { currentImages, makeTempDir, publishedWheels, runInImage, runWheelfarm } from '../docker/helpers.ts';
+import { REPO_ROOT, currentImages, makeTempDir, packFixture, publishedWheels, runInImage, runWheelfarm } from '../docker/helpers.ts';
 
 /**
  * The shipped recipes whose libraries are built from pinned source (recipes/libraries/), for real:
@@ -24,7 +26,12 @@ const cases = [
     grafted: [/shapely\.libs\/libgeos_c[^\s]*\.so/, /shapely\.libs\/libgeos-[^\s]*\.so/],
     libraries: ['geos'],
   },
-  { spec: 'pygit2', project: 'pygit2', grafted: [/pygit2\.libs\/libgit2[^\s]*\.so/], libraries: ['libgit2'] },
+  {
+    spec: 'pygit2',
+    project: 'pygit2',
+    grafted: [/pygit2\.libs\/libgit2[^\s]*\.so/, /pygit2\.libs\/libssl[^\s]*\.so\.3/],
+    libraries: ['libgit2', 'openssl'],
+  },
 ];
 
 describe.each(cases)('wheelfarm build $spec on libraries built from source (slow)', ({ spec, project, grafted, libraries }) => {
@@ -44,5 +51,36 @@ describe.each(cases)('wheelfarm build $spec on libraries built from source (slow
     const [record] = status.events.find((e) => e.type === 'status')!.records as { native: { name: string; sha256: string }[] }[];
     expect(record!.native.map((n) => n.name).sort()).toEqual(libraries);
     for (const n of record!.native) expect(n.sha256).toMatch(/^[0-9a-f]{64}$/);
+  });
+});
+
+/**
+ * GCC 14 from source on Fortran: the fortfix fixture (a C extension calling Fortran, linked with
+ * `-lgfortran` by the C compiler) built with the gcc toolchain gets GCC 14's libgfortran linked in
+ * statically, and the wheel stays manylinux_2_31 and works in the runtime image (no gfortran runtime).
+ */
+describe('a Fortran extension on GCC 14 from source (slow)', () => {
+  it('builds, links libgfortran statically, passes its test and auditwheel show', async () => {
+    const sdist = await packFixture('fortfix', 'fortfix', '0.1.0');
+    const recipes = await makeTempDir('recipes');
+    await cp(join(REPO_ROOT, 'recipes', 'toolchains'), join(recipes, 'toolchains'), { recursive: true });
+    const check =
+      'import fortfix; assert fortfix.dot([1, 2, 3], [4, 5, 6]) == 32.0; assert fortfix.fortran_format(32.0) == "32.000"; print("fortran ok")';
+    await writeFile(
+      join(recipes, 'fortfix.yaml'),
+      `source:\n  url: ${pathToFileURL(sdist.path).href}\n  sha256: ${sdist.sha256}\nbuild:\n  toolchains:\n    gcc: { version: "14" }\ntest:\n  command: python -c '${check}'\n`,
+    );
+    const index = await makeTempDir('index');
+    const run = await runWheelfarm(['build', 'fortfix', '--python', '3.13', '--index', index, '--json'], {
+      env: { WHEELFARM_RECIPES_DIR: recipes },
+    });
+    expect(run.exitCode, run.stderr + run.stdout).toBe(0);
+    const [wheel] = await publishedWheels(index, 'fortfix');
+    const listing = (await execa('python3', ['-m', 'zipfile', '-l', join(index, 'files', 'fortfix', wheel!)])).stdout;
+    expect(listing).not.toMatch(/libgfortran/);
+    const { build } = await currentImages();
+    const show = await runInImage(build, ['auditwheel', 'show', `/index/files/fortfix/${wheel}`], { binds: [`${index}:/index:ro`] });
+    expect(show.exitCode, show.output).toBe(0);
+    expect(show.output.replace(/\s+/g, ' ')).toMatch(/consistent with the following platform tag: "manylinux_2_31_x86_64"/);
   });
 });

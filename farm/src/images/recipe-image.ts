@@ -78,14 +78,12 @@ function fromSourceValues(
   flags: Set<string>,
 ): { values: Record<string, string>; lists: Record<string, Record<string, string>[]> } {
   if (fromSource.length === 0) return { values: {}, lists: {} };
-  flags.add('from-source');
   const libraries = fromSource.filter((plan) => plan.kind === 'library').map((plan) => plan.prefix);
   const gcc = fromSource.find((plan) => plan.kind === 'toolchain' && plan.definition.name === 'gcc');
-  const values: Record<string, string> = {
-    'ld.paths': fromSource.map((plan) => (plan.kind === 'library' ? `${plan.prefix}/lib` : `${plan.prefix}/lib64`)).join(' '),
-  };
+  const values: Record<string, string> = {};
   if (libraries.length > 0) {
     flags.add('libraries');
+    values['libraries.lib'] = libraries.map((prefix) => `${prefix}/lib`).join(' ');
     const env = searchPaths(libraries);
     delete env.LD_LIBRARY_PATH; // ldconfig's configuration does it, for every process
     values['libraries.env'] = Object.entries(env)

@@ -79,8 +79,9 @@ describe('recipe build.libraries', () => {
     // The recipe image copies every prefix, tells the dynamic linker, puts GCC first and installs the libraries' system packages.
     for (const p of plan.fromSource) expect(plan.dockerfile).toContain(`COPY --from=${p.tag} ${p.prefix} ${p.prefix}`);
     expect(plan.dockerfile).toContain(
-      `printf '%s\\n' ${gcc!.prefix}/lib64 ${libxml2!.prefix}/lib ${libxslt!.prefix}/lib > /etc/ld.so.conf.d/`,
+      `printf '%s\\n' ${libxml2!.prefix}/lib ${libxslt!.prefix}/lib > /etc/ld.so.conf.d/00-wheelfarm-libraries.conf`,
     );
+    expect(plan.dockerfile).toContain(`printf '%s\\n' ${gcc!.prefix}/lib64 > /etc/ld.so.conf.d/zz-wheelfarm-toolchains.conf`);
     expect(plan.dockerfile).toContain(`ENV PATH=/usr/lib/ccache:${gcc!.prefix}/bin:$PATH CC=gcc CXX=g++ FC=gfortran`);
     expect(plan.dockerfile).toMatch(/apt-get install -y --no-install-recommends .*libgcrypt-dev/);
   });
