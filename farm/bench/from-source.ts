@@ -77,9 +77,7 @@ function describeImages(events: Event[]): string[] {
 
 function describeCell(events: Event[]): string {
   const cell = events.find((e) => e.type === 'cell');
-  const steps = events
-    .filter((e) => e.type === 'step' && e.status === 'done')
-    .map((e) => `${e.step} ${Number(e.seconds).toFixed(1)} s`);
+  const steps = events.filter((e) => e.type === 'step' && e.status === 'done').map((e) => `${e.step} ${Number(e.seconds).toFixed(1)} s`);
   return `    cell      ${String(cell?.buildId ?? '?')}: ${String(cell?.outcome ?? 'none')}${steps.length > 0 ? ` (${steps.join(', ')})` : ''}`;
 }
 

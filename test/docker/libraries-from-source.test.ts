@@ -31,7 +31,11 @@ describe('a native library built from source', () => {
     yamlver = await packFixture('yamlver', 'yamlver', '0.1.0');
   });
   afterAll(async () => {
-    for (const tag of new Set(createdImages)) await docker.getImage(tag).remove({ force: true }).catch(() => undefined);
+    for (const tag of new Set(createdImages))
+      await docker
+        .getImage(tag)
+        .remove({ force: true })
+        .catch(() => undefined);
   });
 
   /** A recipes folder with `libraries/<name>.yaml` files and `yamlver.yaml` asking for `library`. */
