@@ -72,6 +72,7 @@ export async function buildCell(deps: CellDeps, basePlan: CellPlan): Promise<Cel
   const { buildId, cell, inputs, buildTag } = plan;
   const recordId = await deps.records.begin({ buildId, cell, index: deps.index.id, inputs, buildTag, log: log.path });
   log.note(`build ${plan.buildId} from ${plan.sdist.filename} in ${plan.images.build} (record ${recordId})`);
+  for (const found of plan.detected ?? []) log.note(`${found.toolchain} toolchain detected from the sdist (${found.because})`);
   if (state.state === 'stale') log.note(`${state.wheel.filename} is stale: ${rebuilt}`);
   const attempt: Attempt = { plan, log, recordId, seconds, containersDone: false };
   try {

@@ -4,6 +4,8 @@ import type { Recipe } from '../recipes/recipe.ts';
 import type { UpstreamEnv } from '../upstream/upstream-for-containers.ts';
 import type { Cell } from '../wheels/build-id.ts';
 import { formatBuildId } from '../wheels/build-id.ts';
+import type { FetchedSdist } from './sdist-fetcher.ts';
+import type { CargoManifest, DetectedToolchain } from './sdist-needs.ts';
 import type { BuildUser } from './with-container.ts';
 
 /** Everything one cell's build needs to know, decided before any container starts. */
@@ -29,6 +31,10 @@ export interface CellPlan {
   rebuild: boolean;
   /** PEP 427 build tag of this build, set once the cell is found stale. */
   buildTag?: string;
+  /** The Cargo manifests the requires step fetches crates for (pipeline/sdist-needs.ts); none: no Rust. */
+  cargo?: CargoManifest[];
+  /** The toolchains the build has because its sdist calls for them (the recipe writes none), for its log. */
+  detected?: DetectedToolchain[];
 }
 
 /**
@@ -43,12 +49,14 @@ export function planCell({
 }: Pick<CellPlan, 'cell' | 'images' | 'user' | 'upstreamEnv' | 'recipe' | 'inputs' | 'rebuild'> & {
   python: ImagePython;
   requiresPython: string | undefined;
-  sdist: { filename: string; path: string };
+  sdist: FetchedSdist;
 }): CellPlan {
   return {
     ...given,
     buildId: formatBuildId(given.cell),
     pythonDir: python.dir,
     sdist: { filename: sdist.filename, path: sdist.path, ...(requiresPython ? { requiresPython } : {}) },
+    cargo: sdist.needs.cargo,
+    detected: given.recipe.detectToolchains ? sdist.needs.toolchains : [],
   };
 }
