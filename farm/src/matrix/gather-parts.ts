@@ -87,8 +87,8 @@ async function withDetectedToolchains(
   if (!recipe.detectToolchains) return recipe;
   const fetched = await Promise.all(
     releases.map((source) =>
-      deps.sdists.fetch(source).then(
-        (sdist) => ({ source, needs: sdist.needs }),
+      deps.sdists.needs(source).then(
+        (needs) => ({ source, needs }),
         (error: unknown) => {
           if (!(error instanceof WheelfarmError) || error instanceof InterruptedError) throw error;
           return { source, needs: NO_NEEDS };

@@ -4,8 +4,7 @@ import type { Recipe } from '../recipes/recipe.ts';
 import type { UpstreamEnv } from '../upstream/upstream-for-containers.ts';
 import type { Cell } from '../wheels/build-id.ts';
 import { formatBuildId } from '../wheels/build-id.ts';
-import type { FetchedSdist } from './sdist-fetcher.ts';
-import type { CargoManifest, DetectedToolchain } from './sdist-needs.ts';
+import type { CargoManifest, DetectedToolchain, SdistNeeds } from './sdist-needs.ts';
 import type { BuildUser } from './with-container.ts';
 
 /** Everything one cell's build needs to know, decided before any container starts. */
@@ -45,18 +44,20 @@ export function planCell({
   python,
   requiresPython,
   sdist,
+  needs,
   ...given
 }: Pick<CellPlan, 'cell' | 'images' | 'user' | 'upstreamEnv' | 'recipe' | 'inputs' | 'rebuild'> & {
   python: ImagePython;
   requiresPython: string | undefined;
-  sdist: FetchedSdist;
+  sdist: { filename: string; path: string };
+  needs: SdistNeeds;
 }): CellPlan {
   return {
     ...given,
     buildId: formatBuildId(given.cell),
     pythonDir: python.dir,
     sdist: { filename: sdist.filename, path: sdist.path, ...(requiresPython ? { requiresPython } : {}) },
-    cargo: sdist.needs.cargo,
-    detected: given.recipe.detectToolchains ? sdist.needs.toolchains : [],
+    cargo: needs.cargo,
+    detected: given.recipe.detectToolchains ? needs.toolchains : [],
   };
 }

@@ -28,6 +28,9 @@ export interface SdistNeeds {
 
 export const NO_NEEDS: SdistNeeds = { toolchains: [], cargo: [] };
 
+/** Changes when sdistNeeds decides differently, so that needs kept from before are read again. */
+export const NEEDS_VERSION = 'sdist-needs-v1';
+
 const ROOT_TEXTS = new Set(['pyproject.toml', 'setup.py', 'Cargo.toml', 'meson.build', 'CMakeLists.txt']);
 
 /** The sdist files whose text sdistNeeds reads (all at the top of the source tree). */

@@ -1,7 +1,12 @@
+import { createHash } from 'node:crypto';
+import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readSdistFiles } from '../../../farm/src/archives/read-sdist-files.ts';
 import { cargoFetchCommands } from '../../../farm/src/pipeline/cell-scripts.ts';
+import { SdistFetcher } from '../../../farm/src/pipeline/sdist-fetcher.ts';
+import { ContentCache } from '../../../farm/src/upstream/content-cache.ts';
 import { isNeedsText, sdistNeeds } from '../../../farm/src/pipeline/sdist-needs.ts';
 import { tempDir, writeTar } from '../archives/archive-fixtures.ts';
 
@@ -115,6 +120,41 @@ describe('readSdistFiles: an sdist read as a stream', () => {
     expect(read?.members).toEqual(['pyproject.toml', 'Cargo.toml', 'vendor/dep/Cargo.toml', 'src/lib.rs']);
     expect([...(read?.texts.keys() ?? [])]).toEqual(['pyproject.toml', 'Cargo.toml']);
     expect(sdistNeeds(read!).cargo).toEqual([{ manifest: 'Cargo.toml', lock: undefined }]);
+  });
+
+  it("SdistFetcher.needs reads an sdist once ever: later runs find its needs kept by the sdist's sha256", async () => {
+    const path = writeTar(join(dir.dir, 'rusty-1.0.tar.gz'), [
+      { name: 'rusty-1.0/pyproject.toml', content: MATURIN },
+      { name: 'rusty-1.0/Cargo.toml', content: '[package]\nname = "rusty"\n' },
+    ]);
+    const sha256 = createHash('sha256')
+      .update(await readFile(path))
+      .digest('hex');
+    const source = {
+      name: 'rusty',
+      version: '1.0',
+      filename: 'rusty-1.0.tar.gz',
+      origin: { kind: 'download' as const, url: pathToFileURL(path).href, sha256 },
+      from: 'test',
+    };
+    const home = join(dir.dir, 'home');
+    const fetcher = () =>
+      new SdistFetcher({
+        home,
+        sdists: new ContentCache({ root: join(home, 'cache', 'sdists') }),
+        emit: () => undefined,
+        signal: new AbortController().signal,
+      });
+    const expected = {
+      toolchains: [{ toolchain: 'rust', because: 'build backend maturin' }],
+      cargo: [{ manifest: 'Cargo.toml', lock: undefined }],
+    };
+    expect(await fetcher().needs(source)).toEqual(expected);
+    // Gone from the sdist cache and from its URL: the kept needs answer without a fetch.
+    await rm(join(home, 'cache', 'sdists'), { recursive: true });
+    await rm(path);
+    expect(await fetcher().needs(source)).toEqual(expected);
+    await expect(fetcher().fetch(source)).rejects.toThrow();
   });
 });
 
