@@ -24,7 +24,7 @@ describe('Rust toolchains detected from the sdist', () => {
     expect(await publishedWheels(index, 'orjson')).toEqual(['orjson-3.13.0-cp313-cp313-manylinux_2_31_x86_64.whl']);
     const log = await readBuildLog(cell!.log as string);
     expect(log).toContain('rust toolchain detected from the sdist (build backend maturin)');
-    // From the sdist's root, so its .cargo/config.toml puts include/cargo in place of crates.io.
+    // From the sdist's root, so its .cargo/config.toml puts include/cargo in place of the crates registry.
     expect(log).toContain('cargo: fetching the crates of Cargo.toml, locked by Cargo.lock');
     expect(log).not.toMatch(/fetching the crates of include\/cargo/);
     expect(log).toContain('orjson 3.13.0 ok');

@@ -41,7 +41,7 @@ ${cargoFetchCommands(plan.cargo ?? [])}${CPU_TIME_LINE}`;
 /**
  * Rust: the crates of what the build backend compiles (the manifests sdist-needs.ts chose), for every
  * target (maturin's \`cargo metadata\` reads them all, Windows-only ones too), run from the sdist's root so that its \`.cargo/config.toml\` applies (a vendored
- * source replacing crates.io, as orjson's). With the workspace's Cargo.lock, \`--locked\`: exactly the
+ * source replacing the crates registry, as orjson's). With the workspace's Cargo.lock, \`--locked\`: exactly the
  * locked crates. A lock that no longer matches its Cargo.toml (cargo refuses: "because --locked was
  * passed") is brought up to date by the fetch, as the build would, and the build then uses it; with no
  * lock, cargo writes one. Crates go to the engine's shared cargo cache (cargo locks it); the build
