@@ -64,6 +64,7 @@ describe('pipeline cells with fixture sdists', () => {
       recipe: defaultRecipe(name),
       inputs: { source: `sha256:${'0'.repeat(64)}`, recipe: 'default', image: buildImage },
       rebuild: false,
+      native: [],
     };
   }
 

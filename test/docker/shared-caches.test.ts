@@ -71,6 +71,7 @@ describe('concurrent cells sharing the cache volumes', () => {
       inputs: { source: `sha256:${sdist.sha256}`, recipe: 'test', image: recipeImage },
       rebuild: false,
       cargo: needs.cargo,
+      native: [],
     };
   }
 

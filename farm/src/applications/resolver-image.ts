@@ -14,7 +14,7 @@ import type { ApplicationInput } from './application-input.ts';
  */
 export async function prepareResolverImage(
   runtime: ContainerRuntime,
-  deps: Pick<ImageDeps, 'settings' | 'trust' | 'emit' | 'signal'>,
+  deps: Pick<ImageDeps, 'settings' | 'trust' | 'emit' | 'signal' | 'sources'>,
   {
     prepared,
     buildImage,

@@ -1,10 +1,10 @@
 import { createWriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { EnvironmentError, WheelfarmError } from '../errors.ts';
 import type { ImageEvent } from './ensure-images.ts';
 
-export type ImageKind = 'base' | 'build' | 'runtime' | 'recipe';
+export type ImageKind = 'base' | 'build' | 'runtime' | 'recipe' | 'library' | 'toolchain';
 
 /**
  * Runs one image build with its output in `<home>/logs/images/<kind>-<hash>.log`: announced,
@@ -16,9 +16,8 @@ export async function withImageBuildLog(
   { kind, tag, hint }: { kind: ImageKind; tag: string; hint?: string },
   build: (write: (text: string) => void) => Promise<void>,
 ): Promise<void> {
-  const dir = join(home, 'logs', 'images');
-  await mkdir(dir, { recursive: true });
-  const log = join(dir, `${kind}-${tag.split(':')[1]}.log`);
+  const log = imageBuildLogPath(home, kind, tag);
+  await mkdir(dirname(log), { recursive: true });
   const out = createWriteStream(log, { flags: 'a' });
   onEvent({ type: 'image', kind, tag, status: 'building', log });
   const started = performance.now();
@@ -38,4 +37,11 @@ export async function withImageBuildLog(
     await new Promise((resolve) => out.end(resolve));
   }
   onEvent({ type: 'image', kind, tag, status: 'built', seconds: (performance.now() - started) / 1000 });
+}
+
+/** `<home>/logs/images/recipe-<hash>.log`; `library-geos-3.13.1-<hash>.log` for a library (its tag's name and version). */
+export function imageBuildLogPath(home: string, kind: ImageKind, tag: string): string {
+  const [repository = '', version = ''] = tag.split(':');
+  const name = repository.split('/').at(-1) ?? kind;
+  return join(home, 'logs', 'images', `${name === kind ? kind : name}-${version}.log`);
 }

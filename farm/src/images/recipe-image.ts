@@ -7,6 +7,8 @@ import { LABEL } from '../runtime/labels.ts';
 import { IMAGE_REPOSITORY } from './image-plan.ts';
 import { hashImageInputs, shortHash } from './input-hash.ts';
 import { findUnfilledPlaceholders, renderTemplate } from './render-template.ts';
+import type { FromSourceImagePlan } from './from-source-image.ts';
+import { searchPaths } from './from-source-image.ts';
 import type { RustProvision } from './rust-toolchain.ts';
 import type { PackageManager, ResolvedToolchains } from './toolchains.ts';
 import { WheelfarmError } from '../errors.ts';
@@ -16,6 +18,8 @@ export interface RecipeImagePlan {
   inputsHash: string;
   dockerfile: string;
   rust: RustProvision | undefined;
+  /** Toolchains, then libraries (dependencies first), built from source: their images, built before this one. */
+  fromSource: FromSourceImagePlan[];
 }
 
 /**
@@ -30,6 +34,7 @@ export function planRecipeImage({
   toolchains,
   rust,
   userName,
+  fromSource = [],
 }: {
   template: string;
   buildImage: string;
@@ -37,12 +42,14 @@ export function planRecipeImage({
   toolchains: ResolvedToolchains;
   rust: RustProvision | undefined;
   userName: string;
+  fromSource?: FromSourceImagePlan[];
 }): RecipeImagePlan | undefined {
-  if (toolchains.packages.length === 0 && !toolchains.rust) return undefined;
+  if (toolchains.packages.length === 0 && !toolchains.rust && fromSource.length === 0) return undefined;
   const flags = new Set<string>();
   if (toolchains.packages.length > 0) flags.add(manager);
   if (rust) flags.add('rust').add(`rust-${rust.kind}`);
   if (toolchains.java) flags.add('java');
+  const built = fromSourceValues(fromSource, flags);
   const dockerfile = renderTemplate(template, {
     flags,
     values: {
@@ -50,14 +57,46 @@ export function planRecipeImage({
       'rust.toolchain': rust?.kind === 'rustup' ? rust.toolchain : '',
       'java.home': toolchains.java?.home ?? '',
       'user.name': userName,
+      ...built.values,
     },
+    lists: built.lists,
   });
   const unfilled = findUnfilledPlaceholders(dockerfile);
   if (unfilled.length > 0)
     throw new WheelfarmError('bad-image-template', `the recipe image template has unknown placeholders: ${unfilled.join(', ')}`);
   const rustIdentity = rust === undefined ? '' : rust.kind === 'host' ? `host ${rust.versionText}` : `rustup ${rust.toolchain}`;
   const inputsHash = hashImageInputs({ kind: 'recipe', texts: { Dockerfile: dockerfile, buildImage, rust: rustIdentity } });
-  return { tag: `${IMAGE_REPOSITORY}/recipe:${shortHash(inputsHash)}`, inputsHash, dockerfile, rust };
+  return { tag: `${IMAGE_REPOSITORY}/recipe:${shortHash(inputsHash)}`, inputsHash, dockerfile, rust, fromSource };
+}
+
+/**
+ * The template's values for what is built from source (setting its flags): each prefix copied in,
+ * the directories the dynamic linker searches, the libraries' search paths, GCC's prefix.
+ */
+function fromSourceValues(
+  fromSource: FromSourceImagePlan[],
+  flags: Set<string>,
+): { values: Record<string, string>; lists: Record<string, Record<string, string>[]> } {
+  if (fromSource.length === 0) return { values: {}, lists: {} };
+  flags.add('from-source');
+  const libraries = fromSource.filter((plan) => plan.kind === 'library').map((plan) => plan.prefix);
+  const gcc = fromSource.find((plan) => plan.kind === 'toolchain' && plan.definition.name === 'gcc');
+  const values: Record<string, string> = {
+    'ld.paths': fromSource.map((plan) => (plan.kind === 'library' ? `${plan.prefix}/lib` : `${plan.prefix}/lib64`)).join(' '),
+  };
+  if (libraries.length > 0) {
+    flags.add('libraries');
+    const env = searchPaths(libraries);
+    delete env.LD_LIBRARY_PATH; // ldconfig's configuration does it, for every process
+    values['libraries.env'] = Object.entries(env)
+      .map(([name, value]) => `${name}=${value}${name === 'PATH' ? ':$PATH' : ''}`)
+      .join(' ');
+  }
+  if (gcc) {
+    flags.add('gcc');
+    values['gcc.prefix'] = gcc.prefix;
+  }
+  return { values, lists: { 'from-source': fromSource.map((plan) => ({ image: plan.tag, prefix: plan.prefix })) } };
 }
 
 export async function readRecipeTemplate(imagesDir: string): Promise<string> {

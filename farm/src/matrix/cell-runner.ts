@@ -11,7 +11,7 @@ import { engineWentAway } from '../pipeline/detect-engine-loss.ts';
 import type { EmitEvent } from '../pipeline/events.ts';
 import type { ImageDeps } from '../pipeline/prepare-images.ts';
 import { prepareImages } from '../pipeline/prepare-images.ts';
-import { prepareRecipeImage } from '../pipeline/prepare-recipe-image.ts';
+import { builtNativeComponents, prepareRecipeImage } from '../pipeline/prepare-recipe-image.ts';
 import type { SdistFetcher } from '../pipeline/sdist-fetcher.ts';
 import type { BuildRecords } from '../records/build-records.ts';
 import type { BuildHost } from '../runtime/build-host.ts';
@@ -27,7 +27,7 @@ import type { MatrixPackage, PlannedCell } from './plan-matrix.ts';
 
 /** What running planned cells on hosts uses: the same for `build`, `matrix build` and a schedule. */
 export interface RunDeps {
-  settings: Pick<ResolvedSettings, 'imagesDir' | 'home' | 'debianMirror' | 'rust' | 'engineWaitSeconds'>;
+  settings: Pick<ResolvedSettings, 'imagesDir' | 'recipesDir' | 'home' | 'debianMirror' | 'rust' | 'engineWaitSeconds'>;
   index: PublishIndex;
   records: BuildRecords;
   trust: HostTrust;
@@ -109,6 +109,7 @@ export class CellRunner {
       recipe: pkg.recipe,
       inputs: planned.inputs!,
       rebuild: this.#gathered.environment.rebuild ?? false,
+      native: await builtNativeComponents(host.runtime, pkg.native ?? []),
     });
   }
 

@@ -6,8 +6,8 @@ import { effectivePolicy, imagePythons } from '../images/image-definitions.ts';
 import { applyImageRefresh, readImageRefresh } from '../images/refresh-images.ts';
 import { recipeHash } from '../pipeline/build-inputs.ts';
 import type { PublishIndex } from '../pipeline/cell-deps.ts';
-import { recipeImagePlan } from '../pipeline/prepare-recipe-image.ts';
 import type { EmitEvent } from '../pipeline/events.ts';
+import { nativeComponent, recipeImagePlan } from '../pipeline/prepare-recipe-image.ts';
 import type { ResolvedSource } from '../pipeline/resolve-source.ts';
 import type { SdistFetcher } from '../pipeline/sdist-fetcher.ts';
 import { NO_NEEDS } from '../pipeline/sdist-needs.ts';
@@ -71,7 +71,8 @@ export async function describePackage(
   const [chosen, indexFiles, hash] = await Promise.all([releases(), deps.index.publisher.listFiles(recipe.name), recipeHash(recipe)]);
   const effective = await withDetectedToolchains(deps, recipe, chosen);
   const image = await recipeImagePlan(deps.settings, { prepared, buildImage, recipe: effective });
-  return { recipe: effective, releases: chosen, indexFiles, image: image?.tag ?? buildImage, recipeHash: hash };
+  const native = (image?.fromSource ?? []).map(nativeComponent);
+  return { recipe: effective, releases: chosen, indexFiles, image: image?.tag ?? buildImage, recipeHash: hash, native };
 }
 
 /**

@@ -3,7 +3,7 @@ import type { PublishedFile } from '../index/publisher.ts';
 import { sourceIdentity } from '../pipeline/build-inputs.ts';
 import { decideCellState, describeChange } from '../pipeline/cell-state.ts';
 import type { ResolvedSource } from '../pipeline/resolve-source.ts';
-import type { BuildInputs, BuildRecord, CellHistory } from '../records/build-records.ts';
+import type { BuildInputs, NativeComponent, BuildRecord, CellHistory } from '../records/build-records.ts';
 import { recordSeconds } from '../records/build-records.ts';
 import type { Recipe } from '../recipes/recipe.ts';
 import type { Cell } from '../wheels/build-id.ts';
@@ -21,6 +21,8 @@ export interface MatrixPackage {
   recipeHash: string;
   /** The image its cells build in (the recipe image's tag, or the build image's). */
   image: string;
+  /** The libraries and toolchains built from source in that image (their sha256: the first pinned source's, until built). */
+  native?: NativeComponent[];
   /** What the index serves for the project now. */
   indexFiles: PublishedFile[];
   /** From an application's closure: per release (version), the Pythons whose closure has it; others are excluded. */

@@ -69,9 +69,10 @@ export async function buildCell(deps: CellDeps, basePlan: CellPlan): Promise<Cel
   const rebuilt = state.state === 'stale' ? `rebuilt with build tag ${state.buildTag}: ${describeChange(state.changed)}` : undefined;
   const log = await BuildLog.open({ home: deps.home, buildId: plan.buildId });
   const stagingDir = stagingDirFor(deps.home, plan.buildId);
-  const { buildId, cell, inputs, buildTag } = plan;
-  const recordId = await deps.records.begin({ buildId, cell, index: deps.index.id, inputs, buildTag, log: log.path });
+  const { buildId, cell, inputs, buildTag, native } = plan;
+  const recordId = await deps.records.begin({ buildId, cell, index: deps.index.id, inputs, buildTag, log: log.path, native });
   log.note(`build ${plan.buildId} from ${plan.sdist.filename} in ${plan.images.build} (record ${recordId})`);
+  for (const n of native) log.note(`  with ${n.kind} ${n.name} ${n.version} built from source (sha256 ${n.sha256}) in ${n.image}`);
   for (const found of plan.detected ?? []) log.note(`${found.toolchain} toolchain detected from the sdist (${found.because})`);
   if (state.state === 'stale') log.note(`${state.wheel.filename} is stale: ${rebuilt}`);
   const attempt: Attempt = { plan, log, recordId, seconds, containersDone: false };

@@ -1,5 +1,5 @@
 import type { ImagePython } from '../images/image-definitions.ts';
-import type { BuildInputs } from '../records/build-records.ts';
+import type { BuildInputs, NativeComponent } from '../records/build-records.ts';
 import type { Recipe } from '../recipes/recipe.ts';
 import type { UpstreamEnv } from '../upstream/upstream-for-containers.ts';
 import type { Cell } from '../wheels/build-id.ts';
@@ -34,6 +34,8 @@ export interface CellPlan {
   cargo?: CargoManifest[];
   /** The toolchains the build has because its sdist calls for them (the recipe writes none), for its log. */
   detected?: DetectedToolchain[];
+  /** The libraries and toolchains built from source in `images.build`, as the build record names them. */
+  native: NativeComponent[];
 }
 
 /**
@@ -46,7 +48,7 @@ export function planCell({
   sdist,
   needs,
   ...given
-}: Pick<CellPlan, 'cell' | 'images' | 'user' | 'upstreamEnv' | 'recipe' | 'inputs' | 'rebuild'> & {
+}: Pick<CellPlan, 'cell' | 'images' | 'user' | 'upstreamEnv' | 'recipe' | 'inputs' | 'rebuild' | 'native'> & {
   python: ImagePython;
   requiresPython: string | undefined;
   sdist: { filename: string; path: string };

@@ -11,7 +11,7 @@ import type { EmitEvent } from './events.ts';
 
 /** What preparing images on an engine needs, whichever engine it is. */
 export interface ImageDeps {
-  settings: Pick<ResolvedSettings, 'imagesDir' | 'home' | 'debianMirror' | 'rust'>;
+  settings: Pick<ResolvedSettings, 'imagesDir' | 'recipesDir' | 'home' | 'debianMirror' | 'rust'>;
   /** Where CPython sources are cached. */
   sources: ContentCache;
   trust: HostTrust;

@@ -34,7 +34,7 @@ export async function readRecipeFile({ file, name, recipesDir }: { file: string;
     throw asFileYamlError(error, 'bad-recipe', 'python: ">=3.11"');
   }
   const recipe = effectiveRecipe({ name, file, recipesDir, parsed });
-  await checkRecipeLibraries({ file, recipesDir, libraries: recipe.build.libraries });
+  await checkRecipeLibraries({ file, recipesDir, build: recipe.build });
   return recipe;
 }
 
@@ -86,6 +86,7 @@ function effectiveRecipe({
 function toolchainsOf(toolchains: NonNullable<RecipeFile['build']>['toolchains']): Recipe['build']['toolchains'] {
   const result: Recipe['build']['toolchains'] = {};
   if (toolchains?.fortran) result.fortran = {};
+  if (toolchains?.gcc) result.gcc = toolchains.gcc.version === undefined ? {} : { version: toolchains.gcc.version };
   if (toolchains?.rust) result.rust = toolchains.rust.version === undefined ? {} : { version: toolchains.rust.version };
   if (toolchains?.java) {
     result.java = { ...(toolchains.java.version === undefined ? {} : { version: toolchains.java.version }), tools: toolchains.java.tools };

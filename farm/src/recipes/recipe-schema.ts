@@ -159,6 +159,8 @@ const toolchains = mapping(
   {
     fortran: toolchain('fortran', {}, '`{}`'),
     rust: toolchain('rust', { version: semverRange('>=1.74').optional() }, '`{ version: ">=1.74" }`'),
+    /** GCC built from source (`recipes/toolchains/gcc.yaml`); `version`: a series (`"14"`) or a library-style constraint. */
+    gcc: toolchain('gcc', { version: nonEmptyText('a version', '`"14"`').optional() }, '`{ version: "14" }`'),
     java: toolchain(
       'java',
       { version: semverRange('>=17').optional(), tools: list(javaTool, '`[maven]`').default([]) },

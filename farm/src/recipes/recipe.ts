@@ -21,6 +21,8 @@ export interface Recipe {
       fortran?: Record<string, never>;
       /** `version`: a semver range of rustc. */
       rust?: { version?: string };
+      /** GCC from `recipes/toolchains/gcc.yaml`; `version`: a series (`14`) or a constraint (`>=13`). */
+      gcc?: { version?: string };
       /** `version`: a semver range of the JDK major. */
       java?: { version?: string; tools: JavaTool[] };
     };

@@ -42,9 +42,25 @@ export interface BuildRecord {
   error: string | undefined;
   /** What the build phase installed, fetched beforehand; undefined for builds with the network on. */
   requires: BuildRequirement[] | undefined;
+  /** The libraries and toolchains built from source that the build image holds (empty for none). */
+  native: NativeComponent[];
   /** The farm process that ran the build (host name and pid), to tell a crash from a build in progress. */
   host: string;
   pid: number;
+}
+
+/**
+ * A library or toolchain built from pinned source into the image a wheel was built in: what traces
+ * the native code in the wheel (grafted libraries, statically linked runtimes) to its source bytes.
+ */
+export interface NativeComponent {
+  kind: 'library' | 'toolchain';
+  name: string;
+  version: string;
+  /** The sha256 of the source tarball it was built from (the one of its pinned sources that downloaded). */
+  sha256: string;
+  /** Its image (`wheelfarm/library-geos:3.13.1-<hash>`). */
+  image: string;
 }
 
 /** One file of a build's PEP 517 requirements (a wheel), as the fetch phase downloaded it. */
@@ -60,6 +76,7 @@ export interface BeginBuild {
   inputs: BuildInputs;
   buildTag: string | undefined;
   log: string | undefined;
+  native?: NativeComponent[];
 }
 
 export interface FinishBuild {

@@ -1,5 +1,5 @@
 import { normalizeName } from '../wheels/names.ts';
-import type { BeginBuild, BuildRecord, BuildRequirement, BuildState, FinishBuild } from './build-records.ts';
+import type { BeginBuild, BuildRecord, BuildRequirement, BuildState, FinishBuild, NativeComponent } from './build-records.ts';
 
 /**
  * The `builds` table as both backends store it (SQLite and PostgreSQL share columns and order), and
@@ -30,6 +30,8 @@ export interface RecordRow {
   error: string | null;
   /** JSON: the build requirements the build phase installed (file and sha256 each). */
   requires: string | null;
+  /** JSON: the libraries and toolchains built from source in the build image (NativeComponent each). */
+  native: string | null;
   host: string;
   pid: number;
 }
@@ -58,6 +60,7 @@ CREATE TABLE IF NOT EXISTS builds (
   log           TEXT,
   error         TEXT,
   requires      TEXT,
+  native        TEXT,
   host          TEXT NOT NULL,
   pid           INTEGER NOT NULL
 );
@@ -68,7 +71,7 @@ CREATE INDEX IF NOT EXISTS builds_running ON builds (state) WHERE state = 'runni
 }
 
 export const INSERT_COLUMNS =
-  'build_id, name, version, python, platform, index_id, source, recipe_hash, image, build_tag, state, started_at, log, host, pid';
+  'build_id, name, version, python, platform, index_id, source, recipe_hash, image, build_tag, state, started_at, log, native, host, pid';
 
 /** Values for INSERT_COLUMNS, in order; `state` is always `running`. */
 export function beginValues(build: BeginBuild, { now, host, pid }: { now: Date; host: string; pid: number }): (string | number | null)[] {
@@ -86,6 +89,7 @@ export function beginValues(build: BeginBuild, { now, host, pid }: { now: Date; 
     'running',
     now.toISOString(),
     build.log ?? null,
+    build.native && build.native.length > 0 ? JSON.stringify(build.native) : null,
     host,
     pid,
   ];
@@ -110,6 +114,9 @@ export function finishValues(result: FinishBuild, now: Date): (string | null)[] 
 
 /** Schema 1 had no `requires` column; both backends add it to such a table. */
 export const ADD_REQUIRES_COLUMN = 'ALTER TABLE builds ADD COLUMN requires TEXT';
+
+/** Schemas 1 and 2 had no `native` column; both backends add it to such a table. */
+export const ADD_NATIVE_COLUMN = 'ALTER TABLE builds ADD COLUMN native TEXT';
 
 /** The WHERE clause and values of `list`: a build identifier (a trailing `*` matches a prefix) and a state. */
 export function listFilter(
@@ -151,6 +158,7 @@ export function toRecord(row: RecordRow): BuildRecord {
     log: row.log ?? undefined,
     error: row.error ?? undefined,
     requires: row.requires ? (JSON.parse(row.requires) as BuildRequirement[]) : undefined,
+    native: row.native ? (JSON.parse(row.native) as NativeComponent[]) : [],
     host: row.host,
     pid: row.pid,
   };

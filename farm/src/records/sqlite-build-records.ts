@@ -7,6 +7,7 @@ import type { BeginBuild, BuildRecord, BuildRecords, BuildState, CellHistory, Fi
 import { tryDirectoryLock } from '../process/directory-lock.ts';
 import type { RecordRow } from './record-rows.ts';
 import {
+  ADD_NATIVE_COLUMN,
   ADD_REQUIRES_COLUMN,
   beginValues,
   buildsTableSql,
@@ -19,7 +20,7 @@ import {
   toRecord,
 } from './record-rows.ts';
 
-const SCHEMA_VERSION = 2;
+const SCHEMA_VERSION = 3;
 
 const SCHEMA = `
 ${buildsTableSql({ id: 'INTEGER PRIMARY KEY AUTOINCREMENT', steps: 'TEXT' })}`;
@@ -55,6 +56,7 @@ export class SqliteBuildRecords implements BuildRecords {
       }
       this.#db.exec(SCHEMA);
       if (version === 1) this.#db.exec(ADD_REQUIRES_COLUMN);
+      if (version === 1 || version === 2) this.#db.exec(ADD_NATIVE_COLUMN);
       this.#db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
     } catch (error) {
       if (error instanceof WheelfarmError) throw error;

@@ -8,6 +8,10 @@ export const LABEL = {
   owner: 'wheelfarm.owner',
   imageKind: 'wheelfarm.image.kind',
   imageInputs: 'wheelfarm.image.inputs',
+  /** On library and toolchain images: `<name> <version>` of what was built from source. */
+  fromSource: 'wheelfarm.from-source',
+  /** On library and toolchain images: the sha256 of the source tarball they were built from. */
+  sourceSha256: 'wheelfarm.from-source.sha256',
 } as const;
 
 /** `<host>:<pid>` of this process: lets the sweeper tell a live run's containers from leftovers. */

@@ -70,6 +70,7 @@ function record(python: string, state: BuildRecord['state'], overrides: Partial<
     log: undefined,
     error: state === 'failed' ? 'the build step failed' : undefined,
     requires: undefined,
+    native: [],
     host: 'farm',
     pid: 1,
     ...overrides,

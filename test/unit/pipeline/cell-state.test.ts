@@ -30,6 +30,7 @@ function record(wheel: string, inputs: BuildInputs = INPUTS): BuildRecord {
     log: undefined,
     error: undefined,
     requires: undefined,
+    native: [],
     host: 'farm',
     pid: 1,
   };

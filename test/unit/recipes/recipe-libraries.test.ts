@@ -18,6 +18,16 @@ import { SHA256, lineOf, rejection, useRecipesDir, where, writeIn } from './help
 
 const dir = useRecipesDir();
 
+async function planOf(recipe: Awaited<ReturnType<typeof loadRecipe>>) {
+  const prepared = await prepareImageDefinitions(join(REPO_ROOT, 'images'));
+  const settings = {
+    imagesDir: join(REPO_ROOT, 'images'),
+    recipesDir: dir(),
+    rust: { source: 'rustup' as const, hostToolchain: undefined, rustupInitUrl: undefined },
+  };
+  return recipeImagePlan(settings, { prepared, buildImage: prepared.plan.build.tag, recipe });
+}
+
 async function define(name: string, version: string, depends = ''): Promise<void> {
   await writeIn(
     dir(),
@@ -46,17 +56,65 @@ describe('recipe build.libraries', () => {
     expect((await (await load('python: ">=3.11"\n', 'other')).read()).build.libraries).toEqual([]);
   });
 
-  it('a recipe asking for libraries is not planned until they can be built: libraries-not-built-yet, naming the recipe', async () => {
+  it('a recipe asking for libraries and GCC is planned on their images: toolchain first, dependencies before dependents', async () => {
+    await define('libxml2', '2.15.4');
+    await define('libxslt', '1.1.45', 'depends: [{ name: libxml2, version: ">=2.15.1" }]\nsystem: { apt: [libgcrypt-dev] }\n');
+    await writeIn(
+      dir(),
+      'toolchains/gcc.yaml',
+      `version: "14.2.0"\nsources:\n  - url: https://example.org/gcc.tar.gz\n    sha256: ${SHA256}\nbuild: { script: make }\n`,
+    );
+    const { read } = await load('build:\n  toolchains: { gcc: { version: "14" } }\n  libraries: [{ name: libxslt }]\n', 'lxml');
+    const plan = (await planOf(await read()))!;
+    expect(plan.fromSource.map((p) => [p.kind, p.definition.name, p.prefix])).toEqual([
+      ['toolchain', 'gcc', '/opt/wheelfarm/toolchains/gcc-14.2.0'],
+      ['library', 'libxml2', '/opt/wheelfarm/libraries/libxml2-2.15.4'],
+      ['library', 'libxslt', '/opt/wheelfarm/libraries/libxslt-1.1.45'],
+    ]);
+    const [gcc, libxml2, libxslt] = plan.fromSource;
+    expect(libxml2!.tag).toMatch(/^wheelfarm\/library-libxml2:2\.15\.4-[0-9a-f]{16}$/);
+    // libxslt is built against libxml2: its image copies libxml2's prefix and its script searches it.
+    expect(libxslt!.dockerfile).toContain(`COPY --from=${libxml2!.tag} ${libxml2!.prefix} ${libxml2!.prefix}`);
+    expect(libxslt!.buildScript).toContain(`export PKG_CONFIG_PATH="${libxml2!.prefix}/lib/pkgconfig:${libxml2!.prefix}/share/pkgconfig"`);
+    // The recipe image copies every prefix, tells the dynamic linker, puts GCC first and installs the libraries' system packages.
+    for (const p of plan.fromSource) expect(plan.dockerfile).toContain(`COPY --from=${p.tag} ${p.prefix} ${p.prefix}`);
+    expect(plan.dockerfile).toContain(
+      `printf '%s\\n' ${gcc!.prefix}/lib64 ${libxml2!.prefix}/lib ${libxslt!.prefix}/lib > /etc/ld.so.conf.d/`,
+    );
+    expect(plan.dockerfile).toContain(`ENV PATH=/usr/lib/ccache:${gcc!.prefix}/bin:$PATH CC=gcc CXX=g++ FC=gfortran`);
+    expect(plan.dockerfile).toMatch(/apt-get install -y --no-install-recommends .*libgcrypt-dev/);
+  });
+
+  it('a library with other source bytes gets another image, and so do the recipe images on it', async () => {
     await define('geos', '3.13.1');
-    const { file, read } = await load('build:\n  libraries: [{ name: geos }]\n');
-    const prepared = await prepareImageDefinitions(join(REPO_ROOT, 'images'));
-    const settings = {
-      imagesDir: join(REPO_ROOT, 'images'),
-      rust: { source: 'rustup' as const, hostToolchain: undefined, rustupInitUrl: undefined },
-    };
-    const error = await rejection(recipeImagePlan(settings, { prepared, buildImage: prepared.plan.build.tag, recipe: await read() }));
-    expect(error.code).toBe('libraries-not-built-yet');
-    expect(error.message).toContain(`${file} asks for native libraries (geos)`);
+    const { read } = await load('build:\n  libraries: [{ name: geos }]\n');
+    const before = (await planOf(await read()))!;
+    await writeIn(
+      dir(),
+      'libraries/geos.yaml',
+      `version: "3.13.1"\nsources:\n  - url: https://example.org/g.tar.gz\n    sha256: ${'b'.repeat(64)}\nbuild: { cmake: {} }\n`,
+    );
+    const after = (await planOf(await read()))!;
+    expect(after.fromSource[0]!.tag).not.toBe(before.fromSource[0]!.tag);
+    expect(after.tag).not.toBe(before.tag);
+  });
+
+  it('GCC: a series the definition is not in: library-version-unsatisfied; no definition: unknown-toolchain', async () => {
+    const text = 'build:\n  toolchains:\n    gcc: { version: "15" }\n';
+    const { file, read } = await load(text, 'numpy');
+    const missing = await rejection(read());
+    expect(missing.code).toBe('unknown-toolchain');
+    expect(missing.message).toContain(`${displayPath(file)}:3 asks for toolchain \`gcc\`, which has no definition`);
+    await writeIn(
+      dir(),
+      'toolchains/gcc.yaml',
+      `version: "14.2.0"\nsources:\n  - url: https://example.org/gcc.tar.gz\n    sha256: ${SHA256}\nbuild: { script: make }\n`,
+    );
+    const old = await rejection(read());
+    expect(old.code).toBe('library-version-unsatisfied');
+    expect(old.message).toBe(
+      `${displayPath(file)}:3 asks for gcc >=15,<16, ${displayPath(join(dir(), 'toolchains', 'gcc.yaml'))}:1 has 14.2.0`,
+    );
   });
 
   it('the schema refuses a request that is not a name and an optional version, naming file, line and field', async () => {

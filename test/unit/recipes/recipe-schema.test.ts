@@ -332,7 +332,7 @@ describe('recipe schema: unknown keys, each at its own line', () => {
     await expectRejected(text, {
       line: 'go:',
       field: 'build.toolchains',
-      message: 'unknown toolchain `go`: expected one of fortran, rust, java',
+      message: 'unknown toolchain `go`: expected one of fortran, rust, gcc, java',
     });
   });
 

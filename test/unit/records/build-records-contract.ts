@@ -32,6 +32,18 @@ export function describeBuildRecordsContract(
       for (const records of opened.splice(0)) await records.close();
     });
 
+    it('a build names the libraries and toolchains built from source in its image, each with its source sha256', async () => {
+      const { records } = await handle();
+      const native = [
+        { kind: 'toolchain' as const, name: 'gcc', version: '14.2.0', sha256: 'e'.repeat(64), image: 'wheelfarm/toolchain-gcc:14.2.0-1' },
+        { kind: 'library' as const, name: 'geos', version: '3.13.1', sha256: 'd'.repeat(64), image: 'wheelfarm/library-geos:3.13.1-2' },
+      ];
+      const withNative = await records.begin({ ...BEGIN, native });
+      const without = await records.begin(BEGIN);
+      expect((await records.get(withNative))?.native).toEqual(native);
+      expect((await records.get(without))?.native).toEqual([]);
+    });
+
     it('a build is running until it finishes; only published or unchanged builds count as done', async () => {
       const { records } = await handle({ host: 'farm-a' });
       const id = await records.begin(BEGIN);

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { describe, expect, it } from 'vitest';
 import { SqliteBuildRecords } from '../../../farm/src/records/sqlite-build-records.ts';
-import { describeBuildRecordsContract } from './build-records-contract.ts';
+import { BEGIN, describeBuildRecordsContract } from './build-records-contract.ts';
 
 async function newPath(): Promise<string> {
   return join(await mkdtemp(join(tmpdir(), 'wheelfarm-records-')), 'records.db');
@@ -32,6 +32,24 @@ describe('SqliteBuildRecords', () => {
     db.exec('PRAGMA user_version = 99');
     db.close();
     expect(() => new SqliteBuildRecords({ path })).toThrow(expect.objectContaining({ code: 'records-too-new' }));
+  });
+
+  it('records of schema 2 (no `native` column) get the column and keep their builds', async () => {
+    const path = await newPath();
+    const records = new SqliteBuildRecords({ path });
+    const id = await records.begin(BEGIN);
+    await records.close();
+    const db = new DatabaseSync(path);
+    db.exec('ALTER TABLE builds DROP COLUMN native; PRAGMA user_version = 2');
+    db.close();
+    const reopened = new SqliteBuildRecords({ path });
+    expect((await reopened.get(id))?.native).toEqual([]);
+    const next = await reopened.begin({
+      ...BEGIN,
+      native: [{ kind: 'library', name: 'geos', version: '3.13.1', sha256: 'd'.repeat(64), image: 'i' }],
+    });
+    expect((await reopened.get(next))?.native.map((n) => n.name)).toEqual(['geos']);
+    await reopened.close();
   });
 
   it('a matrix lock left by a dead process of this host is taken over at once; a live holder keeps it', async () => {

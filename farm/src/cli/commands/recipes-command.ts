@@ -2,6 +2,9 @@ import pc from 'picocolors';
 import { stringify } from 'yaml';
 import { UserInputError } from '../../errors.ts';
 import { displayPath } from '../../recipes/display-path.ts';
+import type { LibraryDefinition } from '../../recipes/libraries/library-definition.ts';
+import type { DefinitionKind } from '../../recipes/libraries/load-libraries.ts';
+import { checkRecipeLibraries } from '../../recipes/libraries/recipe-libraries.ts';
 import { loadAllRecipes } from '../../recipes/load-all-recipes.ts';
 import type { LoadedRecipes } from '../../recipes/load-all-recipes.ts';
 import { loadRecipe } from '../../recipes/load-recipe.ts';
@@ -44,11 +47,38 @@ export async function runRecipesShow({ settings, reporter }: CommandEnvironment,
   const origin = recipe.file
     ? `# ${displayPath(recipe.file)}, with defaults for what it leaves out (null: not set)`
     : `# ${recipe.name} has no recipe in ${displayPath(settings.recipesDir)}: these are the defaults (null: not set)`;
-  reporter.result({ type: 'recipe', recipe: shown }, [
+  const wanted = await checkRecipeLibraries({ file: recipe.file, recipesDir: settings.recipesDir, build: recipe.build });
+  const fromSource = [
+    ...wanted.toolchains.map((definition) => fromSourceEntry('toolchain', definition)),
+    ...wanted.libraries.map((definition) => fromSourceEntry('library', definition)),
+  ];
+  reporter.result({ type: 'recipe', recipe: shown, fromSource }, [
     origin,
     ...stringify(shown, { blockQuote: 'literal', lineWidth: 0 }).trimEnd().split('\n'),
+    ...(fromSource.length === 0
+      ? []
+      : [
+          '# built from pinned source (toolchains, then libraries, dependencies first), each into an image of its own:',
+          ...fromSource.map(
+            (entry) =>
+              `#   ${entry.kind} ${entry.name} ${entry.version} (${entry.build}; ${entry.file}), source sha256 ${entry.sources.map((source) => source.sha256).join(' or ')}`,
+          ),
+        ]),
   ]);
   return EXIT.ok;
+}
+
+function fromSourceEntry(kind: DefinitionKind, definition: LibraryDefinition) {
+  const { name, version, sources, build, depends } = definition;
+  return {
+    kind,
+    name,
+    version,
+    file: displayPath(definition.file),
+    sources,
+    build: build.kind,
+    depends: depends.map((dependency) => dependency.name),
+  };
 }
 
 function assertProjectName(name: string): void {

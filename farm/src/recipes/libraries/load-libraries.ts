@@ -10,6 +10,14 @@ import type { LibraryDefinition } from './library-definition.ts';
 /** Library definitions live in this folder of the recipes folder: `recipes/libraries/<name>.yaml`. */
 export const LIBRARIES_FOLDER = 'libraries';
 
+/**
+ * What is built from pinned source: native libraries (`recipes/libraries/`) and toolchains
+ * (`recipes/toolchains/`, GCC), both written and checked the same way (library-schema.ts).
+ */
+export type DefinitionKind = 'library' | 'toolchain';
+
+export const DEFINITION_FOLDERS: Record<DefinitionKind, string> = { library: LIBRARIES_FOLDER, toolchain: 'toolchains' };
+
 export interface LoadedLibraries {
   /** `<recipesDir>/libraries`. */
   dir: string;
@@ -28,15 +36,15 @@ const EXTENSION = /\.ya?ml$/;
  * Every definition in `<recipesDir>/libraries/`, each file read on its own so that one broken file
  * does not hide the others; none when the folder does not exist.
  */
-export async function loadLibraries(recipesDir: string): Promise<LoadedLibraries> {
-  const dir = join(recipesDir, LIBRARIES_FOLDER);
+export async function loadLibraries(recipesDir: string, kind: DefinitionKind = 'library'): Promise<LoadedLibraries> {
+  const dir = join(recipesDir, DEFINITION_FOLDERS[kind]);
   const loaded: LoadedLibraries = { dir, libraries: new Map(), problems: new Map() };
   for (const fileName of await listLibraryFiles(dir)) {
     const file = join(dir, fileName);
     const stem = fileName.replace(EXTENSION, '');
     const problem = (name: string, error: UserInputError) => loaded.problems.set(name, [...(loaded.problems.get(name) ?? []), error]);
     if (fileName !== `${stem}.yaml` || !LIBRARY_NAME.test(stem)) {
-      problem(stem.toLowerCase(), misnamedLibraryError(file, stem, dir));
+      problem(stem.toLowerCase(), misnamedLibraryError(file, stem, dir, kind));
       continue;
     }
     try {
@@ -67,12 +75,12 @@ async function listLibraryFiles(dir: string): Promise<string[]> {
 }
 
 /** A definition file whose name is no library name (`GEOS.yaml`, `geos.yml`): saying what to rename it to. */
-function misnamedLibraryError(file: string, stem: string, dir: string): UserInputError {
+function misnamedLibraryError(file: string, stem: string, dir: string, kind: DefinitionKind): UserInputError {
   const fixed = stem.toLowerCase();
   const rename = LIBRARY_NAME.test(fixed) ? `: rename it to ${displayPath(join(dir, `${fixed}.yaml`))}` : '';
   return new UserInputError(
     'misnamed-library',
-    `${displayPath(file)}: library definitions are named \`<name>.yaml\`, the name in lower case (letters, digits, \`.\`, \`_\`, \`+\`, \`-\`)${rename}`,
+    `${displayPath(file)}: ${kind} definitions are named \`<name>.yaml\`, the name in lower case (letters, digits, \`.\`, \`_\`, \`+\`, \`-\`)${rename}`,
     { hint: 'recipes ask for a library by its file name: `build: { libraries: [{ name: geos }] }` reads recipes/libraries/geos.yaml' },
   );
 }

@@ -5,7 +5,7 @@ import { checkConstraint } from './library-definition.ts';
 import type { LibraryDefinition, LibraryRequest } from './library-definition.ts';
 import { parseLibraryConstraint, parseLibraryVersion, satisfiesLibraryConstraint } from './library-version.ts';
 import { loadLibraries } from './load-libraries.ts';
-import type { LoadedLibraries } from './load-libraries.ts';
+import type { DefinitionKind, LoadedLibraries } from './load-libraries.ts';
 
 /**
  * The definitions `wanted` needs, each once, dependencies before what depends on them (the order to
@@ -18,14 +18,19 @@ import type { LoadedLibraries } from './load-libraries.ts';
  * `bad-library-version` (a constraint that is not one), or the problem of a definition file that is
  * needed and broken (`bad-library-definition`, `misnamed-library`, ...).
  */
-export async function resolveLibraries(recipesDir: string, wanted: LibraryRequest[], where: string): Promise<LibraryDefinition[]> {
+export async function resolveLibraries(
+  recipesDir: string,
+  wanted: LibraryRequest[],
+  where: string,
+  kind: DefinitionKind = 'library',
+): Promise<LibraryDefinition[]> {
   if (wanted.length === 0) return [];
-  const loaded = await loadLibraries(recipesDir);
+  const loaded = await loadLibraries(recipesDir, kind);
   const order: LibraryDefinition[] = [];
   const done = new Set<string>();
   const visit = (request: LibraryRequest, asker: string, trail: LibraryDefinition[]): void => {
     checkConstraint(request, asker);
-    const definition = lookUp(loaded, request, asker);
+    const definition = lookUp(loaded, request, asker, kind);
     checkSatisfied(request, definition, asker);
     const loopStart = trail.findIndex((on) => on.name === definition.name);
     if (loopStart >= 0) throw cycleError(trail.slice(loopStart), definition);
@@ -39,7 +44,7 @@ export async function resolveLibraries(recipesDir: string, wanted: LibraryReques
 }
 
 /** The definition asked for; its own error when its file is broken; else `unknown-library`. */
-function lookUp(loaded: LoadedLibraries, request: LibraryRequest, asker: string): LibraryDefinition {
+function lookUp(loaded: LoadedLibraries, request: LibraryRequest, asker: string, kind: DefinitionKind): LibraryDefinition {
   const definition = loaded.libraries.get(request.name);
   if (definition) return definition;
   const problem = loaded.problems.get(request.name)?.[0];
@@ -48,8 +53,8 @@ function lookUp(loaded: LoadedLibraries, request: LibraryRequest, asker: string)
   const dir = displayPath(loaded.dir);
   const there = names.length === 0 ? `there are none in ${dir}` : `${dir} defines ${names.join(', ')}`;
   throw new UserInputError(
-    'unknown-library',
-    `${request.where ?? asker} asks for library \`${request.name}\`, which has no definition: no ${displayPath(join(loaded.dir, `${request.name}.yaml`))} (${there})`,
+    kind === 'library' ? 'unknown-library' : 'unknown-toolchain',
+    `${request.where ?? asker} asks for ${kind} \`${request.name}\`, which has no definition: no ${displayPath(join(loaded.dir, `${request.name}.yaml`))} (${there})`,
     {
       hint: `name one of the definitions, or write ${displayPath(join(loaded.dir, `${request.name}.yaml`))}: its version, sources with sha256 and how to build it`,
     },
