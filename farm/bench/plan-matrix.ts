@@ -33,18 +33,36 @@ for path, name, version in json.load(sys.stdin):
 const [recipeCount = 50, versionCount = 5, runs = 5] = process.argv.slice(2).map(Number);
 const ROOT = resolve(import.meta.dirname, '..', '..');
 const work = await mkdtemp(join(tmpdir(), 'wheelfarm-bench-plan-'));
-const sha = (text: string) => createHash('sha256').update(text).digest('hex');
+const sha = (bytes: string | Buffer) => createHash('sha256').update(bytes).digest('hex');
 const names = Array.from({ length: recipeCount }, (_, i) => `benchpkg${i}`);
 const versions = Array.from({ length: versionCount }, (_, i) => `1.${i}.0`);
 
-// The upstream: one PEP 691 page per project, an sdist per version (bytes never fetched by a plan).
+// A tiny real sdist per release: the first plan reads each one for its needs (toolchains), later
+// plans find those needs kept by the sdist's sha256 and fetch nothing.
+const sdists = new Map<string, Buffer>();
+for (const name of names) {
+  for (const v of versions) {
+    const tree = join(work, 'sdist-trees', `${name}-${v}`);
+    await mkdir(tree, { recursive: true });
+    await writeFile(join(tree, 'pyproject.toml'), '[build-system]\nrequires = ["setuptools"]\nbuild-backend = "setuptools.build_meta"\n');
+    sdists.set(
+      `${name}-${v}.tar.gz`,
+      Buffer.from((await execa('tar', ['-cz', '-C', join(tree, '..'), `${name}-${v}`], { encoding: 'buffer' })).stdout),
+    );
+  }
+}
+const sdistSha = (name: string, v: string) => sha(sdists.get(`${name}-${v}.tar.gz`)!);
+
+// The upstream: one PEP 691 page per project, an sdist per version.
 const server = createServer((request, response) => {
+  const file = /^\/files\/([^/]+)$/.exec(request.url ?? '')?.[1];
+  if (file && sdists.has(file)) return void response.writeHead(200).end(sdists.get(file));
   const name = /^\/simple\/([^/]+)\/$/.exec(request.url ?? '')?.[1];
   if (!name || !names.includes(name)) return void response.writeHead(404).end();
   const files = versions.map((v) => ({
     filename: `${name}-${v}.tar.gz`,
     url: `/files/${name}-${v}.tar.gz`,
-    hashes: { sha256: sha(`${name}-${v}`) },
+    hashes: { sha256: sdistSha(name, v) },
     'requires-python': '>=3.9',
   }));
   response
@@ -92,7 +110,7 @@ for (const name of names) {
         buildId: formatBuildId(cell),
         cell,
         index: indexIdentity({ kind: 'dir', path: indexDir }),
-        inputs: { source: `sha256:${sha(`${name}-${version}`)}`, recipe: hash, image: plan.build.tag },
+        inputs: { source: `sha256:${sdistSha(name, version)}`, recipe: hash, image: plan.build.tag },
         buildTag: undefined,
         log: undefined,
       });

@@ -96,9 +96,9 @@ export function runDepsOf(farm: Farm, sdists: SdistFetcher): RunDeps {
 }
 
 /** The parts gathering a plan's inputs uses (matrix/gather-parts.ts), with what resolving a source needs. */
-export function gatherDepsOf(farm: Farm): GatherDeps & ResolveDeps {
+export function gatherDepsOf(farm: Farm, sdists: SdistFetcher): GatherDeps & ResolveDeps {
   const { settings, index, upstream, emit, signal } = farm;
-  return { settings, index, records: farm.records(), upstream, emit, signal };
+  return { settings, index, records: farm.records(), upstream, sdists, emit, signal };
 }
 
 /** The parts preparing images uses (pipeline/prepare-images.ts), wired from the farm. */
@@ -108,11 +108,11 @@ export function imageDepsOf(farm: Farm): ImageDeps {
 }
 
 /** The parts gathering an application uses (matrix/gather-application.ts); its resolver runs on `host`. */
-export function applicationDepsOf(farm: Farm, host: BuildHost): ApplicationDeps {
+export function applicationDepsOf(farm: Farm, host: BuildHost, sdists: SdistFetcher): ApplicationDeps {
   const { settings, trust, upstream, emit, signal } = farm;
   const resolver = { host, trust, upstream, home: settings.home, emit, signal };
   const projects = new UpstreamProjects({ upstream, signal });
-  return { ...gatherDepsOf(farm), settings, resolver, images: imageDepsOf(farm), projects };
+  return { ...gatherDepsOf(farm, sdists), settings, resolver, images: imageDepsOf(farm), projects };
 }
 
 /** The parts mirroring pure wheels uses (applications/mirror-files.ts). */

@@ -33,6 +33,8 @@ export function describeEvent(event: FarmEvent): string | undefined {
       return `${pc.bold(event.project)} ${event.version}: ${event.sdist} from ${event.upstream}`;
     case 'fetched':
       return pc.dim(event.cached ? `  sdist: in the cache (${event.path})` : `  sdist: downloaded and verified (${event.path})`);
+    case 'toolchain-detected':
+      return `  ${event.project} ${event.version}: ${TOOLCHAIN_NAMES[event.toolchain]} toolchain detected from the sdist (${event.because})`;
     case 'image':
       if (event.status === 'present') return pc.dim(`  image ${event.kind}: ${event.tag} (up to date)`);
       if (event.status === 'building') return `  image ${event.kind}: building ${event.tag} (log: ${event.log})`;
@@ -82,6 +84,8 @@ export function describeEvent(event: FarmEvent): string | undefined {
       return undefined;
   }
 }
+
+const TOOLCHAIN_NAMES = { rust: 'Rust', fortran: 'Fortran' } as const;
 
 export function formatSeconds(seconds: number): string {
   if (seconds < 60) return `${seconds.toFixed(1)} s`;

@@ -82,7 +82,7 @@ export class CellRunner {
   async #prepare(host: BuildHost, planned: PlannedCell): Promise<CellPlan> {
     const { prepared } = this.#gathered;
     const pkg = this.#packages.get(normalizeName(planned.cell.name))!;
-    const sdist = await this.#deps.sdists.fetch(planned.source);
+    const [sdist, needs] = await Promise.all([this.#deps.sdists.fetch(planned.source), this.#deps.sdists.needs(planned.source)]);
     const images = prepared.plan;
     const imageDeps: ImageDeps = this.#deps;
     const base = [
@@ -102,6 +102,7 @@ export class CellRunner {
       python: this.#pythons.get(planned.cell.python)!,
       requiresPython: planned.source.requiresPython,
       sdist,
+      needs,
       images: { build: pkg.image, runtime: images.runtime.tag },
       user: prepared.loaded.definitions.user,
       upstreamEnv: await this.#deps.upstream.env(host.runtime),

@@ -73,6 +73,7 @@ export async function buildCell(deps: CellDeps, basePlan: CellPlan): Promise<Cel
   const recordId = await deps.records.begin({ buildId, cell, index: deps.index.id, inputs, buildTag, log: log.path, native });
   log.note(`build ${plan.buildId} from ${plan.sdist.filename} in ${plan.images.build} (record ${recordId})`);
   for (const n of native) log.note(`  with ${n.kind} ${n.name} ${n.version} built from source (sha256 ${n.sha256}) in ${n.image}`);
+  for (const found of plan.detected ?? []) log.note(`${found.toolchain} toolchain detected from the sdist (${found.because})`);
   if (state.state === 'stale') log.note(`${state.wheel.filename} is stale: ${rebuilt}`);
   const attempt: Attempt = { plan, log, recordId, seconds, containersDone: false };
   try {

@@ -44,35 +44,11 @@ export async function buildAndRepairWheel(
   const { buildId } = plan;
   const offline = plan.recipe.build.network === undefined;
   const timeoutSeconds = stepTimeoutSeconds(deps.host.limits, plan.recipe);
-  const contained = { image: plan.images.build, user: plan.user, work, limits: plan.recipe.limits, volumes: cacheVolumes(plan.user.name) };
-  const online = { ...plan.upstreamEnv, PIP_DISABLE_PIP_VERSION_CHECK: '1', PIP_NO_INPUT: '1' };
+  const contained = containedSpec(deps, plan, work);
+  const online = onlineEnv(plan);
   let requires: BuildRequirement[] | undefined;
-  if (offline) {
-    requires = await withContainer(
-      deps,
-      { ...contained, labels: containerLabels({ buildId, step: 'requires' }), env: online },
-      async (container) => {
-        await putSources(container, plan);
-        await runStep(deps, {
-          container,
-          buildId,
-          step: 'requires',
-          log,
-          script: requiresScript(plan),
-          env: plan.recipe.build.env,
-          timeoutSeconds,
-        });
-        const [list] = await container.copyOut(`${WORK}/requires.json`, stagingDir, (name) => name.endsWith('requires.json'));
-        if (!list)
-          throw new WheelfarmError('internal-error', `${buildId}: the requires step wrote no requires.json`, {
-            hint: `read the log: ${log.path}`,
-          });
-        return JSON.parse(await readFile(list.path, 'utf8')) as BuildRequirement[];
-      },
-    );
-  } else {
-    log.note(`build.network: the build runs with the network on (${plan.recipe.build.network})`);
-  }
+  if (offline) requires = await fetchBuildRequirements(deps, { plan, log, stagingDir, work });
+  else log.note(`build.network: the build runs with the network on (${plan.recipe.build.network})`);
   const offlineEnv = {
     PIP_NO_INDEX: '1',
     PIP_FIND_LINKS: `${WORK}/wheels`,
@@ -104,6 +80,41 @@ export async function buildAndRepairWheel(
   );
 }
 
+/**
+ * The requires step (network on) in a container of its own: the sdist unpacked, patched, its build
+ * requirements downloaded as wheels and its crates fetched into the shared cargo cache; returns the
+ * requirement files (name, sha256) it wrote to requires.json.
+ */
+export async function fetchBuildRequirements(
+  deps: ContainerDeps & StepDeps,
+  { plan, log, stagingDir, work }: { plan: CellPlan; log: BuildLog; stagingDir: string; work: string },
+): Promise<BuildRequirement[]> {
+  const { buildId } = plan;
+  const timeoutSeconds = stepTimeoutSeconds(deps.host.limits, plan.recipe);
+  const spec = { ...containedSpec(deps, plan, work), labels: containerLabels({ buildId, step: 'requires' }), env: onlineEnv(plan) };
+  return withContainer(deps, spec, async (container) => {
+    await putSources(container, plan);
+    const script = requiresScript(plan);
+    await runStep(deps, { container, buildId, step: 'requires', log, script, env: plan.recipe.build.env, timeoutSeconds });
+    const [list] = await container.copyOut(`${WORK}/requires.json`, stagingDir, (name) => name.endsWith('requires.json'));
+    if (!list)
+      throw new WheelfarmError('internal-error', `${buildId}: the requires step wrote no requires.json`, {
+        hint: `read the log: ${log.path}`,
+      });
+    return JSON.parse(await readFile(list.path, 'utf8')) as BuildRequirement[];
+  });
+}
+
+/** What every container of a cell's build runs with: the (recipe) build image, its user, work volume, limits and the engine's caches. */
+function containedSpec(deps: ContainerDeps, plan: CellPlan, work: string) {
+  const volumes = cacheVolumes(plan.user.name, deps.host.cachePrefix);
+  return { image: plan.images.build, user: plan.user, work, limits: plan.recipe.limits, volumes };
+}
+
+function onlineEnv(plan: CellPlan): Record<string, string> {
+  return { ...plan.upstreamEnv, PIP_DISABLE_PIP_VERSION_CHECK: '1', PIP_NO_INPUT: '1' };
+}
+
 /** The sdist and the recipe's patches, into the work volume. */
 async function putSources(container: RunningContainer, plan: CellPlan): Promise<void> {
   const owned = { uid: plan.user.uid, gid: plan.user.gid };
@@ -115,17 +126,25 @@ async function putSources(container: RunningContainer, plan: CellPlan): Promise<
 
 /**
  * The caches every build on an engine shares, one named volume each: ccache (C/C++ objects), pip's
- * cache (build requirements are downloaded once) and cargo's registry (crates). The build image puts
- * ccache first on PATH and points CCACHE_DIR, PIP_CACHE_DIR and CARGO_HOME at these directories.
+ * cache (build requirements are downloaded once) and cargo's home (crates and git checkouts). The
+ * build image puts ccache first on PATH and points CCACHE_DIR, PIP_CACHE_DIR and CARGO_HOME at these
+ * directories. Concurrent cells are safe on each: ccache and pip write every entry to a temporary
+ * file and rename it into place (and ccache locks its stats); cargo takes a file lock,
+ * `$CARGO_HOME/.package-cache`, around downloading and unpacking crates, which is why the volume is
+ * the whole of CARGO_HOME and not only its registry: a lock in each container's own home left two
+ * cells unpacking one crate into the shared registry at once (`.cargo-ok: File exists`).
  */
-export function cacheVolumes(user: string): { name: string; target: string }[] {
+export function cacheVolumes(user: string, prefix = CACHE_VOLUME_PREFIX): { name: string; target: string }[] {
   const home = `/home/${user}`;
   return [
-    { name: 'wheelfarm-cache-ccache', target: `${home}/.cache/ccache` },
-    { name: 'wheelfarm-cache-pip', target: `${home}/.cache/pip` },
-    { name: 'wheelfarm-cache-cargo-registry', target: `${home}/.cargo/registry` },
+    { name: `${prefix}-ccache`, target: `${home}/.cache/ccache` },
+    { name: `${prefix}-pip`, target: `${home}/.cache/pip` },
+    { name: `${prefix}-cargo`, target: `${home}/.cargo` },
   ];
 }
+
+/** The names of an engine's cache volumes start with this (a host's `cachePrefix` may say otherwise). */
+export const CACHE_VOLUME_PREFIX = 'wheelfarm-cache';
 
 export function stagingDirFor(home: string, buildId: string): string {
   return join(home, 'staging', `${buildId}-${process.pid}`);

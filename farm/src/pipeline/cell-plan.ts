@@ -4,6 +4,7 @@ import type { Recipe } from '../recipes/recipe.ts';
 import type { UpstreamEnv } from '../upstream/upstream-for-containers.ts';
 import type { Cell } from '../wheels/build-id.ts';
 import { formatBuildId } from '../wheels/build-id.ts';
+import type { CargoManifest, DetectedToolchain, SdistNeeds } from './sdist-needs.ts';
 import type { BuildUser } from './with-container.ts';
 
 /** Everything one cell's build needs to know, decided before any container starts. */
@@ -29,6 +30,10 @@ export interface CellPlan {
   rebuild: boolean;
   /** PEP 427 build tag of this build, set once the cell is found stale. */
   buildTag?: string;
+  /** The Cargo manifests the requires step fetches crates for (pipeline/sdist-needs.ts); none: no Rust. */
+  cargo?: CargoManifest[];
+  /** The toolchains the build has because its sdist calls for them (the recipe writes none), for its log. */
+  detected?: DetectedToolchain[];
   /** The libraries and toolchains built from source in `images.build`, as the build record names them. */
   native: NativeComponent[];
 }
@@ -41,16 +46,20 @@ export function planCell({
   python,
   requiresPython,
   sdist,
+  needs,
   ...given
 }: Pick<CellPlan, 'cell' | 'images' | 'user' | 'upstreamEnv' | 'recipe' | 'inputs' | 'rebuild' | 'native'> & {
   python: ImagePython;
   requiresPython: string | undefined;
   sdist: { filename: string; path: string };
+  needs: SdistNeeds;
 }): CellPlan {
   return {
     ...given,
     buildId: formatBuildId(given.cell),
     pythonDir: python.dir,
     sdist: { filename: sdist.filename, path: sdist.path, ...(requiresPython ? { requiresPython } : {}) },
+    cargo: needs.cargo,
+    detected: given.recipe.detectToolchains ? needs.toolchains : [],
   };
 }

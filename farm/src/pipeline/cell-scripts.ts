@@ -1,5 +1,6 @@
 import { basename } from 'node:path';
 import type { CellPlan } from './cell-plan.ts';
+import type { CargoManifest } from './sdist-needs.ts';
 import { WORK } from './with-container.ts';
 
 // The bash scripts a cell's steps run in its containers (see build-wheel.ts for what each step is).
@@ -34,13 +35,38 @@ export function requiresScript(plan: CellPlan): string {
   const settings = shellQuote(JSON.stringify(plan.recipe.build.configSettings));
   return `${prepareSourceScript(plan)}${python} - ${WORK}/wheels ${WORK}/requires.json ${settings} <<'PY'
 ${FETCH_REQUIREMENTS_PY}PY
-if command -v cargo >/dev/null; then
-  while IFS= read -r manifest; do
-    echo "fetching the crates of $manifest"
-    cargo fetch --manifest-path "$manifest"
-  done < <(find . -name Cargo.toml -not -path '*/target/*' | sort)
+${cargoFetchCommands(plan.cargo ?? [])}${CPU_TIME_LINE}`;
+}
+
+/**
+ * Rust: the crates of what the build backend compiles (the manifests sdist-needs.ts chose), for every
+ * target (maturin's \`cargo metadata\` reads them all, Windows-only ones too), run from the sdist's root so that its \`.cargo/config.toml\` applies (a vendored
+ * source replacing the crates registry, as orjson's). With the workspace's Cargo.lock, \`--locked\`: exactly the
+ * locked crates. A lock that no longer matches its Cargo.toml (cargo refuses: "because --locked was
+ * passed") is brought up to date by the fetch, as the build would, and the build then uses it; with no
+ * lock, cargo writes one. Crates go to the engine's shared cargo cache (cargo locks it); the build
+ * step then runs cargo offline.
+ */
+export function cargoFetchCommands(manifests: CargoManifest[]): string {
+  const fetches = manifests.map(({ manifest, lock }) => {
+    const m = shellQuote(manifest);
+    return lock
+      ? `echo ${shellQuote(`cargo: fetching the crates of ${manifest}, locked by ${lock}`)}
+if ! cargo fetch --locked --manifest-path ${m} 2>/tmp/cargo-fetch.err; then
+  cat /tmp/cargo-fetch.err >&2
+  grep -q -- '--locked was passed' /tmp/cargo-fetch.err || exit 1
+  echo ${shellQuote(`cargo: ${lock} does not match the Cargo.toml files; fetching with the lock brought up to date, which the build uses`)}
+  cargo fetch --manifest-path ${m}
 fi
-${CPU_TIME_LINE}`;
+`
+      : `echo ${shellQuote(`cargo: fetching the crates of ${manifest} (the sdist has no Cargo.lock: cargo writes one, which the build uses)`)}
+cargo fetch --manifest-path ${m}
+`;
+  });
+  const none = 'echo "cargo: the sdist has no Cargo manifest its build backend compiles: no crates fetched"\n';
+  return `if command -v cargo >/dev/null; then
+${fetches.length > 0 ? fetches.join('') : none}fi
+`;
 }
 
 const FETCH_REQUIREMENTS_PY = `import hashlib, json, os, pathlib, subprocess, sys

@@ -11,6 +11,8 @@ export type FarmEvent =
   | HostEvent
   | { type: 'resolved'; project: string; version: string; sdist: string; upstream: string }
   | { type: 'fetched'; sdist: string; cached: boolean; path: string }
+  /** A toolchain given to a package whose recipe writes none, because its sdist calls for it (pipeline/sdist-needs.ts). */
+  | { type: 'toolchain-detected'; project: string; version: string; toolchain: 'rust' | 'fortran'; because: string }
   /** Containers and work volumes of farm processes that died, removed before this run starts. */
   | { type: 'swept'; containers: number; volumes: number }
   /** Builds of farm processes that died, marked abandoned; the index's pages rebuilt after them. */

@@ -79,6 +79,7 @@ function effectiveRecipe({
   recipe.python = parsed.python;
   recipe.versions = parsed.versions;
   recipe.latest = parsed.latest;
+  recipe.detectToolchains = build?.toolchains === undefined;
   return recipe;
 }
 

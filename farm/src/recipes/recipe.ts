@@ -62,6 +62,12 @@ export interface Recipe {
   versions: string | undefined;
   /** How many newest admitted releases the matrix keeps built; undefined: the settings' `matrix.latest`. */
   latest: number | undefined;
+  /**
+   * Whether the farm gives the build the toolchains its sdist calls for (Rust for maturin, Fortran
+   * sources with a Meson build... see pipeline/sdist-needs.ts): true unless the recipe file writes
+   * `build.toolchains`, which then says all of it (`toolchains: {}`: none).
+   */
+  detectToolchains: boolean;
 }
 
 export function defaultRecipe(name: string): Recipe {
@@ -86,5 +92,6 @@ export function defaultRecipe(name: string): Recipe {
     python: undefined,
     versions: undefined,
     latest: undefined,
+    detectToolchains: true,
   };
 }

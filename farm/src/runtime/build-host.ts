@@ -19,6 +19,8 @@ export interface BuildHost {
   slots: number;
   runtime: ContainerRuntime;
   limits: ContainerLimits;
+  /** The names of the engine's shared cache volumes start with this; default `wheelfarm-cache` (tests use their own). */
+  cachePrefix?: string;
 }
 
 /**

@@ -31,6 +31,7 @@ describe('defaultRecipe', () => {
       python: undefined,
       versions: undefined,
       latest: undefined,
+      detectToolchains: true,
     });
   });
 

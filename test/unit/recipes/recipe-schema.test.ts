@@ -89,7 +89,16 @@ latest: 3
       python: '>=3.11',
       versions: '>=2.0,<3,!=2.1.*',
       latest: 3,
+      // It writes `build.toolchains`: that is all of them, nothing is added from the sdist.
+      detectToolchains: false,
     });
+  });
+
+  it('toolchains come from the sdist unless the recipe writes `build.toolchains` (`{}`: none)', async () => {
+    expect((await load('test:\n  imports: [demo]\n')).detectToolchains).toBe(true);
+    expect((await load('build:\n  env: { A: "1" }\n')).detectToolchains).toBe(true);
+    expect((await load('build:\n  toolchains: {}\n')).detectToolchains).toBe(false);
+    expect((await load('build:\n  toolchains:\n    fortran: true\n')).detectToolchains).toBe(false);
   });
 
   it('accepts a git source with commit and version', async () => {

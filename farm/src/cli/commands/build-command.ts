@@ -58,10 +58,11 @@ async function buildPackage(
   const slots = options.jobs === undefined ? settings.jobs : parseJobs(options.jobs);
   const started = performance.now();
   const sdists = sdistFetcherOf(farm);
-  const gathered = await gatherBuild(
-    { ...gatherDepsOf(farm), sdists },
-    { spec, rebuild: options.rebuild === true, ...(pythons ? { pythons } : {}) },
-  );
+  const gathered = await gatherBuild(gatherDepsOf(farm, sdists), {
+    spec,
+    rebuild: options.rebuild === true,
+    ...(pythons ? { pythons } : {}),
+  });
   const planned = planMatrix(gathered.packages, gathered.environment);
   const chosen = planned.filter((c) => c.state !== 'excluded');
   const skipped = planned

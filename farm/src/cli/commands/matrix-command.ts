@@ -46,15 +46,16 @@ export async function planFiltered(
   farm: Farm,
   names: string[],
   options: MatrixFilterOptions,
+  sdists = sdistFetcherOf(farm),
 ): Promise<{ gathered: GatheredMatrix; cells: PlannedCell[]; applications: GatheredApplication[] }> {
   const pythons = options.python === undefined ? undefined : parsePythons(options.python);
   const states = options.state === undefined ? undefined : parseStates(options.state);
   const rebuild = options.rebuild === true;
-  const matrix = await gatherMatrix(gatherDepsOf(farm), { names, rebuild });
+  const matrix = await gatherMatrix(gatherDepsOf(farm, sdists), { names, rebuild });
   const apps =
     names.length === 0 && farm.settings.applications.length > 0
       ? await gatherApplications(
-          applicationDepsOf(farm, buildHosts(farm.settings, { localRuntime: farm.runtime })[0]!),
+          applicationDepsOf(farm, buildHosts(farm.settings, { localRuntime: farm.runtime })[0]!, sdists),
           farm.settings.applications,
           { rebuild },
         )
@@ -169,7 +170,7 @@ function parseStates(text: string): CellStateName[] {
 export async function buildMatrixOnce(farm: Farm, names: string[], options: MatrixFilterOptions): Promise<RunSummary> {
   const started = performance.now();
   const sdists = sdistFetcherOf(farm);
-  const { gathered, cells, applications } = await planFiltered(farm, names, options);
+  const { gathered, cells, applications } = await planFiltered(farm, names, options, sdists);
   const chosen = cellsToBuild(cells);
   const lock = (work: () => Promise<ScheduleResult>) => withMatrixLock(farm.records(), work);
   const { mirrored, run } = await runMirrorsAndCells(farm, sdists, { gathered, chosen, applications, lock });

@@ -43,7 +43,7 @@ export async function runApplication(
   },
 ): Promise<ApplicationRun> {
   const hosts = buildHosts(farm.settings, { localRuntime: farm.runtime, ...(options.slots !== undefined ? { slots: options.slots } : {}) });
-  const gathered = await gatherApplication(applicationDepsOf(farm, hosts[0]!), {
+  const gathered = await gatherApplication(applicationDepsOf(farm, hosts[0]!, sdists), {
     inputs: options.inputs,
     application: options.application,
     ...(options.pythons ? { pythons: options.pythons } : {}),
