@@ -227,6 +227,8 @@ export async function loadSettings({
   const settings =
     (await loadYamlFile(settingsFile, settingsSchema, { kind: 'settings file', missingOk: !explicit })) ?? settingsSchema.parse({});
   const base = existsSync(settingsFile) ? resolve(settingsFile, '..') : root;
+  // A variable set to nothing (`WHEELFARM_HOME= ./wheelfarm ...`) is unset: never "the current folder".
+  env = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== ''));
   const home = resolve(base, env.WHEELFARM_HOME ?? settings.home ?? '.wheelfarm');
   return {
     root,

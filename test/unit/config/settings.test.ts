@@ -258,6 +258,12 @@ describe('loadSettings', () => {
     expect(settings.indexDir).toBe('/from/env/index');
   });
 
+  it('a variable set to nothing counts as unset: WHEELFARM_HOME= keeps the default home, not the current folder', async () => {
+    const settings = await loadSettings({ root, env: { WHEELFARM_HOME: '', WHEELFARM_RECIPES_DIR: '' } });
+    expect(settings.home).toBe(join(root, '.wheelfarm'));
+    expect(settings.recipesDir).toBe(join(root, 'recipes'));
+  });
+
   it('WHEELFARM_HOME does not move an index dir set in the file', async () => {
     await writeFile(join(root, 'wheelfarm.yaml'), 'index:\n  dir: /srv/wheels\n');
     const settings = await loadSettings({ root, env: { WHEELFARM_HOME: '/from/env' } });
